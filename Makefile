@@ -1,0 +1,119 @@
+# patchdigest: plain Makefile.  `make`, `make check`, `make asan`, `make demo`,
+# `make bench`, `make fuzz`, `make install PREFIX=... DESTDIR=...`.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+DATADIR	?= $(PREFIX)/share/patchdigest
+
+BUILD	?= build
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS	?= -O2 -g
+WARN	= -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	  -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+ifeq ($(CI),true)
+WARN	+= -Werror
+endif
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Evaluated when used, so that `make deps` can install the packages first.
+PD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) \
+	    $(shell $(PKG_CONFIG) --cflags gmime-3.0 lmdb)
+PD_LIBS	= $(shell $(PKG_CONFIG) --libs gmime-3.0 lmdb) -lpthread
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+LIB_SRC	:= $(sort $(wildcard lib/*.c))
+LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB	:= $(BUILD)/libpatchdigest.a
+CLI_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cli/*.c)))
+LDA_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard lda/*.c)))
+MILTER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard milter/*.c)))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/unit/test_*.c)))
+TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(sort $(wildcard tests/tools/*.c)))
+PROGS	:= $(BUILD)/patchdigest $(BUILD)/patchdigest-lda $(BUILD)/patchdigest-milter
+
+.PHONY: all build deps deps-test check check-full asan demo bench fuzz install clean tests
+
+all: build
+
+build: | deps
+	@$(MAKE) --no-print-directory $(PROGS)
+
+deps:
+	@sh contrib/install-deps.sh build
+
+deps-test:
+	@sh contrib/install-deps.sh test
+
+$(BUILD)/%.o: %.c $(wildcard include/patchdigest/*.h) $(wildcard cli/*.h lda/*.h milter/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PD_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(BUILD)/patchdigest: $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PD_LIBS)
+
+$(BUILD)/patchdigest-lda: $(LDA_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(LDA_OBJ) $(LIB) $(PD_LIBS)
+
+$(BUILD)/patchdigest-milter: $(MILTER_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(MILTER_OBJ) $(LIB) $(PD_LIBS) -lmilter
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PD_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LIB) $(PD_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(PD_CFLAGS) -o $@ $< $(LIB) $(PD_LIBS)
+
+tests: build
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(TOOL_BIN)
+
+# Every test: cmocka unit tests, then the integration scripts (real Postfix,
+# procmail, maildrop, miltertest, sendmail).
+check: deps-test
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) sh tests/run.sh
+
+# The same suite built with AddressSanitizer and UBSan; any report fails.
+asan: deps-test
+	@$(MAKE) --no-print-directory BUILD=build-asan EXTRA_CFLAGS="$(SAN_FLAGS)" tests
+	@BUILD=build-asan PD_SANITIZE=1 sh tests/run.sh
+
+# Long runs: the whole kvmarm archive, fault injection, load.
+check-full: deps-test
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) PD_FULL=1 sh tests/run.sh
+
+demo: build
+	@BUILD=$(BUILD) sh tests/demo.sh
+
+bench: deps-test
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh contrib/install-deps.sh fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)
+	install -m 755 $(BUILD)/patchdigest $(BUILD)/patchdigest-lda $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/patchdigest-milter $(DESTDIR)$(SBINDIR)
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8
+	install -m 644 $(wildcard etc/*) $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan build-fuzz

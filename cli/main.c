@@ -1,0 +1,160 @@
+/*
+ * patchdigest: the command-line front end.
+ *   patchdigest [-c config] [-D dir] command [args]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "patchdigest/error.h"
+#include "patchdigest/msg.h"
+
+#define DEFAULT_CONF	"/etc/patchdigest/patchdigest.conf"
+#define PD_VERSION	"0.1"
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+} cmds[] = {
+	{ "classify",	cmd_classify },
+	{ "digest",	cmd_digest },
+	{ "import",	cmd_import },
+	{ "parse",	cmd_parse },
+	{ "ranges",	cmd_ranges },
+	{ "send",	cmd_send },
+	{ "show",	cmd_show },
+	{ "stats",	cmd_stats },
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: patchdigest [-V] [-c config] [-D dir] command [args]\n"
+	    "commands:\n"
+	    "  parse [--json] file...\n"
+	    "  classify [--json] file...\n"
+	    "  import file|dir|- ...\n"
+	    "  ranges\n"
+	    "  show id|message-id\n"
+	    "  stats [--range id] [--json]\n"
+	    "  digest [--range id] [--html]\n"
+	    "  send [--due] [--force]\n");
+	exit(EX_USAGE);
+}
+
+void
+cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("patchdigest: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_common_opt(struct cli *c, int ch, const char *arg)
+{
+	if (ch == 'c')
+		c->conf_path = arg;
+	else if (ch == 'D')
+		c->db = arg;
+	else
+		return 0;
+	return 1;
+}
+
+int
+cli_load_conf(struct cli *c)
+{
+	char err[512];
+	struct pd_conf *conf;
+	int rc;
+
+	if (c->conf_path == NULL && access(DEFAULT_CONF, R_OK) == 0)
+		c->conf_path = DEFAULT_CONF;
+	if (c->conf_path != NULL)
+		rc = pd_conf_load(c->conf_path, &conf, err, sizeof(err));
+	else
+		rc = pd_conf_new(&conf);
+	if (rc != 0) {
+		cli_err("%s", c->conf_path ? err : pd_strerror(rc));
+		return -1;
+	}
+	if (c->db != NULL) {
+		char *db = strdup(c->db);
+
+		if (db == NULL) {
+			pd_conf_free(conf);
+			cli_err("%s", pd_strerror(PD_ENOMEM));
+			return -1;
+		}
+		free(conf->database);
+		conf->database = db;
+	}
+	pd_conf_free(c->conf);
+	c->conf = conf;
+	return 0;
+}
+
+int
+cli_open_store(struct cli *c, unsigned flags, pd_store **st)
+{
+	int rc;
+
+	rc = pd_store_open(c->conf->database, flags, c->conf->map_size,
+	    c->conf->map_size_max, st);
+	if (rc != 0) {
+		cli_err("store %s: %s", c->conf->database, pd_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "+c:D:hV")) != -1) {
+		if (cli_common_opt(&c, ch, optarg))
+			continue;
+		if (ch == 'V') {
+			printf("patchdigest %s\n", PD_VERSION);
+			return 0;
+		}
+		usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[0], cmds[i].name) != 0)
+			continue;
+		if (cli_load_conf(&c) != 0)
+			return 1;
+		pd_msg_init();
+		optind = 0;	/* glibc: reinitialise getopt for the subcommand */
+		rc = cmds[i].fn(&c, argc, argv);
+		if (fflush(stdout) == EOF || ferror(stdout)) {
+			cli_err("stdout: %s", strerror(errno));
+			rc = rc ? rc : 1;
+		}
+		pd_conf_free(c.conf);
+		pd_msg_shutdown();
+		return rc;
+	}
+	cli_err("unknown command \"%s\"", argv[0]);
+	usage();
+}

@@ -1,0 +1,35 @@
+/*
+ * Subsystem and project of a message (SPEC.md section 3): MAINTAINERS
+ * sections by touched files when configured, else subject-prefix rules.
+ */
+#ifndef PATCHDIGEST_CLASSIFY_H
+#define PATCHDIGEST_CLASSIFY_H
+
+#include <stddef.h>
+#include "patchdigest/msg.h"
+
+typedef struct pd_classifier pd_classifier;
+
+struct pd_class {
+	char subsystem[128];	/* "" when none */
+	char project[64];	/* "linux" by default */
+	char reason[256];	/* which rule/section/pattern decided */
+};
+
+/*
+ * Build a classifier.  Any path may be NULL: rules NULL = built-in generic
+ * rule (first "token:"), maintainers NULL = subject rules only.  files is a
+ * file list (plain or .xz) telling which bare MAINTAINERS patterns are
+ * directories.  errbuf gets file:line of a bad rule.
+ */
+int pd_classifier_new(const char *rules, const char *maintainers, const char *files,
+    pd_classifier **out, char *errbuf, size_t errlen);
+void pd_classifier_free(pd_classifier *c);
+
+/* c may be NULL (built-in generic rules). Always fills *out. */
+int pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out);
+/* Best MAINTAINERS section for one path; NULL when none or not loaded. */
+const char *pd_classify_path(const pd_classifier *c, const char *path,
+    char *why, size_t whylen);
+
+#endif

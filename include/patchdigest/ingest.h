@@ -1,0 +1,35 @@
+/*
+ * The common path of every front end: parse, classify, record one message.
+ * Used by the milter, the LDA and `patchdigest import`.
+ */
+#ifndef PATCHDIGEST_INGEST_H
+#define PATCHDIGEST_INGEST_H
+
+#include <stddef.h>
+#include "patchdigest/msg.h"
+#include "patchdigest/classify.h"
+#include "patchdigest/store.h"
+
+struct pd_ingest {
+	int parsed;		/* 0: unparseable, nothing else is set */
+	int kind;		/* enum pd_kind */
+	int stored;		/* 1: recorded (or a known duplicate) */
+	int duplicate;
+	int store_err;		/* pd_err of the store step, 0 if fine or skipped */
+	struct pd_class cls;
+	struct pd_put_result put;	/* series etc.; series guessed if not stored */
+	char msgid[256];
+};
+
+/*
+ * st may be NULL (dry run): everything but the store step.  Returns 0 when
+ * the message was parsed (even if the store failed: see res->store_err), or
+ * the parse error.
+ */
+int pd_ingest(pd_store *st, const pd_classifier *cl, const char *raw, size_t len,
+    const struct pd_parse_opts *opts, struct pd_ingest *res);
+
+/* Series id without the store (threading only): used when not recorded. */
+void pd_series_guess(const pd_msg *m, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * The LMDB store (SPEC.md section 3): messages, arrival order, series,
+ * ranges, rolling counters, digests.  The schema is documented at the top of
+ * lib/store.c.
+ *
+ * Strings in the structs handed to callbacks point into the store's memory
+ * map and are valid only during the callback.  Structs filled by *_get
+ * functions own their strings: release them with the matching *_clear.
+ */
+#ifndef PATCHDIGEST_STORE_H
+#define PATCHDIGEST_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "patchdigest/msg.h"
+#include "patchdigest/classify.h"
+
+typedef struct pd_store pd_store;
+
+#define PD_STORE_RDONLY	0x01	/* open read-only */
+#define PD_STORE_CREATE	0x02	/* create the directory if missing */
+#define PD_STORE_NOSYNC	0x04	/* no fsync per commit (import batches sync at the end) */
+
+int pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
+    pd_store **out);
+void pd_store_close(pd_store *st);	/* NULL is fine */
+
+/*
+ * Batching (import): between begin and commit every put shares one write
+ * transaction.  Without begin, each put is its own durable transaction.
+ */
+int pd_store_begin(pd_store *st);
+int pd_store_commit(pd_store *st);
+void pd_store_abort(pd_store *st);
+
+struct pd_put_result {
+	int duplicate;		/* Message-ID already stored: nothing counted */
+	uint64_t seq;		/* arrival number (of the first copy if duplicate) */
+	char short_id[10];
+	char series[256];	/* series id (a Message-ID), "" for non-patches */
+	int version, cx, cn;
+};
+
+/* Ingest one parsed message: record, sequence, series, counters; one txn. */
+int pd_store_put(pd_store *st, const pd_msg *m, const struct pd_class *cls,
+    struct pd_put_result *res);
+
+/* One stored message. */
+struct pd_rec {
+	uint64_t seq;
+	int64_t date;		/* Date: header, epoch seconds, 0 unknown */
+	int64_t arrived;	/* when stored */
+	int kind;		/* enum pd_kind */
+	int version, cx, cn;	/* cx/cn = -1 when no counter */
+	unsigned flags;
+	unsigned reviewed, acked, tested;	/* trailers from replies to it */
+	const char *msgid, *short_id, *subject, *title, *author, *from, *domain;
+	const char *series, *subsystem, *project, *excerpt, *in_reply_to;
+	const char *tags;	/* tree tags joined by ' ' */
+	const char *list_ids;	/* every List-Id seen, joined by ' ' */
+};
+
+/* Look a message up by Message-ID (with or without <>) or short id. */
+int pd_store_get_msg(pd_store *st, const char *id,
+    int (*fn)(const struct pd_rec *r, void *arg), void *arg);
+
+struct pd_range {
+	uint64_t no;		/* 1, 2, ... */
+	char from[10], to[10];	/* short ids; from = "000000000" for the first */
+	uint64_t first_seq, last_seq;	/* last_seq < first_seq when empty */
+	int64_t opened, closed;	/* closed = 0 when open */
+	int open;
+	uint64_t messages, patch_messages;
+};
+
+/* id: NULL or "" = the open range, a number, or the "to" short id. */
+int pd_store_range(pd_store *st, const char *id, struct pd_range *out);
+int pd_store_foreach_range(pd_store *st,
+    int (*fn)(const struct pd_range *r, void *arg), void *arg);
+/* Messages of a range in arrival order (all kinds). */
+int pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
+    int (*fn)(const struct pd_rec *rec, void *arg), void *arg);
+
+enum pd_counter {
+	PD_COUNT_AUTHOR = 0, PD_COUNT_DOMAIN, PD_COUNT_SUBSYSTEM, PD_COUNT_PROJECT,
+	PD_COUNT_SERIES, PD_COUNT_MAX
+};
+const char *pd_counter_name(enum pd_counter c);	/* "authors", "domains", ... */
+/* Every (name, count) of one counter of a range, in name byte order. */
+int pd_store_foreach_count(pd_store *st, const struct pd_range *r, enum pd_counter c,
+    int (*fn)(const char *name, uint64_t count, void *arg), void *arg);
+
+struct pd_series {
+	char *id;		/* Message-ID of the cover letter or patch 1 */
+	char *subject;		/* cover letter's, else first patch seen */
+	char *title;
+	char *author;		/* display string */
+	char *subsystem, *project;
+	int version, total;	/* total = N (0 for a single patch) */
+	unsigned received;	/* distinct parts 1..N received (cover not included) */
+	int has_cover;
+	unsigned reviewed, acked, tested;	/* replies' trailers */
+	char *supersedes;	/* series id of the previous version, or NULL */
+	int supersedes_version;
+	uint64_t first_seq;	/* arrival of its first message */
+};
+int pd_store_series_get(pd_store *st, const char *id, struct pd_series *out);
+void pd_series_clear(struct pd_series *s);
+
+/* Digests: closing a range is one transaction with storing its digest. */
+struct pd_digest_rec {
+	uint64_t range_no;
+	char from[10], to[10];
+	char *text, *html;	/* as rendered at closing time */
+	char *msgid;		/* Message-ID of the digest mail */
+	int64_t created, sent_at;	/* sent_at = 0: not sent yet */
+};
+void pd_digest_rec_clear(struct pd_digest_rec *d);
+
+/*
+ * In one write transaction: check the open range is non-empty (unless
+ * force), call render(st, range, &text, &html, arg) -- the store's read
+ * functions see the transaction during the call --, store the digest, close
+ * the range and open the next.  Returns PD_EEMPTY when there was nothing to
+ * close.  *closed is filled on success.
+ */
+typedef int (*pd_render_fn)(pd_store *st, const struct pd_range *r, char **text,
+    char **html, void *arg);
+int pd_store_close_range(pd_store *st, int force, pd_render_fn render, void *arg,
+    struct pd_range *closed);
+/* Oldest unsent digest; PD_ENOTFOUND when none. */
+int pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out);
+int pd_store_digest_get(pd_store *st, uint64_t range_no, struct pd_digest_rec *out);
+int pd_store_mark_sent(pd_store *st, uint64_t range_no, const char *msgid);
+
+/* Patch messages stored since the open range began (for "every N"). */
+int pd_store_open_count(pd_store *st, uint64_t *patch_messages);
+
+#endif

@@ -1,0 +1,401 @@
+/*
+ * The configuration file: "Keyword value" lines, '#' comments, keywords
+ * case-insensitive.  Unknown keywords and bad values are errors naming the
+ * file and the line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "patchdigest/conf.h"
+#include "patchdigest/error.h"
+
+#define DEF_DATABASE	"/var/lib/patchdigest"
+#define DEF_LISTNAME	"KVM"
+#define DEF_SENDMAIL	"/usr/sbin/sendmail"
+#define DEF_SOCKET	"unix:/var/spool/postfix/patchdigest/milter.sock"
+
+enum kw_type { KW_STR, KW_LIST, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK, KW_BOOL };
+
+struct keyword {
+	const char *name;
+	enum kw_type type;
+	size_t off;		/* offset in struct pd_conf */
+	size_t countoff;	/* KW_LIST: offset of the count */
+};
+
+#define F(m) offsetof(struct pd_conf, m)
+static const struct keyword keywords[] = {
+	{ "ArchiveURL",		KW_STR,   F(archive_url), 0 },
+	{ "Database",		KW_STR,   F(database), 0 },
+	{ "DigestFrom",		KW_STR,   F(digest_from), 0 },
+	{ "DigestTo",		KW_LIST,  F(digest_to), F(ndigest_to) },
+	{ "InternalHosts",	KW_LIST,  F(internal_hosts), F(ninternal_hosts) },
+	{ "ListId",		KW_STR,   F(list_id), 0 },
+	{ "ListName",		KW_STR,   F(list_name), 0 },
+	{ "Maintainers",	KW_STR,   F(maintainers), 0 },
+	{ "MaintainersFiles",	KW_STR,   F(maintainers_files), 0 },
+	{ "MapSize",		KW_SIZE,  F(map_size), 0 },
+	{ "MapSizeMax",		KW_SIZE,  F(map_size_max), 0 },
+	{ "MaxMessageSize",	KW_SIZE,  F(max_message_size), 0 },
+	{ "OnError",		KW_ONERR, F(on_error), 0 },
+	{ "PidFile",		KW_STR,   F(pid_file), 0 },
+	{ "Schedule",		KW_SCHED, F(schedule), 0 },
+	{ "Sendmail",		KW_STR,   F(sendmail), 0 },
+	{ "Socket",		KW_STR,   F(socket), 0 },
+	{ "SubsystemRules",	KW_STR,   F(subsystem_rules), 0 },
+	{ "Syslog",		KW_BOOL,  F(syslog), 0 },
+	{ "UMask",		KW_UMASK, F(umask), 0 },
+	{ "UserID",		KW_STR,   F(user_id), 0 },
+};
+#undef F
+
+static int
+setstr(char **dst, const char *v)
+{
+	char *s = strdup(v);
+
+	if (s == NULL)
+		return PD_ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int
+pd_conf_new(struct pd_conf **out)
+{
+	struct pd_conf *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PD_ENOMEM;
+	if (setstr(&c->database, DEF_DATABASE) || setstr(&c->list_name, DEF_LISTNAME) ||
+	    setstr(&c->sendmail, DEF_SENDMAIL) || setstr(&c->socket, DEF_SOCKET)) {
+		pd_conf_free(c);
+		return PD_ENOMEM;
+	}
+	c->map_size = (size_t)64 << 20;
+	c->map_size_max = (size_t)4 << 30;
+	c->max_message_size = (size_t)16 << 20;
+	c->umask = 007;
+	c->on_error = PD_ONERR_ACCEPT;
+	*out = c;
+	return 0;
+}
+
+static void
+freelist(char **l)
+{
+	if (l == NULL)
+		return;
+	for (char **p = l; *p; p++)
+		free(*p);
+	free(l);
+}
+
+void
+pd_conf_free(struct pd_conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->database);
+	free(c->list_name);
+	free(c->list_id);
+	free(c->digest_from);
+	freelist(c->digest_to);
+	free(c->sendmail);
+	free(c->archive_url);
+	free(c->maintainers);
+	free(c->maintainers_files);
+	free(c->subsystem_rules);
+	free(c->socket);
+	free(c->user_id);
+	free(c->pid_file);
+	freelist(c->internal_hosts);
+	free(c);
+}
+
+static const char *const wdays[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+static int
+parse_hhmm(const char *s, int *h, int *m)
+{
+	char end;
+
+	if (sscanf(s, "%2d:%2d%c", h, m, &end) != 2)
+		return -1;
+	return (*h < 0 || *h > 23 || *m < 0 || *m > 59) ? -1 : 0;
+}
+
+int
+pd_schedule_parse(const char *s, struct pd_schedule *out)
+{
+	char word[16], a[16], b[16], extra;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	n = sscanf(s, "%15s %15s %15s %c", word, a, b, &extra);
+	if (n == 2 && strcasecmp(word, "daily") == 0) {
+		out->kind = PD_SCHED_DAILY;
+		return parse_hhmm(a, &out->hour, &out->min) ? PD_ECONFIG : 0;
+	}
+	if (n == 3 && strcasecmp(word, "weekly") == 0) {
+		for (int i = 0; i < 7; i++)
+			if (strncasecmp(a, wdays[i], 3) == 0 && strlen(a) >= 3) {
+				out->kind = PD_SCHED_WEEKLY;
+				out->wday = i;
+				return parse_hhmm(b, &out->hour, &out->min) ? PD_ECONFIG : 0;
+			}
+		return PD_ECONFIG;
+	}
+	if (n == 2 && strcasecmp(word, "every") == 0) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(a, &end, 10);
+		if (errno || *end || v == 0 || a[0] == '-')
+			return PD_ECONFIG;
+		out->kind = PD_SCHED_EVERY;
+		out->every = v;
+		return 0;
+	}
+	if (n == 1 && strcasecmp(word, "none") == 0)
+		return 0;
+	return PD_ECONFIG;
+}
+
+static int
+parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': v <<= 10; end++; break;
+	case 'M': v <<= 20; end++; break;
+	case 'G': v <<= 30; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || v == 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Append the words of v (separated by spaces or commas) to a NULL-terminated list. */
+static int
+addlist(char ***listp, size_t *np, char *v)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(v, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		char **l = realloc(*listp, (*np + 2) * sizeof(*l));
+
+		if (l == NULL)
+			return PD_ENOMEM;
+		*listp = l;
+		if ((l[*np] = strdup(tok)) == NULL)
+			return PD_ENOMEM;
+		l[++*np] = NULL;
+	}
+	return 0;
+}
+
+static int
+setkw(struct pd_conf *c, const struct keyword *kw, char *v)
+{
+	char *p = (char *)c + kw->off;
+	char *end;
+	unsigned long u;
+
+	switch (kw->type) {
+	case KW_STR:
+		return setstr((char **)(void *)p, v);
+	case KW_LIST:
+		return addlist((char ***)(void *)p, (size_t *)(void *)((char *)c + kw->countoff), v);
+	case KW_SIZE:
+		return parse_size(v, (size_t *)(void *)p) ? PD_ECONFIG : 0;
+	case KW_SCHED:
+		return pd_schedule_parse(v, (struct pd_schedule *)(void *)p);
+	case KW_ONERR:
+		if (strcasecmp(v, "accept") == 0)
+			c->on_error = PD_ONERR_ACCEPT;
+		else if (strcasecmp(v, "tempfail") == 0)
+			c->on_error = PD_ONERR_TEMPFAIL;
+		else
+			return PD_ECONFIG;
+		return 0;
+	case KW_UMASK:
+		errno = 0;
+		u = strtoul(v, &end, 8);
+		if (errno || *end || u > 0777)
+			return PD_ECONFIG;
+		c->umask = (unsigned)u;
+		return 0;
+	case KW_BOOL:
+		if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			*(int *)(void *)p = 1;
+		else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(int *)(void *)p = 0;
+		else
+			return PD_ECONFIG;
+		return 0;
+	}
+	return PD_ECONFIG;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* One line, already NUL-terminated and without its line end. */
+static int
+parse_line(struct pd_conf *c, char *line, const char *name, size_t lineno,
+    char *errbuf, size_t errlen)
+{
+	char *key, *val;
+	size_t i;
+	int rc;
+
+	if ((val = strchr(line, '#')) != NULL)
+		*val = '\0';
+	key = trim(line);
+	if (*key == '\0')
+		return 0;
+	val = key + strcspn(key, " \t");
+	if (*val != '\0')
+		*val++ = '\0';
+	val = trim(val);
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcasecmp(keywords[i].name, key) == 0)
+			break;
+	if (i == sizeof(keywords) / sizeof(keywords[0])) {
+		snprintf(errbuf, errlen, "%s:%zu: unknown keyword \"%.64s\"", name, lineno, key);
+		return PD_ECONFIG;
+	}
+	if (*val == '\0') {
+		snprintf(errbuf, errlen, "%s:%zu: %s needs a value", name, lineno, keywords[i].name);
+		return PD_ECONFIG;
+	}
+	if ((rc = setkw(c, &keywords[i], val)) != 0)
+		snprintf(errbuf, errlen, "%s:%zu: %s: %s", name, lineno, keywords[i].name,
+		    rc == PD_ENOMEM ? pd_strerror(rc) : "bad value");
+	return rc;
+}
+
+int
+pd_conf_parse(const char *buf, size_t len, const char *name, struct pd_conf **out,
+    char *errbuf, size_t errlen)
+{
+	struct pd_conf *c;
+	char *line = NULL;
+	size_t lineno = 0, pos = 0;
+	int rc;
+
+	*out = NULL;
+	if (errlen)
+		errbuf[0] = '\0';
+	if ((rc = pd_conf_new(&c)) != 0)
+		return rc;
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+
+		lineno++;
+		if (memchr(buf + pos, '\0', n) != NULL) {
+			snprintf(errbuf, errlen, "%s:%zu: NUL byte", name, lineno);
+			rc = PD_ECONFIG;
+			goto out;
+		}
+		if ((line = strndup(buf + pos, n)) == NULL) {
+			rc = PD_ENOMEM;
+			goto out;
+		}
+		pos += n + (nl != NULL);
+		if ((rc = parse_line(c, line, name, lineno, errbuf, errlen)) != 0)
+			goto out;
+		free(line);
+		line = NULL;
+	}
+	if (c->archive_url != NULL) {
+		const char *p = strchr(c->archive_url, '%');
+
+		if (p == NULL || p[1] != 's' || strchr(p + 2, '%') != NULL) {
+			snprintf(errbuf, errlen, "%s: ArchiveURL needs exactly one %%s", name);
+			rc = PD_ECONFIG;
+			goto out;
+		}
+	}
+out:
+	free(line);
+	if (rc != 0)
+		pd_conf_free(c);
+	else
+		*out = c;
+	return rc;
+}
+
+int
+pd_conf_load(const char *path, struct pd_conf **out, char *errbuf, size_t errlen)
+{
+	FILE *fp;
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+	int rc = 0;
+
+	*out = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return PD_EIO;
+	}
+	do {
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap = cap * 2 + 4096);
+
+			if (nb == NULL) {
+				rc = PD_ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+	} while (n > 0);
+	if (ferror(fp)) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		rc = PD_EIO;
+		goto out;
+	}
+	if ((rc = pd_conf_parse(buf, len, path, out, errbuf, errlen)) == 0 &&
+	    ((*out)->path = strdup(path)) == NULL) {
+		pd_conf_free(*out);
+		*out = NULL;
+		rc = PD_ENOMEM;
+	}
+out:
+	free(buf);
+	fclose(fp);
+	return rc;
+}
