@@ -1,3 +1,363 @@
-/* patchdigest-lda: placeholder until issue 5 lands; replace this file. */
+/*
+ * patchdigest-lda: tag, record and pass on one message read on stdin.
+ *   patchdigest-lda [-CfnsV] [-c config] [-D database] [-d maildir]
+ *
+ * The mail comes first: every fault of ours (configuration, store, parse)
+ * is logged and the message passes on unchanged with exit 0.  Only a
+ * failure to read the message or to write it out is EX_TEMPFAIL, so that
+ * procmail's "fw" rescue or the MTA's retry keeps it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void) { fputs("patchdigest-lda: not built yet\n", stderr); return 75; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lda.h"
+#include "patchdigest/classify.h"
+#include "patchdigest/conf.h"
+#include "patchdigest/error.h"
+#include "patchdigest/ingest.h"
+#include "patchdigest/log.h"
+#include "patchdigest/msg.h"
+#include "patchdigest/send.h"
+#include "patchdigest/store.h"
+#include "patchdigest/tags.h"
+
+#define DEFAULT_CONF	"/etc/patchdigest/patchdigest.conf"
+#define PD_VERSION	"0.1"
+#define PROGNAME	"patchdigest-lda"
+
+struct opts {
+	const char *conf_path;
+	const char *db;
+	const char *maildir;
+	int create, foreground, dryrun, send;
+};
+
+struct input {
+	char *buf;
+	size_t len;
+	int over;		/* more than max bytes: the rest is still on stdin */
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: " PROGNAME
+	    " [-CfnsV] [-c config] [-D database] [-d maildir]\n");
+	exit(EX_USAGE);
+}
+
+/* The configuration, or the defaults when it cannot be read: mail first. */
+static struct pd_conf *
+load_conf(const struct opts *o)
+{
+	struct pd_conf *conf = NULL;
+	const char *path = o->conf_path;
+	char err[512];
+	char *db;
+
+	if (path == NULL && access(DEFAULT_CONF, R_OK) == 0)
+		path = DEFAULT_CONF;
+	if (path != NULL && pd_conf_load(path, &conf, err, sizeof(err)) != 0) {
+		log_warnx("%s; using the defaults", err);
+		conf = NULL;
+	}
+	if (conf == NULL && pd_conf_new(&conf) != 0)
+		return NULL;
+	if (o->db != NULL) {
+		if ((db = strdup(o->db)) == NULL) {
+			pd_conf_free(conf);
+			return NULL;
+		}
+		free(conf->database);
+		conf->database = db;
+	}
+	return conf;
+}
+
+/* Read stdin, at most max + 1 bytes (max 0: no limit). -1 on error. */
+static int
+read_input(size_t max, struct input *in)
+{
+	size_t cap = 65536, want;
+	struct stat sb;
+	ssize_t r;
+	char *p;
+
+	memset(in, 0, sizeof(*in));
+	if (fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+		cap = (size_t)sb.st_size + 1;
+	if (max > 0 && cap > max + 1)
+		cap = max + 1;
+	if ((in->buf = malloc(cap)) == NULL)
+		return -1;
+	for (;;) {
+		if (max > 0 && in->len > max) {
+			in->over = 1;
+			return 0;
+		}
+		if (in->len == cap) {
+			cap *= 2;
+			if (max > 0 && cap > max + 1)
+				cap = max + 1;
+			if ((p = realloc(in->buf, cap)) == NULL)
+				return -1;
+			in->buf = p;
+		}
+		want = cap - in->len;
+		r = read(STDIN_FILENO, in->buf + in->len, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		in->len += (size_t)r;
+	}
+}
+
+/* The rest of an oversized message, straight from stdin to the sink. */
+static int
+copy_rest(struct sink *s)
+{
+	char buf[65536];
+	ssize_t r;
+
+	for (;;) {
+		r = read(STDIN_FILENO, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			log_warn("read stdin");
+			return -1;
+		}
+		if (r == 0)
+			return 0;
+		if (sink_write(buf, (size_t)r, s) != 0)
+			return -1;
+	}
+}
+
+/* procmail hands filters an mbox "From " line; the parser must not see it. */
+static size_t
+from_line_len(const struct input *in)
+{
+	const char *nl;
+
+	if (in->len < 5 || memcmp(in->buf, "From ", 5) != 0)
+		return 0;
+	nl = memchr(in->buf, '\n', in->len);
+	return nl == NULL ? in->len : (size_t)(nl - in->buf) + 1;
+}
+
+/*
+ * Parse, classify, record.  1 and *tags when the message is to be tagged
+ * (recorded, or a dry run), 0 to pass it on unchanged.
+ */
+static int
+process(const struct opts *o, const struct pd_conf *conf, const struct input *in,
+    struct pd_tags *tags)
+{
+	struct pd_ingest res;
+	pd_classifier *cl = NULL;
+	pd_store *st = NULL;
+	char err[512];
+	size_t skip;
+	int rc, ok = 0;
+
+	if (!o->dryrun) {
+		rc = pd_store_open(conf->database, 0, conf->map_size,
+		    conf->map_size_max, &st);
+		if (rc != 0) {
+			log_warnx("store %s: %s; message passed on untagged",
+			    conf->database, pd_strerror(rc));
+			return 0;
+		}
+	}
+	err[0] = '\0';
+	rc = pd_classifier_new(conf->subsystem_rules, conf->maintainers,
+	    conf->maintainers_files, &cl, err, sizeof(err));
+	if (rc != 0) {
+		log_warnx("classifier: %s%s%s; message passed on untagged",
+		    pd_strerror(rc), err[0] ? ": " : "", err);
+		goto out;
+	}
+	pd_msg_init();
+	skip = from_line_len(in);
+	rc = pd_ingest(st, cl, in->buf + skip, in->len - skip, NULL, &res);
+	if (rc != 0) {
+		log_warnx("message not parsed (%s); passed on untagged", pd_strerror(rc));
+		goto out;
+	}
+	if (res.store_err != 0) {
+		log_warnx("<%s>: store %s: %s; message passed on untagged", res.msgid,
+		    conf->database, pd_strerror(res.store_err));
+		goto out;
+	}
+	if (pd_tags_build(&res, tags) != 0)
+		goto out;
+	ok = 1;
+out:
+	pd_classifier_free(cl);
+	pd_store_close(st);
+	return ok;
+}
+
+static int
+write_message(const struct input *in, const struct pd_tags *tags, struct sink *s)
+{
+	int rc;
+
+	if (tags != NULL)
+		rc = pd_tags_rewrite(in->buf, in->len, tags, sink_write, s);
+	else
+		rc = sink_write(in->buf, in->len, s);
+	if (rc == 0 && in->over)
+		rc = copy_rest(s);
+	if (rc == 0)
+		rc = sink_flush(s);
+	if (rc != 0 && s->err != 0) {
+		errno = s->err;
+		log_warn("cannot write the message");
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+deliver(const struct opts *o, const struct input *in, const struct pd_tags *tags)
+{
+	struct maildir md;
+	struct sink *s;
+	int rc = -1;
+
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		log_warn("deliver");
+		return -1;
+	}
+	if (o->maildir == NULL) {
+		sink_init(s, STDOUT_FILENO);
+		rc = write_message(in, tags, s);
+		free(s);
+		return rc;
+	}
+	if (maildir_open(&md, o->maildir, o->create) == 0) {
+		sink_init(s, md.fd);
+		if (write_message(in, tags, s) == 0)
+			rc = maildir_commit(&md);
+	}
+	maildir_abort(&md);
+	free(s);
+	return rc;
+}
+
+/*
+ * -s: a due digest is sent by a child, so the delivery waits for a fork
+ * only.  The child holds none of the descriptors procmail waits on.
+ */
+static void
+send_due(const struct opts *o, const struct pd_conf *conf)
+{
+	struct pd_send_result res;
+	pd_store *st = NULL;
+	int fd, rc, status = 1;
+	pid_t pid;
+
+	if ((pid = fork()) < 0) {
+		log_warn("fork for -s");
+		return;
+	}
+	if (pid > 0)
+		return;
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (!o->foreground)
+			dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_init(PROGNAME, o->foreground, 0);
+	pd_msg_init();
+	rc = pd_store_open(conf->database, 0, conf->map_size, conf->map_size_max, &st);
+	if (rc != 0) {
+		log_warnx("send: store %s: %s", conf->database, pd_strerror(rc));
+		_exit(1);
+	}
+	memset(&res, 0, sizeof(res));
+	rc = pd_send(st, conf, PD_SEND_DUE, time(NULL), &res);
+	if (rc != 0 && rc != PD_EEMPTY)
+		log_warnx("send: %s%s%s", pd_strerror(rc), res.errbuf[0] ? ": " : "",
+		    res.errbuf);
+	else
+		status = 0;
+	if (res.sent > 0)
+		log_info("sent %d digest(s), last \"%s\"", res.sent, res.subject);
+	pd_store_close(st);
+	pd_msg_shutdown();
+	_exit(status);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct pd_conf *conf;
+	struct pd_tags tags;
+	struct input in;
+	int ch, tagged = 0, ex = EX_OK;
+
+	while ((ch = getopt(argc, argv, "Cc:D:d:fnsV")) != -1) {
+		switch (ch) {
+		case 'C': o.create = 1; break;
+		case 'c': o.conf_path = optarg; break;
+		case 'D': o.db = optarg; break;
+		case 'd': o.maildir = optarg; break;
+		case 'f': o.foreground = 1; break;
+		case 'n': o.dryrun = 1; break;
+		case 's': o.send = 1; break;
+		case 'V':
+			printf(PROGNAME " %s\n", PD_VERSION);
+			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+		default: usage();
+		}
+	}
+	if (optind != argc || (o.create && o.maildir == NULL))
+		usage();
+	o.foreground = o.foreground || isatty(STDERR_FILENO);
+	log_init(PROGNAME, o.foreground, 0);
+	/* a closed pipe must be a write error (EX_TEMPFAIL), not a signal */
+	signal(SIGPIPE, SIG_IGN);
+
+	conf = load_conf(&o);
+	if (read_input(conf != NULL ? conf->max_message_size : 0, &in) != 0) {
+		log_warn("read stdin");
+		ex = EX_TEMPFAIL;
+		goto out;
+	}
+	if (conf == NULL)
+		log_warnx("out of memory for the configuration; message passed on untagged");
+	else if (in.over)
+		log_warnx("message over MaxMessageSize (%zu bytes); passed on untagged",
+		    conf->max_message_size);
+	else
+		tagged = process(&o, conf, &in, &tags);
+	if (deliver(&o, &in, tagged ? &tags : NULL) != 0) {
+		ex = EX_TEMPFAIL;
+		goto out;
+	}
+	if (o.send && !o.dryrun && conf != NULL)
+		send_due(&o, conf);
+out:
+	free(in.buf);
+	pd_conf_free(conf);
+	pd_msg_shutdown();
+	return ex;
+}

@@ -13,7 +13,7 @@ typedef struct pd_mbox pd_mbox;
 /* Split an mbox read from fp (not closed by pd_mbox_free). */
 int pd_mbox_new(FILE *fp, pd_mbox **out);
 /*
- * Next message: 1 and *buf/*len (valid until the next call), 0 at the end,
+ * Next message: 1 and *buf, *len (valid until the next call), 0 at the end,
  * or a negative pd_err.
  */
 int pd_mbox_next(pd_mbox *mb, const char **buf, size_t *len);

@@ -1,0 +1,691 @@
+/*
+ * One parsed list message: GMime 3 underneath.  SPEC.md section 2.
+ *
+ * One GMime parse per message; everything else is a linear scan of the
+ * decoded text.  The header block and the body are each read at most a
+ * bounded number of bytes (opts), so that huge or hostile input costs
+ * bounded time and memory.
+ */
+#include <string.h>
+
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "patchdigest/error.h"
+#include "patchdigest/msg.h"
+#include "patchdigest/subject.h"
+#include "msgtext.h"
+
+#define DEFAULT_MAX_EXCERPT	(64 * 1024)
+#define DEFAULT_MAX_BODY	(8 * 1024 * 1024)
+/* MIME nesting walked when looking for the text part. */
+#define MAX_DEPTH		16
+/* Parts looked at in total (a multipart with 100,000 children). */
+#define MAX_PARTS		256
+
+struct pd_msg {
+	enum pd_kind		 kind;
+	struct pd_subject	 subj;
+	char			*subject;
+	char			*title;
+	char			*author;
+	char			*author_name;
+	char			*author_email;
+	char			*domain;
+	char			*from;
+	char			*id;
+	int			 id_synthetic;
+	char			*in_reply_to;
+	GPtrArray		*refs;
+	char			*list_id;
+	char			*date_str;
+	time_t			 date;
+	struct pd_text		 text;	/* excerpt, files, trailers, pull */
+};
+
+static int msg_initialised;
+static GMimeParserOptions *msg_popts;
+
+void
+pd_msg_init(void)
+{
+	/* Raw 8-bit header bytes: UTF-8 if valid, else windows-1252. */
+	static const char *fallback[] = { "UTF-8", "windows-1252", NULL };
+
+	if (msg_initialised++)
+		return;
+	g_mime_init();
+	msg_popts = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(msg_popts, fallback);
+	g_mime_parser_options_set_rfc2047_compliance_mode(msg_popts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(msg_popts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(msg_popts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_allow_addresses_without_domain(msg_popts,
+	    TRUE);
+}
+
+void
+pd_msg_shutdown(void)
+{
+	if (msg_initialised == 0 || --msg_initialised)
+		return;
+	g_mime_parser_options_free(msg_popts);
+	msg_popts = NULL;
+	g_mime_shutdown();
+}
+
+void
+pd_short_id(const char *msgid, char out[10])
+{
+	GChecksum *ck;
+	const char *hex;
+	size_t len;
+
+	if (msgid[0] == '<')
+		msgid++;
+	len = strlen(msgid);
+	if (len > 0 && msgid[len - 1] == '>')
+		len--;
+	ck = g_checksum_new(G_CHECKSUM_SHA1);
+	g_checksum_update(ck, (const guchar *)msgid, len);
+	hex = g_checksum_get_string(ck);
+	memcpy(out, hex, 9);
+	out[9] = '\0';
+	g_checksum_free(ck);
+}
+
+static const char *kind_names[] = {
+	[PD_KIND_OTHER] = "other",
+	[PD_KIND_REPLY] = "reply",
+	[PD_KIND_PULL] = "pull",
+	[PD_KIND_COVER] = "cover",
+	[PD_KIND_PATCH] = "patch",
+};
+
+const char *
+pd_kind_name(enum pd_kind k)
+{
+	if ((unsigned)k >= G_N_ELEMENTS(kind_names))
+		return "other";
+	return kind_names[k];
+}
+
+int
+pd_kind_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(kind_names); i++)
+		if (strcmp(name, kind_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ---- headers ---- */
+
+/* Unfolded, RFC 2047-decoded, trimmed value of a header; "" if absent. */
+static char *
+header_text(GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h;
+	const char *raw;
+	char *unfolded, *dec;
+
+	if ((h = g_mime_header_list_get_header(hl, name)) == NULL ||
+	    (raw = g_mime_header_get_raw_value(h)) == NULL)
+		return g_strdup("");
+	unfolded = g_mime_utils_header_unfold(raw);
+	dec = g_mime_utils_header_decode_text(msg_popts, unfolded);
+	g_free(unfolded);
+	if (dec == NULL)
+		return g_strdup("");
+	pd_text_clean_line(dec);
+	return g_strstrip(dec);
+}
+
+/* Unfolded raw value (for ids and dates, which are ASCII). */
+static char *
+header_raw(GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h;
+	const char *raw;
+	char *v;
+
+	if ((h = g_mime_header_list_get_header(hl, name)) == NULL ||
+	    (raw = g_mime_header_get_raw_value(h)) == NULL)
+		return NULL;
+	v = g_mime_utils_header_unfold(raw);
+	return g_strstrip(v);
+}
+
+/* "Name <addr>" (bare addr when no name); sets *name and *addr. */
+static char *
+format_address(InternetAddressList *l, char **name, char **addr)
+{
+	InternetAddress *ia;
+	const char *n, *a;
+	int i, len;
+
+	*name = *addr = NULL;
+	if (l == NULL)
+		return NULL;
+	len = internet_address_list_length(l);
+	for (i = 0; i < len; i++) {
+		ia = internet_address_list_get_address(l, i);
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			InternetAddressList *m =
+			    internet_address_group_get_members(
+			    INTERNET_ADDRESS_GROUP(ia));
+
+			if (internet_address_list_length(m) == 0)
+				continue;
+			ia = internet_address_list_get_address(m, 0);
+			if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+				continue;
+		}
+		n = internet_address_get_name(ia);
+		a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		*name = g_strstrip(g_strdup(n ? n : ""));
+		*addr = g_strstrip(g_strdup(a ? a : ""));
+		pd_text_clean_line(*name);
+		pd_text_clean_line(*addr);
+		if (**name == '\0')
+			return g_strdup(*addr);
+		if (**addr == '\0')
+			return g_strdup(*name);
+		return g_strdup_printf("%s <%s>", *name, *addr);
+	}
+	return NULL;
+}
+
+/* Parse an address text; falls back to the text itself as the name. */
+static char *
+address_from_text(const char *text, char **name, char **addr)
+{
+	InternetAddressList *l;
+	char *s;
+
+	l = internet_address_list_parse(msg_popts, text);
+	s = format_address(l, name, addr);
+	if (l != NULL)
+		g_object_unref(l);
+	if (s == NULL) {
+		*name = g_strdup(text);
+		*addr = g_strdup("");
+		s = g_strdup(text);
+	}
+	return s;
+}
+
+static char *
+domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return g_ascii_strdown(at ? at + 1 : "", -1);
+}
+
+static char *
+first_msgid(const char *text)
+{
+	GMimeReferences *r;
+	char *id = NULL;
+
+	if (text == NULL || *text == '\0')
+		return g_strdup("");
+	if ((r = g_mime_references_parse(msg_popts, text)) != NULL) {
+		if (g_mime_references_length(r) > 0)
+			id = g_strdup(g_mime_references_get_message_id(r, 0));
+		g_mime_references_free(r);
+	}
+	if (id == NULL)
+		id = g_strdup("");
+	pd_text_clean_line(id);
+	return id;
+}
+
+static void
+read_refs(pd_msg *m, const char *text)
+{
+	GMimeReferences *r;
+	int i, n;
+
+	if (text == NULL || (r = g_mime_references_parse(msg_popts, text)) == NULL)
+		return;
+	n = g_mime_references_length(r);
+	for (i = 0; i < n && i < PD_TEXT_MAX_ITEMS; i++) {
+		char *id = g_strdup(g_mime_references_get_message_id(r, i));
+
+		pd_text_clean_line(id);
+		g_ptr_array_add(m->refs, id);
+	}
+	g_mime_references_free(r);
+}
+
+/* List-Id: the id inside <...> ("kvm.vger.kernel.org"), else the text. */
+static char *
+list_id(const char *v)
+{
+	const char *lt = strrchr(v, '<'), *gt;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL && gt > lt + 1)
+		return g_strndup(lt + 1, (gsize)(gt - lt - 1));
+	return g_strdup(v);
+}
+
+static void
+read_headers(pd_msg *m, GMimeMessage *msg)
+{
+	GMimeObject *obj = GMIME_OBJECT(msg);
+	GDateTime *dt;
+	const char *id;
+	char *v;
+
+	m->subject = header_text(obj, "Subject");
+	m->from = format_address(g_mime_message_get_from(msg),
+	    &m->author_name, &m->author_email);
+	if (m->from == NULL) {
+		g_free(m->author_name);
+		g_free(m->author_email);
+		v = header_text(obj, "From");
+		m->from = address_from_text(v, &m->author_name, &m->author_email);
+		g_free(v);
+	}
+	m->author = g_strdup(m->from);
+
+	id = g_mime_message_get_message_id(msg);
+	if (id != NULL && *id != '\0') {
+		m->id = g_strdup(id);
+		pd_text_clean_line(m->id);
+		g_strstrip(m->id);
+	}
+	v = header_raw(obj, "In-Reply-To");
+	m->in_reply_to = first_msgid(v);
+	g_free(v);
+	v = header_raw(obj, "References");
+	read_refs(m, v);
+	g_free(v);
+	v = header_text(obj, "List-Id");
+	m->list_id = list_id(v);
+	g_free(v);
+	m->date_str = header_text(obj, "Date");
+	if ((dt = g_mime_message_get_date(msg)) != NULL)
+		m->date = (time_t)g_date_time_to_unix(dt);
+}
+
+/* ---- body ---- */
+
+static int
+is_patch_name(const char *name)
+{
+	return name != NULL && (g_str_has_suffix(name, ".patch") ||
+	    g_str_has_suffix(name, ".diff"));
+}
+
+/* Decoded (transfer encoding) bytes of a part, at most max. */
+static GByteArray *
+part_bytes(GMimePart *part, size_t max)
+{
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeStream *src, *fs;
+	GMimeContentEncoding enc;
+	GByteArray *ba = g_byte_array_new();
+	char buf[16384];
+	ssize_t n;
+
+	if (dw == NULL || (src = g_mime_data_wrapper_get_stream(dw)) == NULL)
+		return ba;
+	g_mime_stream_reset(src);
+	fs = g_mime_stream_filter_new(src);
+	enc = g_mime_data_wrapper_get_encoding(dw);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *f = g_mime_filter_basic_new(enc, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
+		g_object_unref(f);
+	}
+	while (ba->len < max &&
+	    (n = g_mime_stream_read(fs, buf, sizeof(buf))) > 0) {
+		size_t take = (size_t)n;
+
+		if (take > max - ba->len)
+			take = max - ba->len;
+		g_byte_array_append(ba, (const guint8 *)buf, (guint)take);
+	}
+	g_object_unref(fs);
+	return ba;
+}
+
+static void
+append_part(GString *out, GMimePart *part, size_t max)
+{
+	GByteArray *ba;
+	const char *cs;
+
+	if (out->len >= max)
+		return;
+	ba = part_bytes(part, max - out->len);
+	cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
+	    "charset");
+	if (out->len > 0 && out->str[out->len - 1] != '\n')
+		g_string_append_c(out, '\n');
+	pd_text_append_utf8(out, (const char *)ba->data, ba->len, cs);
+	g_byte_array_free(ba, TRUE);
+}
+
+struct walk {
+	GString	*body;		/* first text/plain part */
+	GString	*patches;	/* attached *.patch / *.diff text parts */
+	int	 have_body;
+	int	 nparts;
+	size_t	 max;
+};
+
+static void
+walk(GMimeObject *obj, int depth, struct walk *w)
+{
+	if (depth > MAX_DEPTH || ++w->nparts > MAX_PARTS)
+		return;
+	if (GMIME_IS_MULTIPART_SIGNED(obj)) {
+		GMimeObject *signed_part = g_mime_multipart_get_part(
+		    GMIME_MULTIPART(obj), GMIME_MULTIPART_SIGNED_CONTENT);
+
+		if (signed_part != NULL)
+			walk(signed_part, depth + 1, w);
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		int i, n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+
+		for (i = 0; i < n && w->nparts < MAX_PARTS; i++)
+			walk(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+			    depth + 1, w);
+		return;
+	}
+	if (GMIME_IS_PART(obj)) {
+		GMimeContentType *ct = g_mime_object_get_content_type(obj);
+		const char *fn = g_mime_part_get_filename(GMIME_PART(obj));
+		int text = ct == NULL || g_mime_content_type_is_type(ct, "text", "*");
+		int plain = ct == NULL ||
+		    g_mime_content_type_is_type(ct, "text", "plain");
+		int diff = ct != NULL &&
+		    (g_mime_content_type_is_type(ct, "text", "x-patch") ||
+		    g_mime_content_type_is_type(ct, "text", "x-diff"));
+
+		if (plain && !w->have_body && !is_patch_name(fn)) {
+			w->have_body = 1;
+			append_part(w->body, GMIME_PART(obj), w->max);
+		} else if ((text || g_mime_content_type_is_type(ct,
+		    "application", "octet-stream")) &&
+		    (diff || is_patch_name(fn))) {
+			append_part(w->patches, GMIME_PART(obj), w->max);
+		} else if (plain && !is_patch_name(fn) && !w->have_body) {
+			w->have_body = 1;
+			append_part(w->body, GMIME_PART(obj), w->max);
+		}
+	}
+}
+
+static char *
+synthetic_id(GMimeMessage *msg, const char *text)
+{
+	static const char *hdrs[] = { "From", "Date", "Subject" };
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA1);
+	char *v, *id;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(hdrs); i++) {
+		v = header_raw(GMIME_OBJECT(msg), hdrs[i]);
+		if (v != NULL)
+			g_checksum_update(ck, (const guchar *)v, (gssize)strlen(v));
+		g_checksum_update(ck, (const guchar *)"\n", 1);
+		g_free(v);
+	}
+	g_checksum_update(ck, (const guchar *)text, (gssize)strlen(text));
+	id = g_strdup_printf("%s@synthetic.patchdigest.invalid",
+	    g_checksum_get_string(ck));
+	g_checksum_free(ck);
+	return id;
+}
+
+/* Copy of buf with CRLF turned into LF: GMime and the scans see LF only. */
+static GByteArray *
+normalise_input(const char *buf, size_t len)
+{
+	GByteArray *ba = g_byte_array_sized_new((guint)len + 1);
+	const char *p = buf, *end = buf + len, *cr;
+
+	while (p < end && (cr = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		if (cr + 1 < end && cr[1] == '\n') {
+			g_byte_array_append(ba, (const guint8 *)p,
+			    (guint)(cr - p));
+			p = cr + 1;
+		} else {
+			g_byte_array_append(ba, (const guint8 *)p,
+			    (guint)(cr + 1 - p));
+			p = cr + 1;
+		}
+	}
+	g_byte_array_append(ba, (const guint8 *)p, (guint)(end - p));
+	return ba;
+}
+
+static pd_msg *
+msg_new(void)
+{
+	pd_msg *m = g_new0(pd_msg, 1);
+
+	m->refs = g_ptr_array_new_with_free_func(g_free);
+	pd_text_init(&m->text);
+	return m;
+}
+
+static void
+apply_inbody(pd_msg *m)
+{
+	char *name, *addr, *s, *dec;
+	struct pd_subject is;
+
+	if (m->text.inbody_from != NULL) {
+		dec = strstr(m->text.inbody_from, "=?") ?
+		    g_mime_utils_header_decode_text(msg_popts,
+		    m->text.inbody_from) : g_strdup(m->text.inbody_from);
+		s = address_from_text(dec, &name, &addr);
+		g_free(s);
+		g_free(m->author);
+		g_free(m->author_name);
+		g_free(m->author_email);
+		m->author = dec;
+		m->author_name = name;
+		m->author_email = addr;
+	}
+	m->title = NULL;
+	if (m->text.inbody_subject != NULL &&
+	    pd_subject_parse(m->text.inbody_subject, &is) == 0) {
+		m->title = g_strdup(is.title);
+		pd_subject_clear(&is);
+	}
+	if (m->title == NULL)
+		m->title = g_strdup(m->subj.title);
+}
+
+int
+pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
+    pd_msg **out)
+{
+	GByteArray *input;
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+	pd_msg *m = NULL;
+	struct walk w;
+	size_t max_excerpt = opts && opts->max_excerpt ? opts->max_excerpt :
+	    DEFAULT_MAX_EXCERPT;
+	int r = PD_EPARSE;
+
+	*out = NULL;
+	if (!msg_initialised)
+		pd_msg_init();
+	if (buf == NULL)
+		return PD_EINVAL;
+	input = normalise_input(buf, len);
+	stream = g_mime_stream_mem_new_with_byte_array(input);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, msg_popts);
+	g_object_unref(parser);
+	if (msg == NULL)
+		goto out;
+
+	m = msg_new();
+	read_headers(m, msg);
+	if (pd_subject_parse(m->subject, &m->subj) != 0) {
+		r = PD_ENOMEM;
+		goto out;
+	}
+	m->kind = (enum pd_kind)pd_subject_kind(&m->subj);
+
+	memset(&w, 0, sizeof(w));
+	w.max = opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+	w.body = g_string_new(NULL);
+	w.patches = g_string_new(NULL);
+	if (g_mime_message_get_mime_part(msg) != NULL)
+		walk(g_mime_message_get_mime_part(msg), 0, &w);
+	if (w.patches->len > 0) {
+		if (w.body->len > 0 && w.body->str[w.body->len - 1] != '\n')
+			g_string_append_c(w.body, '\n');
+		g_string_append_len(w.body, w.patches->str,
+		    (gssize)w.patches->len);
+	}
+	g_string_free(w.patches, TRUE);
+	pd_text_scan(&m->text, w.body->str, w.body->len, max_excerpt);
+	if (m->id == NULL) {
+		m->id = synthetic_id(msg, w.body->str);
+		m->id_synthetic = 1;
+	}
+	g_string_free(w.body, TRUE);
+	apply_inbody(m);
+	m->domain = domain_of(m->author_email);
+	r = 0;
+out:
+	if (msg != NULL)
+		g_object_unref(msg);
+	g_object_unref(stream);
+	if (r != 0) {
+		pd_msg_free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+void
+pd_msg_free(pd_msg *m)
+{
+	if (m == NULL)
+		return;
+	pd_subject_clear(&m->subj);
+	g_free(m->subject);
+	g_free(m->title);
+	g_free(m->author);
+	g_free(m->author_name);
+	g_free(m->author_email);
+	g_free(m->domain);
+	g_free(m->from);
+	g_free(m->id);
+	g_free(m->in_reply_to);
+	g_ptr_array_free(m->refs, TRUE);
+	g_free(m->list_id);
+	g_free(m->date_str);
+	pd_text_clear(&m->text);
+	g_free(m);
+}
+
+/* ---- accessors ---- */
+
+#define S(x)	((x) != NULL ? (x) : "")
+
+enum pd_kind pd_msg_kind(const pd_msg *m) { return m->kind; }
+
+int
+pd_msg_is_patch(const pd_msg *m)
+{
+	return m->kind == PD_KIND_COVER || m->kind == PD_KIND_PATCH;
+}
+
+const char *pd_msg_subject(const pd_msg *m) { return S(m->subject); }
+const char *pd_msg_title(const pd_msg *m) { return S(m->title); }
+int pd_msg_version(const pd_msg *m) { return m->subj.version; }
+
+int
+pd_msg_counter(const pd_msg *m, int *n)
+{
+	if (n != NULL)
+		*n = m->subj.cn;
+	return m->subj.cx;
+}
+
+unsigned pd_msg_flags(const pd_msg *m) { return m->subj.flags; }
+size_t pd_msg_ntags(const pd_msg *m) { return m->subj.ntags; }
+
+const char *
+pd_msg_tag(const pd_msg *m, size_t i)
+{
+	return i < m->subj.ntags ? m->subj.tags[i] : "";
+}
+
+const char *pd_msg_author(const pd_msg *m) { return S(m->author); }
+const char *pd_msg_author_name(const pd_msg *m) { return S(m->author_name); }
+const char *pd_msg_author_email(const pd_msg *m) { return S(m->author_email); }
+const char *pd_msg_domain(const pd_msg *m) { return S(m->domain); }
+const char *pd_msg_from(const pd_msg *m) { return S(m->from); }
+const char *pd_msg_id(const pd_msg *m) { return S(m->id); }
+int pd_msg_id_synthetic(const pd_msg *m) { return m->id_synthetic; }
+const char *pd_msg_in_reply_to(const pd_msg *m) { return S(m->in_reply_to); }
+size_t pd_msg_nrefs(const pd_msg *m) { return m->refs->len; }
+
+const char *
+pd_msg_ref(const pd_msg *m, size_t i)
+{
+	return i < m->refs->len ? g_ptr_array_index(m->refs, i) : "";
+}
+
+const char *pd_msg_list_id(const pd_msg *m) { return S(m->list_id); }
+const char *pd_msg_date_str(const pd_msg *m) { return S(m->date_str); }
+time_t pd_msg_date(const pd_msg *m) { return m->date; }
+const char *pd_msg_excerpt(const pd_msg *m) { return S(m->text.excerpt); }
+size_t pd_msg_nfiles(const pd_msg *m) { return m->text.files->len; }
+
+const char *
+pd_msg_file(const pd_msg *m, size_t i)
+{
+	return i < m->text.files->len ? g_ptr_array_index(m->text.files, i) : "";
+}
+
+size_t pd_msg_ntrailers(const pd_msg *m) { return m->text.tr_names->len; }
+
+const char *
+pd_msg_trailer_name(const pd_msg *m, size_t i)
+{
+	return i < m->text.tr_names->len ?
+	    g_ptr_array_index(m->text.tr_names, i) : "";
+}
+
+const char *
+pd_msg_trailer_value(const pd_msg *m, size_t i)
+{
+	return i < m->text.tr_values->len ?
+	    g_ptr_array_index(m->text.tr_values, i) : "";
+}
+
+const char *pd_msg_change_id(const pd_msg *m) { return S(m->text.change_id); }
+const char *pd_msg_pull_url(const pd_msg *m) { return S(m->text.pull_url); }
+const char *pd_msg_pull_base(const pd_msg *m) { return S(m->text.pull_base); }
+const char *pd_msg_pull_tip(const pd_msg *m) { return S(m->text.pull_tip); }

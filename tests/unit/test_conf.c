@@ -1,0 +1,187 @@
+/* The configuration parser: defaults, every keyword, and errors naming file:line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "patchdigest/conf.h"
+#include "patchdigest/error.h"
+
+static struct pd_conf *
+parse_ok(const char *text)
+{
+	struct pd_conf *c = NULL;
+	char err[256];
+	int rc = pd_conf_parse(text, strlen(text), "t.conf", &c, err, sizeof(err));
+
+	if (rc != 0)
+		print_error("unexpected error: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_non_null(c);
+	return c;
+}
+
+static void
+parse_err(const char *text, const char *want)
+{
+	struct pd_conf *c = NULL;
+	char err[256];
+	int rc = pd_conf_parse(text, strlen(text), "t.conf", &c, err, sizeof(err));
+
+	assert_int_equal(rc, PD_ECONFIG);
+	assert_null(c);
+	if (strstr(err, want) == NULL)
+		print_error("error \"%s\" lacks \"%s\"\n", err, want);
+	assert_non_null(strstr(err, want));
+}
+
+static void
+test_defaults(void **state)
+{
+	struct pd_conf *c = parse_ok("# nothing\n\n");
+
+	(void)state;
+	assert_string_equal(c->list_name, "KVM");
+	assert_string_equal(c->sendmail, "/usr/sbin/sendmail");
+	assert_null(c->list_id);
+	assert_null(c->digest_to);
+	assert_int_equal(c->schedule.kind, PD_SCHED_NONE);
+	assert_int_equal(c->on_error, PD_ONERR_ACCEPT);
+	assert_int_equal(c->umask, 007);
+	assert_true(c->map_size_max >= c->map_size);
+	pd_conf_free(c);
+}
+
+static void
+test_keywords(void **state)
+{
+	struct pd_conf *c = parse_ok(
+	    "Database /var/lib/pd   # trailing comment\n"
+	    "listname  Netdev\n"
+	    "ListId <netdev.vger.kernel.org>\n"
+	    "DigestFrom digest@example.org\n"
+	    "DigestTo a@example.org, b@example.org\n"
+	    "DigestTo c@example.org\n"
+	    "Sendmail /usr/lib/sendmail\n"
+	    "ArchiveURL https://lore.kernel.org/kvm/%s/\n"
+	    "Schedule weekly Monday 06:30\n"
+	    "Maintainers /usr/src/linux/MAINTAINERS\n"
+	    "SubsystemRules /etc/patchdigest/subsystems.rules\n"
+	    "OnError tempfail\n"
+	    "MaxMessageSize 32M\n"
+	    "MapSize 1M\n"
+	    "MapSizeMax 2G\n"
+	    "Socket inet:8891@127.0.0.1\n"
+	    "UMask 077\n"
+	    "UserID patchdigest\n"
+	    "PidFile /run/pd.pid\n"
+	    "Syslog yes\n"
+	    "InternalHosts 127.0.0.1 10.0.0.0/8\n");
+
+	(void)state;
+	assert_string_equal(c->database, "/var/lib/pd");
+	assert_string_equal(c->list_name, "Netdev");
+	assert_string_equal(c->list_id, "<netdev.vger.kernel.org>");
+	assert_int_equal(c->ndigest_to, 3);
+	assert_string_equal(c->digest_to[0], "a@example.org");
+	assert_string_equal(c->digest_to[2], "c@example.org");
+	assert_null(c->digest_to[3]);
+	assert_int_equal(c->schedule.kind, PD_SCHED_WEEKLY);
+	assert_int_equal(c->schedule.wday, 1);
+	assert_int_equal(c->schedule.hour, 6);
+	assert_int_equal(c->schedule.min, 30);
+	assert_int_equal(c->on_error, PD_ONERR_TEMPFAIL);
+	assert_int_equal(c->max_message_size, (size_t)32 << 20);
+	assert_int_equal(c->map_size, (size_t)1 << 20);
+	assert_int_equal(c->map_size_max, (size_t)2 << 30);
+	assert_string_equal(c->socket, "inet:8891@127.0.0.1");
+	assert_int_equal(c->umask, 077);
+	assert_int_equal(c->syslog, 1);
+	assert_int_equal(c->ninternal_hosts, 2);
+	assert_string_equal(c->internal_hosts[1], "10.0.0.0/8");
+	pd_conf_free(c);
+}
+
+static void
+test_schedules(void **state)
+{
+	struct pd_schedule s;
+
+	(void)state;
+	assert_int_equal(pd_schedule_parse("daily 06:00", &s), 0);
+	assert_int_equal(s.kind, PD_SCHED_DAILY);
+	assert_int_equal(s.hour, 6);
+	assert_int_equal(pd_schedule_parse("every 500", &s), 0);
+	assert_int_equal(s.kind, PD_SCHED_EVERY);
+	assert_int_equal(s.every, 500);
+	assert_int_equal(pd_schedule_parse("weekly sun 23:59", &s), 0);
+	assert_int_equal(s.wday, 0);
+	assert_int_equal(pd_schedule_parse("daily 24:00", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("weekly funday 06:00", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("every 0", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("every -3", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("hourly", &s), PD_ECONFIG);
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	parse_err("ListName KVM\nFrobnicate yes\n", "t.conf:2: unknown keyword \"Frobnicate\"");
+	parse_err("Schedule sometimes\n", "t.conf:1: Schedule: bad value");
+	parse_err("OnError reject\n", "t.conf:1: OnError");
+	parse_err("MaxMessageSize lots\n", "t.conf:1: MaxMessageSize");
+	parse_err("UMask 999\n", "t.conf:1: UMask");
+	parse_err("ListName\n", "t.conf:1: ListName needs a value");
+	parse_err("ArchiveURL https://example.org/\n", "ArchiveURL needs exactly one %s");
+	parse_err("ArchiveURL https://example.org/%s/%s\n", "ArchiveURL");
+	{
+		static const char nul[] = "ListName a\0b\n";
+		struct pd_conf *c = NULL;
+		char err[256];
+
+		assert_int_equal(pd_conf_parse(nul, sizeof(nul) - 1, "t.conf", &c, err,
+		    sizeof(err)), PD_ECONFIG);
+		assert_non_null(strstr(err, "t.conf:1: NUL byte"));
+	}
+}
+
+static void
+test_load_file(void **state)
+{
+	char path[] = "/tmp/pdconfXXXXXX", err[256];
+	struct pd_conf *c = NULL;
+	const char text[] = "ListName Test\nDigestTo x@example.org\n";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(pd_conf_load(path, &c, err, sizeof(err)), 0);
+	assert_string_equal(c->list_name, "Test");
+	assert_string_equal(c->path, path);
+	pd_conf_free(c);
+	unlink(path);
+	assert_int_equal(pd_conf_load(path, &c, err, sizeof(err)), PD_EIO);
+	assert_non_null(strstr(err, "No such file"));
+	pd_conf_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_keywords),
+		cmocka_unit_test(test_schedules),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
