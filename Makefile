@@ -66,7 +66,7 @@ $(BUILD)/patchdigest-lda: $(LDA_OBJ) $(LIB)
 $(BUILD)/patchdigest-milter: $(MILTER_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(MILTER_OBJ) $(LIB) $(PD_LIBS) -lmilter
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PD_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LIB) $(PD_LIBS) $(CMOCKA_LIBS)
 

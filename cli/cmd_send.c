@@ -1,11 +1,61 @@
-/* patchdigest send: placeholder until its issue lands; replace this file. */
+/*
+ * patchdigest send [--due] [--force]: retry unsent digests, then close the
+ * open range and mail its digest (see pd_send).  Quiet on success, so that
+ * cron mails nothing; errors go to stderr with a non-zero exit.
+ */
+#include <getopt.h>
 #include <stdio.h>
+#include <sysexits.h>
+#include <time.h>
+
 #include "cli.h"
+#include "patchdigest/error.h"
+#include "patchdigest/send.h"
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: patchdigest send [-c config] [-D dir] [--due] [--force]\n");
+	return EX_USAGE;
+}
 
 int
 cmd_send(struct cli *c, int argc, char **argv)
 {
-	(void)c; (void)argc;
-	cli_err("%s: not built yet", argv[0]);
-	return 1;
+	static const struct option longopts[] = {
+		{ "due",	no_argument,	NULL, 'd' },
+		{ "force",	no_argument,	NULL, 'f' },
+		{ NULL,		0,		NULL, 0 },
+	};
+	struct pd_send_result res;
+	pd_store *st = NULL;
+	unsigned flags = 0;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:D:", longopts, NULL)) != -1) {
+		if (cli_common_opt(c, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'd':
+			flags |= PD_SEND_DUE;
+			break;
+		case 'f':
+			flags |= PD_SEND_FORCE;
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (optind != argc)
+		return usage();
+	if (cli_load_conf(c) != 0 || cli_open_store(c, 0, &st) != 0)
+		return 1;
+	rc = pd_send(st, c->conf, flags, time(NULL), &res);
+	pd_store_close(st);
+	if (rc != 0) {
+		/* After a sendmail failure the digest stays stored for the next send. */
+		cli_err("send: %s", res.errbuf[0] ? res.errbuf : pd_strerror(rc));
+		return 1;
+	}
+	return 0;
 }

@@ -158,6 +158,18 @@ from_line_len(const struct input *in)
 }
 
 /*
+ * An existing empty directory becomes a store; a missing one is an error
+ * (a wrong Database or an unmounted disk), not a fresh store elsewhere.
+ */
+static unsigned
+store_flags(const char *dir)
+{
+	struct stat sb;
+
+	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) ? PD_STORE_CREATE : 0;
+}
+
+/*
  * Parse, classify, record.  1 and *tags when the message is to be tagged
  * (recorded, or a dry run), 0 to pass it on unchanged.
  */
@@ -173,8 +185,8 @@ process(const struct opts *o, const struct pd_conf *conf, const struct input *in
 	int rc, ok = 0;
 
 	if (!o->dryrun) {
-		rc = pd_store_open(conf->database, 0, conf->map_size,
-		    conf->map_size_max, &st);
+		rc = pd_store_open(conf->database, store_flags(conf->database),
+		    conf->map_size, conf->map_size_max, &st);
 		if (rc != 0) {
 			log_warnx("store %s: %s; message passed on untagged",
 			    conf->database, pd_strerror(rc));
@@ -286,7 +298,8 @@ send_due(const struct opts *o, const struct pd_conf *conf)
 	}
 	log_init(PROGNAME, o->foreground, 0);
 	pd_msg_init();
-	rc = pd_store_open(conf->database, 0, conf->map_size, conf->map_size_max, &st);
+	rc = pd_store_open(conf->database, store_flags(conf->database), conf->map_size,
+	    conf->map_size_max, &st);
 	if (rc != 0) {
 		log_warnx("send: store %s: %s", conf->database, pd_strerror(rc));
 		_exit(1);

@@ -24,7 +24,11 @@
 #define HDR_AUTHORS	"Top 15 contributors (Based on Email Body)"
 #define HDR_LIST	"===== Patch list in this time period ====="
 #define HDR_MSGS	"===== Patch Commit Messages ===="
+/* The same headings in HTML, without the plain text's rulers. */
+#define HTML_LIST	"Patch list in this time period"
+#define HTML_MSGS	"Patch Commit Messages"
 #define NO_SUBSYSTEM	"(no subsystem)"
+#define DEFAULT_PROJECT	"linux"
 
 /* ------------------------------------------------------------------ */
 /* Tie order: glibc's en_US.UTF-8 collation, reversed (sort -rn).      */
@@ -340,13 +344,13 @@ struct series {
 	char *id;
 	uint64_t first_seq;	/* first patch message of it in the range */
 	unsigned messages;	/* patch messages of it in the range */
-	char *subject, *author, *subsystem, *first_msgid;
+	char *subject, *author, *subsystem, *project;
 	struct pd_series info;
 	int have_info;
 };
 
 struct group {			/* one subsystem of the patch list */
-	const char *name;
+	char *name;
 	uint64_t count;
 	size_t *series;		/* indexes, in arrival order */
 	size_t nseries;
@@ -355,8 +359,8 @@ struct group {			/* one subsystem of the patch list */
 struct digest {
 	const struct pd_conf *conf;
 	const struct pd_range *range;
-	struct entry *domains, *authors, *subsystems;
-	size_t ndomains, nauthors, nsubsystems;
+	struct entry *domains, *authors;
+	size_t ndomains, nauthors;
 	struct block *blocks;
 	size_t nblocks;
 	struct series *series;
@@ -467,7 +471,7 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 	s->subject = xstrdup(d, rec->subject);
 	s->author = xstrdup(d, rec->author);
 	s->subsystem = xstrdup(d, rec->subsystem);
-	s->first_msgid = xstrdup(d, rec->msgid);
+	s->project = xstrdup(d, rec->project);
 	return d->err ? NULL : s;
 }
 
@@ -523,12 +527,26 @@ blockcmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static const char *
-series_subsystem(const struct series *s)
+/*
+ * The patch-list heading of a series: its subsystem, prefixed by its project
+ * unless that is the kernel's (SPEC.md 3: "linux" by default).
+ */
+static char *
+series_heading(struct digest *d, const struct series *s)
 {
 	const char *sub = s->have_info && s->info.subsystem ? s->info.subsystem : s->subsystem;
+	const char *proj = s->have_info && s->info.project ? s->info.project : s->project;
+	char *h;
 
-	return sub && *sub ? sub : NO_SUBSYSTEM;
+	if (sub == NULL || *sub == '\0')
+		sub = NO_SUBSYSTEM;
+	if (proj == NULL || *proj == '\0' || strcmp(proj, DEFAULT_PROJECT) == 0)
+		return xstrdup(d, sub);
+	if (asprintf(&h, "%s: %s", proj, sub) == -1) {
+		d->err = PD_ENOMEM;
+		return NULL;
+	}
+	return h;
 }
 
 static struct group *
@@ -538,15 +556,6 @@ find_group(struct digest *d, const char *name)
 		if (strcmp(d->groups[i].name, name) == 0)
 			return &d->groups[i];
 	return NULL;
-}
-
-static uint64_t
-subsystem_count(const struct digest *d, const char *name)
-{
-	for (size_t i = 0; i < d->nsubsystems; i++)
-		if (strcmp(d->subsystems[i].name, name) == 0)
-			return d->subsystems[i].count;
-	return 0;
 }
 
 static int
@@ -560,27 +569,30 @@ groupcmp(const void *a, const void *b)
 }
 
 /*
- * Group the series by subsystem.  A heading counts the subsystem's patch
- * messages from the range's counter; a series whose subsystem has no
- * counter (its parts disagree) adds its own messages.
+ * Group the series by subsystem (the series', which its parts may not all
+ * share): a heading counts the patch messages of the range in its series.
  */
 static int
 make_groups(struct digest *d)
 {
 	for (size_t i = 0; i < d->nseries; i++) {
-		const char *name = series_subsystem(&d->series[i]);
-		struct group *g = find_group(d, name);
+		char *name = series_heading(d, &d->series[i]);
+		struct group *g;
 
-		if (g == NULL) {
-			if (grow(&d->groups, d->ngroups, sizeof(*d->groups)) != 0)
+		if (name == NULL)
+			return d->err;
+		if ((g = find_group(d, name)) != NULL) {
+			free(name);
+		} else {
+			if (grow(&d->groups, d->ngroups, sizeof(*d->groups)) != 0) {
+				free(name);
 				return PD_ENOMEM;
+			}
 			g = &d->groups[d->ngroups++];
 			memset(g, 0, sizeof(*g));
 			g->name = name;
-			g->count = subsystem_count(d, name);
 		}
-		if (subsystem_count(d, name) == 0)
-			g->count += d->series[i].messages;
+		g->count += d->series[i].messages;
 		if (grow(&g->series, g->nseries, sizeof(*g->series)) != 0)
 			return PD_ENOMEM;
 		g->series[g->nseries++] = i;
@@ -596,8 +608,7 @@ gather(struct digest *d, pd_store *st)
 	int rc;
 
 	if ((rc = load_counter(d, st, PD_COUNT_DOMAIN, &d->domains, &d->ndomains)) != 0 ||
-	    (rc = load_counter(d, st, PD_COUNT_AUTHOR, &d->authors, &d->nauthors)) != 0 ||
-	    (rc = load_counter(d, st, PD_COUNT_SUBSYSTEM, &d->subsystems, &d->nsubsystems)) != 0)
+	    (rc = load_counter(d, st, PD_COUNT_AUTHOR, &d->authors, &d->nauthors)) != 0)
 		return rc;
 	if ((rc = pd_store_foreach_msg(st, d->range, msg_cb, d)) != 0)
 		return rc;
@@ -630,7 +641,6 @@ digest_clear(struct digest *d)
 {
 	free_entries(d->domains, d->ndomains);
 	free_entries(d->authors, d->nauthors);
-	free_entries(d->subsystems, d->nsubsystems);
 	for (size_t i = 0; i < d->nblocks; i++) {
 		struct block *b = &d->blocks[i];
 
@@ -648,13 +658,15 @@ digest_clear(struct digest *d)
 		free(s->subject);
 		free(s->author);
 		free(s->subsystem);
-		free(s->first_msgid);
+		free(s->project);
 		if (s->have_info)
 			pd_series_clear(&s->info);
 	}
 	free(d->series);
-	for (size_t i = 0; i < d->ngroups; i++)
+	for (size_t i = 0; i < d->ngroups; i++) {
+		free(d->groups[i].name);
 		free(d->groups[i].series);
+	}
 	free(d->groups);
 }
 
@@ -719,9 +731,13 @@ static void
 text_patch_list(struct buf *b, const struct digest *d)
 {
 	buf_printf(b, "%s\n\n", HDR_LIST);
+	if (d->ngroups == 0)
+		buf_add(b, "\n");
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct group *g = &d->groups[i];
 
+		if (i > 0)
+			buf_add(b, "\n");
 		group_heading(b, g);
 		buf_add(b, "\n");
 		for (size_t j = 0; j < g->nseries; j++) {
@@ -731,7 +747,6 @@ text_patch_list(struct buf *b, const struct digest *d)
 			entry_details(b, s);
 			buf_add(b, "\n");
 		}
-		buf_add(b, "\n");
 	}
 	buf_add(b, "\n");
 }
@@ -820,7 +835,7 @@ static void
 html_patch_list(struct buf *b, const struct digest *d)
 {
 	buf_add(b, "<h2>");
-	buf_html(b, HDR_LIST);
+	buf_html(b, HTML_LIST);
 	buf_add(b, "</h2>\n");
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct group *g = &d->groups[i];
@@ -859,7 +874,7 @@ static void
 html_blocks(struct buf *b, const struct digest *d)
 {
 	buf_add(b, "<h2>");
-	buf_html(b, HDR_MSGS);
+	buf_html(b, HTML_MSGS);
 	buf_add(b, "</h2>\n");
 	for (size_t i = 0; i < d->nblocks; i++) {
 		const struct block *k = &d->blocks[i];
@@ -889,7 +904,7 @@ render_html(const struct digest *d, char **out)
 	buf_html(&b, t.p ? t.p : "");
 	buf_printf(&b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", html_style);
 	buf_html(&b, t.p ? t.p : "");
-	buf_add(&b, "</h1>\n");
+	buf_printf(&b, "</h1>\n<p>From %s to %s</p>\n", d->range->from, d->range->to);
 	if (t.err)
 		b.err = t.err;
 	free(t.p);

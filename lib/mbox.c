@@ -1,10 +1,208 @@
-/* mbox reading: placeholder, being written (issue 3). */
+/*
+ * Splitting mbox files: a message starts at a "From " line at the start of
+ * the file or after a blank line (or anywhere in full asctime form); the
+ * blank line before it belongs to the separator.  mboxrd quoting is undone (">From " loses one '>', so does
+ * ">>From ").  Content before the first "From " line, if any, is a message
+ * too (a single message piped in).  Memory is bounded by the largest
+ * message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "patchdigest/error.h"
 #include "patchdigest/mbox.h"
 
-int pd_mbox_new(FILE *fp, pd_mbox **out) { (void)fp; *out = NULL; return PD_EINVAL; }
-int pd_mbox_next(pd_mbox *mb, const char **buf, size_t *len) { (void)mb; (void)buf; (void)len; return PD_EINVAL; }
-size_t pd_mbox_bytes(const pd_mbox *mb) { (void)mb; return 0; }
-void pd_mbox_free(pd_mbox *mb) { (void)mb; }
-int pd_mbox_split(const char *buf, size_t len,
-    int (*fn)(const char *msg, size_t len, void *arg), void *arg) { (void)buf; (void)len; (void)fn; (void)arg; return PD_EINVAL; }
+struct pd_mbox {
+	FILE *fp;
+	char *line;		/* getline buffer */
+	size_t linecap;
+	char *msg;		/* the message being assembled */
+	size_t len, cap;
+	size_t bytes;		/* consumed from fp */
+	int prev_blank;		/* the previous line was empty */
+	char heldbuf[2];	/* a blank line not yet added to msg */
+	size_t held;		/* its length, 0 = none */
+	int eof;
+};
+
+int
+pd_mbox_new(FILE *fp, pd_mbox **out)
+{
+	pd_mbox *mb;
+
+	*out = NULL;
+	if (fp == NULL)
+		return PD_EINVAL;
+	if ((mb = calloc(1, sizeof(*mb))) == NULL)
+		return PD_ENOMEM;
+	mb->fp = fp;
+	mb->prev_blank = 1;
+	*out = mb;
+	return 0;
+}
+
+void
+pd_mbox_free(pd_mbox *mb)
+{
+	if (mb == NULL)
+		return;
+	free(mb->line);
+	free(mb->msg);
+	free(mb);
+}
+
+size_t
+pd_mbox_bytes(const pd_mbox *mb)
+{
+	return mb ? mb->bytes : 0;
+}
+
+static int
+append(pd_mbox *mb, const char *p, size_t n)
+{
+	if (mb->len + n + 1 > mb->cap) {
+		size_t cap = mb->cap ? mb->cap : 65536;
+		char *np;
+
+		while (cap < mb->len + n + 1)
+			cap *= 2;
+		if ((np = realloc(mb->msg, cap)) == NULL)
+			return PD_ENOMEM;
+		mb->msg = np;
+		mb->cap = cap;
+	}
+	memcpy(mb->msg + mb->len, p, n);
+	mb->len += n;
+	mb->msg[mb->len] = '\0';
+	return 0;
+}
+
+static int
+is_blank(const char *l, size_t n)
+{
+	return n == 0 || (n == 1 && l[0] == '\n') ||
+	    (n == 2 && l[0] == '\r' && l[1] == '\n');
+}
+
+/*
+ * A From_ line in full asctime form ("From addr Www Mmm dd hh:mm:ss yyyy")
+ * separates even without a blank line before it: concatenated
+ * git format-patch output has none.
+ */
+static int
+is_from_line(const char *l, size_t n)
+{
+	const char *colon;
+
+	while (n > 0 && (l[n - 1] == '\n' || l[n - 1] == '\r'))
+		n--;
+	if (n < 30 || memcmp(l, "From ", 5) != 0 || l[5] == ' ')
+		return 0;
+	for (size_t i = n - 4; i < n; i++)
+		if (l[i] < '0' || l[i] > '9')
+			return 0;
+	if (l[n - 5] != ' ' || (colon = memchr(l, ':', n)) == NULL ||
+	    colon < l + 8 || colon + 6 > l + n)
+		return 0;
+	return colon[3] == ':' && colon[-1] >= '0' && colon[-1] <= '9' &&
+	    colon[1] >= '0' && colon[1] <= '9' && colon[4] >= '0' && colon[4] <= '9';
+}
+
+/* A message is ready when it has any content beyond white space. */
+static int
+finish(pd_mbox *mb, const char **buf, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < mb->len; i++)
+		if (mb->msg[i] != ' ' && mb->msg[i] != '\t' &&
+		    mb->msg[i] != '\r' && mb->msg[i] != '\n')
+			break;
+	if (i == mb->len)
+		return 0;
+	*buf = mb->msg;
+	*len = mb->len;
+	return 1;
+}
+
+int
+pd_mbox_next(pd_mbox *mb, const char **buf, size_t *len)
+{
+	ssize_t n;
+	int rc;
+
+	if (mb == NULL || buf == NULL || len == NULL)
+		return PD_EINVAL;
+	mb->len = 0;
+	mb->held = 0;
+	while (!mb->eof) {
+		if ((n = getline(&mb->line, &mb->linecap, mb->fp)) < 0) {
+			if (ferror(mb->fp))
+				return PD_EIO;
+			mb->eof = 1;
+			break;
+		}
+		mb->bytes += (size_t)n;
+		const char *l = mb->line;
+		size_t ln = (size_t)n;
+
+		if (ln >= 5 && memcmp(l, "From ", 5) == 0 &&
+		    (mb->prev_blank || is_from_line(l, ln))) {
+			mb->prev_blank = 0;
+			if (finish(mb, buf, len))
+				return 1;
+			mb->len = 0;
+			mb->held = 0;
+			continue;
+		}
+		if (mb->held) {		/* the blank line was not a separator */
+			if ((rc = append(mb, mb->heldbuf, mb->held)) != 0)
+				return rc;
+			mb->held = 0;
+		}
+		mb->prev_blank = is_blank(l, ln);
+		if (mb->prev_blank) {
+			memcpy(mb->heldbuf, l, ln);
+			mb->held = ln;
+			continue;
+		}
+		if (l[0] == '>') {
+			size_t q = strspn(l, ">");
+
+			if (ln - q >= 5 && memcmp(l + q, "From ", 5) == 0) {
+				l++;
+				ln--;
+			}
+		}
+		if ((rc = append(mb, l, ln)) != 0)
+			return rc;
+	}
+	return finish(mb, buf, len);
+}
+
+int
+pd_mbox_split(const char *buf, size_t len,
+    int (*fn)(const char *msg, size_t len, void *arg), void *arg)
+{
+	FILE *fp;
+	pd_mbox *mb = NULL;
+	const char *m;
+	size_t mlen;
+	int rc;
+
+	if (buf == NULL || fn == NULL)
+		return PD_EINVAL;
+	if (len == 0)
+		return 0;
+	if ((fp = fmemopen((void *)buf, len, "r")) == NULL)
+		return PD_ENOMEM;
+	if ((rc = pd_mbox_new(fp, &mb)) == 0) {
+		while ((rc = pd_mbox_next(mb, &m, &mlen)) == 1)
+			if ((rc = fn(m, mlen, arg)) != 0)
+				break;
+	}
+	pd_mbox_free(mb);
+	fclose(fp);
+	return rc;
+}

@@ -138,13 +138,11 @@ header_text(GMimeObject *obj, const char *name)
 	if ((h = g_mime_header_list_get_header(hl, name)) == NULL ||
 	    (raw = g_mime_header_get_raw_value(h)) == NULL)
 		return g_strdup("");
+	/* Our own decoder: GMime 3.2 drops words of split base64 runs. */
 	unfolded = g_mime_utils_header_unfold(raw);
-	dec = g_mime_utils_header_decode_text(msg_popts, unfolded);
+	dec = pd_text_decode_header(unfolded);
 	g_free(unfolded);
-	if (dec == NULL)
-		return g_strdup("");
-	pd_text_clean_line(dec);
-	return g_strstrip(dec);
+	return dec;
 }
 
 /* Unfolded raw value (for ids and dates, which are ASCII). */
@@ -193,6 +191,7 @@ format_address(InternetAddressList *l, char **name, char **addr)
 		*name = g_strstrip(g_strdup(n ? n : ""));
 		*addr = g_strstrip(g_strdup(a ? a : ""));
 		pd_text_clean_line(*name);
+		pd_text_squeeze(*name);
 		pd_text_clean_line(*addr);
 		if (**name == '\0')
 			return g_strdup(*addr);
@@ -278,6 +277,34 @@ list_id(const char *v)
 	return g_strdup(v);
 }
 
+/*
+ * A comment after the address: "<addr> (Name)" names the author, and
+ * "Name <addr> (Company)" keeps it, as git and mail readers show them.
+ */
+static void
+comment_name(pd_msg *m, GMimeObject *obj)
+{
+	char *v = header_text(obj, "From"), *gt, *open, *close, *name;
+
+	if ((gt = strrchr(v, '>')) != NULL && (open = strchr(gt, '(')) != NULL &&
+	    (close = strrchr(open, ')')) != NULL && close > open + 1) {
+		close[1] = '\0';
+		if (*m->author_name == '\0') {
+			*close = '\0';
+			name = g_strstrip(g_strdup(open + 1));
+		} else
+			name = g_strdup_printf("%s %s", m->author_name, open);
+		g_free(m->author_name);
+		m->author_name = name;
+		if (*name != '\0') {
+			g_free(m->from);
+			m->from = g_strdup_printf("%s <%s>", name,
+			    m->author_email);
+		}
+	}
+	g_free(v);
+}
+
 static void
 read_headers(pd_msg *m, GMimeMessage *msg)
 {
@@ -296,6 +323,8 @@ read_headers(pd_msg *m, GMimeMessage *msg)
 		m->from = address_from_text(v, &m->author_name, &m->author_email);
 		g_free(v);
 	}
+	if (*m->author_email != '\0')
+		comment_name(m, obj);
 	m->author = g_strdup(m->from);
 
 	id = g_mime_message_get_message_id(msg);
@@ -374,6 +403,8 @@ append_part(GString *out, GMimePart *part, size_t max)
 	ba = part_bytes(part, max - out->len);
 	cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
 	    "charset");
+	if (cs != NULL)
+		cs = g_mime_charset_iconv_name(cs);
 	if (out->len > 0 && out->str[out->len - 1] != '\n')
 		g_string_append_c(out, '\n');
 	pd_text_append_utf8(out, (const char *)ba->data, ba->len, cs);
@@ -426,9 +457,6 @@ walk(GMimeObject *obj, int depth, struct walk *w)
 		    "application", "octet-stream")) &&
 		    (diff || is_patch_name(fn))) {
 			append_part(w->patches, GMIME_PART(obj), w->max);
-		} else if (plain && !is_patch_name(fn) && !w->have_body) {
-			w->have_body = 1;
-			append_part(w->body, GMIME_PART(obj), w->max);
 		}
 	}
 }
@@ -493,12 +521,25 @@ apply_inbody(pd_msg *m)
 	char *name, *addr, *s, *dec;
 	struct pd_subject is;
 
+	/*
+	 * Like git am: in-body headers count only in a patch; and a cover
+	 * letter's in-body From: names its author too (SPEC.md 2, seed 003).
+	 */
+	if (!m->text.has_patch && m->kind != PD_KIND_COVER)
+		goto title;
 	if (m->text.inbody_from != NULL) {
 		dec = strstr(m->text.inbody_from, "=?") ?
-		    g_mime_utils_header_decode_text(msg_popts,
-		    m->text.inbody_from) : g_strdup(m->text.inbody_from);
+		    pd_text_decode_header(m->text.inbody_from) :
+		    g_strdup(m->text.inbody_from);
 		s = address_from_text(dec, &name, &addr);
 		g_free(s);
+		if (*addr == '\0') {
+			/* "From: bogosity": keep the header's author. */
+			g_free(dec);
+			g_free(name);
+			g_free(addr);
+			goto title;
+		}
 		g_free(m->author);
 		g_free(m->author_name);
 		g_free(m->author_email);
@@ -506,8 +547,9 @@ apply_inbody(pd_msg *m)
 		m->author_name = name;
 		m->author_email = addr;
 	}
+title:
 	m->title = NULL;
-	if (m->text.inbody_subject != NULL &&
+	if (m->text.has_patch && m->text.inbody_subject != NULL &&
 	    pd_subject_parse(m->text.inbody_subject, &is) == 0) {
 		m->title = g_strdup(is.title);
 		pd_subject_clear(&is);
@@ -524,6 +566,7 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *msg;
+	GMimeObject *top;
 	pd_msg *m = NULL;
 	struct walk w;
 	size_t max_excerpt = opts && opts->max_excerpt ? opts->max_excerpt :
@@ -556,8 +599,14 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	w.max = opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
 	w.body = g_string_new(NULL);
 	w.patches = g_string_new(NULL);
-	if (g_mime_message_get_mime_part(msg) != NULL)
-		walk(g_mime_message_get_mime_part(msg), 0, &w);
+	if ((top = g_mime_message_get_mime_part(msg)) != NULL) {
+		walk(top, 0, &w);
+		/* A single part mislabelled (application/octet-stream): git
+		 * reads it as text, and so do we. */
+		if (!w.have_body && w.patches->len == 0 && GMIME_IS_PART(top) &&
+		    g_mime_part_get_filename(GMIME_PART(top)) == NULL)
+			append_part(w.body, GMIME_PART(top), w.max);
+	}
 	if (w.patches->len > 0) {
 		if (w.body->len > 0 && w.body->str[w.body->len - 1] != '\n')
 			g_string_append_c(w.body, '\n');

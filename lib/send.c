@@ -1,29 +1,491 @@
-/* Sending digests exactly once (SPEC.md section 5): work in progress. */
+/*
+ * Sending digests exactly once (SPEC.md section 5, "The mail").
+ *
+ * The store closes a range and keeps its rendered digest in one write
+ * transaction; here the digest becomes a MIME message (GMime) handed to
+ * sendmail(1) with -i and explicit recipients, by fork/exec, never a shell.
+ * A digest is marked sent only after sendmail exits 0; unsent digests are
+ * retried first by the next call.  The Message-ID is derived from the stored
+ * digest record, so every retry of one digest carries the same Message-ID.
+ *
+ * Two senders at once (cron and the milter's own schedule) are serialised by
+ * an flock(2) on "send.lock" in the store directory: LMDB alone keeps a range
+ * from being closed twice, the lock also keeps a digest that one sender is
+ * still handing to sendmail from being retried by the other.
+ */
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include "patchdigest/send.h"
+#include <string.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "patchdigest/digest.h"
 #include "patchdigest/error.h"
+#include "patchdigest/msg.h"
+#include "patchdigest/send.h"
+
+#define LOCK_NAME	"send.lock"
+
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* The schedule.                                                       */
+
+/* The latest scheduled time at or before now (local time); -1 if none. */
+static time_t
+last_slot(const struct pd_schedule *s, time_t now)
+{
+	struct tm tm;
+	time_t t;
+	int back;
+
+	if (localtime_r(&now, &tm) == NULL)
+		return -1;
+	back = s->kind == PD_SCHED_WEEKLY ? (tm.tm_wday - s->wday + 7) % 7 : 0;
+	tm.tm_mday -= back;
+	tm.tm_hour = s->hour;
+	tm.tm_min = s->min;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == -1)
+		return -1;
+	if (t > now) {
+		tm.tm_mday -= s->kind == PD_SCHED_WEEKLY ? 7 : 1;
+		tm.tm_hour = s->hour;
+		tm.tm_min = s->min;
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+	}
+	return t;
+}
 
 int
 pd_send_due(pd_store *st, const struct pd_conf *conf, time_t now)
 {
-	(void)st; (void)conf; (void)now;
+	struct pd_range r;
+	uint64_t n;
+	time_t slot;
+
+	switch (conf->schedule.kind) {
+	case PD_SCHED_EVERY:
+		if (pd_store_open_count(st, &n) != 0)
+			return 0;
+		return n >= conf->schedule.every;
+	case PD_SCHED_DAILY:
+	case PD_SCHED_WEEKLY:
+		/* The open range was opened when the last one closed. */
+		if (pd_store_range(st, NULL, &r) != 0)
+			return 0;
+		slot = last_slot(&conf->schedule, now);
+		return slot != -1 && slot > (time_t)r.opened;
+	case PD_SCHED_NONE:
+		break;
+	}
 	return 0;
 }
 
-int
-pd_send(pd_store *st, const struct pd_conf *conf, unsigned flags, time_t now,
-    struct pd_send_result *res)
+/* ------------------------------------------------------------------ */
+/* The MIME message.                                                   */
+
+/* The domain of an address such as "Name <user@example.org>", or NULL. */
+static const char *
+addr_domain(const char *addr, char *buf, size_t len)
 {
-	(void)st; (void)conf; (void)flags; (void)now; (void)res;
-	return PD_EINVAL;
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	size_t n;
+
+	if (at == NULL)
+		return NULL;
+	n = strcspn(at + 1, "> \t\"");
+	if (n == 0 || n >= len)
+		return NULL;
+	memcpy(buf, at + 1, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The Message-ID of a digest (without <>): the stored one, else derived from the record. */
+static int
+digest_msgid(const struct pd_conf *conf, const struct pd_digest_rec *d, char *buf, size_t len)
+{
+	char dom[256], host[256];
+	const char *domain;
+	int n;
+
+	if (d->msgid != NULL && *d->msgid != '\0') {
+		n = snprintf(buf, len, "%s", d->msgid);
+		return n < 0 || (size_t)n >= len ? PD_EINVAL : 0;
+	}
+	if ((domain = addr_domain(conf->digest_from, dom, sizeof(dom))) == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			return PD_EIO;
+		host[sizeof(host) - 1] = '\0';
+		domain = host;
+	}
+	n = snprintf(buf, len, "patchdigest.%llu.%s.%s.%lld@%s",
+	    (unsigned long long)d->range_no, d->from, d->to, (long long)d->created, domain);
+	return n < 0 || (size_t)n >= len ? PD_EINVAL : 0;
+}
+
+static int
+add_addresses(InternetAddressList *dst, const char *s)
+{
+	InternetAddressList *l = internet_address_list_parse(NULL, s);
+	int n;
+
+	if (l == NULL)
+		return PD_ECONFIG;
+	n = internet_address_list_length(l);
+	internet_address_list_append(dst, l);
+	g_object_unref(l);
+	return n > 0 ? 0 : PD_ECONFIG;
+}
+
+static GMimeTextPart *
+text_part(const char *subtype, const char *text)
+{
+	GMimeTextPart *p = g_mime_text_part_new_with_subtype(subtype);
+
+	g_mime_text_part_set_text(p, text);
+	g_mime_text_part_set_charset(p, "utf-8");
+	/* Quoted-printable keeps long lines and non-ASCII text intact on the wire. */
+	g_mime_part_set_content_encoding(GMIME_PART(p),
+	    g_mime_part_get_best_content_encoding(GMIME_PART(p),
+	    GMIME_ENCODING_CONSTRAINT_7BIT));
+	return p;
+}
+
+static int
+subject_of(const struct pd_conf *conf, const struct pd_digest_rec *d, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s mailing list update from %s to %s",
+	    conf->list_name ? conf->list_name : "", d->from, d->to);
+
+	return n < 0 || (size_t)n >= len ? PD_EINVAL : 0;
 }
 
 int
 pd_send_build(const struct pd_conf *conf, const struct pd_digest_rec *d,
     char **out, size_t *outlen)
 {
-	(void)conf; (void)d;
+	GMimeMessage *msg = NULL;
+	GMimeMultipart *alt;
+	GMimeTextPart *part;
+	GDateTime *date;
+	char msgid[512], subject[512], *s;
+	int rc;
+
 	*out = NULL;
 	*outlen = 0;
-	return PD_EINVAL;
+	if (d->text == NULL || conf->digest_from == NULL || conf->ndigest_to == 0)
+		return PD_EINVAL;
+	if ((rc = digest_msgid(conf, d, msgid, sizeof(msgid))) != 0 ||
+	    (rc = subject_of(conf, d, subject, sizeof(subject))) != 0)
+		return rc;
+	pd_msg_init();
+	msg = g_mime_message_new(TRUE);
+	if ((rc = add_addresses(g_mime_message_get_from(msg), conf->digest_from)) != 0)
+		goto out;
+	for (size_t i = 0; i < conf->ndigest_to; i++)
+		if ((rc = add_addresses(g_mime_message_get_to(msg), conf->digest_to[i])) != 0)
+			goto out;
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	if ((date = g_date_time_new_from_unix_local(d->created)) == NULL) {
+		rc = PD_EINVAL;
+		goto out;
+	}
+	g_mime_message_set_date(msg, date);
+	g_date_time_unref(date);
+	g_mime_message_set_message_id(msg, msgid);
+	if (conf->list_id != NULL && *conf->list_id != '\0')
+		g_mime_object_set_header(GMIME_OBJECT(msg), "List-Id", conf->list_id, "utf-8");
+	g_mime_object_set_header(GMIME_OBJECT(msg), "MIME-Version", "1.0", NULL);
+
+	alt = g_mime_multipart_new_with_subtype("alternative");
+	part = text_part("plain", d->text);
+	g_mime_multipart_add(alt, GMIME_OBJECT(part));
+	g_object_unref(part);
+	if (d->html != NULL && *d->html != '\0') {
+		part = text_part("html", d->html);
+		g_mime_multipart_add(alt, GMIME_OBJECT(part));
+		g_object_unref(part);
+	}
+	g_mime_message_set_mime_part(msg, GMIME_OBJECT(alt));
+	g_object_unref(alt);
+
+	if ((s = g_mime_object_to_string(GMIME_OBJECT(msg), NULL)) == NULL) {
+		rc = PD_ENOMEM;
+		goto out;
+	}
+	/* The caller frees with free(): hand over a malloc'd copy. */
+	*outlen = strlen(s);
+	if ((*out = malloc(*outlen + 1)) == NULL) {
+		*outlen = 0;
+		rc = PD_ENOMEM;
+	} else {
+		memcpy(*out, s, *outlen + 1);
+	}
+	g_free(s);
+out:
+	if (msg != NULL)
+		g_object_unref(msg);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* sendmail(1).                                                        */
+
+/* Recipients go on the command line: one starting with '-' would be an option. */
+static int
+check_recipients(const struct pd_conf *conf, char *errbuf, size_t errlen)
+{
+	if (conf->sendmail == NULL || conf->sendmail[0] != '/') {
+		seterr(errbuf, errlen, "Sendmail must be an absolute path");
+		return PD_ECONFIG;
+	}
+	if (conf->digest_from == NULL || *conf->digest_from == '\0') {
+		seterr(errbuf, errlen, "DigestFrom is not set");
+		return PD_ECONFIG;
+	}
+	if (conf->ndigest_to == 0) {
+		seterr(errbuf, errlen, "DigestTo is not set");
+		return PD_ECONFIG;
+	}
+	for (size_t i = 0; i < conf->ndigest_to; i++) {
+		const char *r = conf->digest_to[i];
+
+		if (r[0] == '-' || r[0] == '\0' || strpbrk(r, "\r\n") != NULL) {
+			seterr(errbuf, errlen, "bad DigestTo address: %s", r);
+			return PD_ECONFIG;
+		}
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+child(const char *path, char **argv, int in, int errfd)
+{
+	int e;
+
+	/* Only async-signal-safe calls between fork and exec: the milter has threads. */
+	if (dup2(in, STDIN_FILENO) == -1) {
+		e = errno;
+		goto fail;
+	}
+#ifdef CLOSE_RANGE_CLOEXEC
+	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+#endif
+	execv(path, argv);
+	e = errno;
+fail:
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(127);
+}
+
+/* Write all of buf to a socket; no SIGPIPE when the reader is gone. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+run_sendmail(const struct pd_conf *conf, const char *buf, size_t len, char *errbuf,
+    size_t errlen)
+{
+	char **argv;
+	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	int status, werr = 0, rc = PD_ESEND, e = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if ((argv = calloc(conf->ndigest_to + 3, sizeof(*argv))) == NULL)
+		return PD_ENOMEM;
+	argv[0] = conf->sendmail;
+	argv[1] = (char *)"-i";
+	for (size_t i = 0; i < conf->ndigest_to; i++)
+		argv[2 + i] = conf->digest_to[i];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    pipe2(ep, O_CLOEXEC) == -1) {
+		seterr(errbuf, errlen, "sendmail: %s", strerror(errno));
+		rc = PD_EIO;
+		goto out;
+	}
+	if ((pid = fork()) == -1) {
+		seterr(errbuf, errlen, "fork: %s", strerror(errno));
+		rc = PD_EIO;
+		goto out;
+	}
+	if (pid == 0)
+		child(conf->sendmail, argv, sv[1], ep[1]);
+	close(sv[1]);
+	close(ep[1]);
+	sv[1] = ep[1] = -1;
+	if (write_all(sv[0], buf, len) == -1)
+		werr = errno;
+	close(sv[0]);
+	sv[0] = -1;
+	while ((n = read(ep[0], &e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			seterr(errbuf, errlen, "waitpid: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (n == (ssize_t)sizeof(e))
+		seterr(errbuf, errlen, "cannot run %s: %s", conf->sendmail, strerror(e));
+	else if (WIFSIGNALED(status))
+		seterr(errbuf, errlen, "%s killed by signal %d", conf->sendmail, WTERMSIG(status));
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		seterr(errbuf, errlen, "%s exited %d", conf->sendmail, WEXITSTATUS(status));
+	else if (werr != 0)
+		seterr(errbuf, errlen, "writing to %s: %s", conf->sendmail, strerror(werr));
+	else
+		rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] != -1)
+			close(sv[i]);
+		if (ep[i] != -1)
+			close(ep[i]);
+	}
+	free(argv);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Exactly once.                                                       */
+
+static int
+deliver(pd_store *st, const struct pd_conf *conf, const struct pd_digest_rec *d,
+    struct pd_send_result *res)
+{
+	char msgid[512], *buf = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = digest_msgid(conf, d, msgid, sizeof(msgid))) != 0 ||
+	    (rc = pd_send_build(conf, d, &buf, &len)) != 0) {
+		seterr(res->errbuf, sizeof(res->errbuf), "building the digest mail: %s",
+		    pd_strerror(rc));
+		goto out;
+	}
+	if ((rc = run_sendmail(conf, buf, len, res->errbuf, sizeof(res->errbuf))) != 0)
+		goto out;
+	if ((rc = pd_store_mark_sent(st, d->range_no, msgid)) != 0) {
+		seterr(res->errbuf, sizeof(res->errbuf),
+		    "digest %llu sent but not marked sent: %s",
+		    (unsigned long long)d->range_no, pd_strerror(rc));
+		goto out;
+	}
+	res->sent++;
+	(void)subject_of(conf, d, res->subject, sizeof(res->subject));
+out:
+	free(buf);
+	return rc;
+}
+
+static int
+render_cb(pd_store *st, const struct pd_range *r, char **text, char **html, void *arg)
+{
+	return pd_digest_render(st, arg, r, text, html);
+}
+
+static int
+lock_senders(const struct pd_conf *conf, char *errbuf, size_t errlen)
+{
+	char path[4096];
+	int fd, n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", conf->database, LOCK_NAME);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		seterr(errbuf, errlen, "Database path too long");
+		return PD_EINVAL;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) == -1) {
+		seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return PD_EIO;
+	}
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
+			close(fd);
+			return PD_EIO;
+		}
+	}
+	return fd;
+}
+
+int
+pd_send(pd_store *st, const struct pd_conf *conf, unsigned flags, time_t now,
+    struct pd_send_result *res)
+{
+	struct pd_digest_rec d;
+	struct pd_range closed;
+	int rc, lock;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = check_recipients(conf, res->errbuf, sizeof(res->errbuf))) != 0)
+		return rc;
+	if ((lock = lock_senders(conf, res->errbuf, sizeof(res->errbuf))) < 0)
+		return lock;
+	for (;;) {
+		memset(&d, 0, sizeof(d));
+		if ((rc = pd_store_unsent_digest(st, &d)) == PD_ENOTFOUND)
+			break;
+		if (rc == 0)
+			rc = deliver(st, conf, &d, res);
+		pd_digest_rec_clear(&d);
+		if (rc != 0)
+			goto out;
+	}
+	rc = 0;
+	if ((flags & PD_SEND_NOCLOSE) || ((flags & PD_SEND_DUE) && !pd_send_due(st, conf, now)))
+		goto out;
+	rc = pd_store_close_range(st, (flags & PD_SEND_FORCE) != 0, render_cb, (void *)conf,
+	    &closed);
+	if (rc == PD_EEMPTY) {
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	res->closed = 1;
+	memset(&d, 0, sizeof(d));
+	if ((rc = pd_store_digest_get(st, closed.no, &d)) == 0)
+		rc = deliver(st, conf, &d, res);
+	pd_digest_rec_clear(&d);
+out:
+	close(lock);
+	return rc;
 }

@@ -1,32 +1,2151 @@
-/* The LMDB store: placeholder, being written (issue 3). */
+/*
+ * The LMDB store (SPEC.md section 3).
+ *
+ * Schema (version 1).  One environment, named databases:
+ *
+ *   meta      "version" -> u32 schema version (STORE_VERSION)
+ *             "next_seq" -> u64 next arrival number (first message is 1)
+ *             "open_range" -> u64 number of the one open range
+ *   messages  Message-ID + NUL -> message record (REC_*)
+ *   seq       u64 big-endian arrival number -> Message-ID + NUL
+ *   shortids  9-char short id -> Message-ID + NUL (DUPSORT: collisions)
+ *   series    series id + NUL -> series record (SER_*)
+ *   pending   Message-ID + NUL of a part not seen yet -> series id + NUL that
+ *             its children already use, so the id stays stable whatever
+ *             arrives first
+ *   loose     lower(author e-mail) NUL version NUL N NUL tags -> i64 date +
+ *             series id: series assembly without threading (20 minutes)
+ *   versions  "t" author-email NUL title, or "c" change-id -> u64 version +
+ *             series id: the latest version seen, for supersedes links
+ *   ranges    u64 big-endian range number -> range record
+ *   counters  u64 BE range number, u8 enum pd_counter, name -> u64 count
+ *   digests   u64 BE range number -> digest record
+ *
+ * Keys that are strings carry their NUL so that pointers into the map are C
+ * strings.  Records are a format byte followed by fields: integers as LEB128
+ * varints (signed ones zig-zag), strings as varint length + bytes + NUL.
+ * Message records keep the commit message excerpt only for the messages the
+ * digest shows (cover letters, patch 1/N, patches without counter), capped
+ * at STORE_EXCERPT_MAX; the "from" field is empty when equal to the author.
+ * A series record keeps a bitmap of the parts 1..N seen.
+ *
+ * Trailer counts: a reply's Reviewed-by/Acked-by/Tested-by lines count for
+ * the patch it answers and for the patch's series; a reply to a cover letter
+ * counts for the series only.
+ *
+ * Concurrency: LMDB serialises writers across processes.  Within a process
+ * a rwlock guards map resizing (mdb_env_set_mapsize needs no live txn): every
+ * transaction holds it shared, resizing holds it exclusive.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
 #include "patchdigest/error.h"
 #include "patchdigest/store.h"
 
-int pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
-    pd_store **out) { (void)dir; (void)flags; (void)map_size; (void)map_max; *out = NULL; return PD_EINVAL; }
-void pd_store_close(pd_store *st) { (void)st; }
-int pd_store_begin(pd_store *st) { (void)st; return PD_EINVAL; }
-int pd_store_commit(pd_store *st) { (void)st; return PD_EINVAL; }
-void pd_store_abort(pd_store *st) { (void)st; }
-int pd_store_put(pd_store *st, const pd_msg *m, const struct pd_class *cls,
-    struct pd_put_result *res) { (void)st; (void)m; (void)cls; (void)res; return PD_EINVAL; }
-int pd_store_get_msg(pd_store *st, const char *id,
-    int (*fn)(const struct pd_rec *r, void *arg), void *arg) { (void)st; (void)id; (void)fn; (void)arg; return PD_EINVAL; }
-int pd_store_range(pd_store *st, const char *id, struct pd_range *out) { (void)st; (void)id; (void)out; return PD_EINVAL; }
-int pd_store_foreach_range(pd_store *st,
-    int (*fn)(const struct pd_range *r, void *arg), void *arg) { (void)st; (void)fn; (void)arg; return PD_EINVAL; }
-int pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
-    int (*fn)(const struct pd_rec *rec, void *arg), void *arg) { (void)st; (void)r; (void)fn; (void)arg; return PD_EINVAL; }
-const char *pd_counter_name(enum pd_counter c) { (void)c; return "?"; }
-int pd_store_foreach_count(pd_store *st, const struct pd_range *r, enum pd_counter c,
-    int (*fn)(const char *name, uint64_t count, void *arg), void *arg) { (void)st; (void)r; (void)c; (void)fn; (void)arg; return PD_EINVAL; }
-int pd_store_series_get(pd_store *st, const char *id, struct pd_series *out) { (void)st; (void)id; (void)out; return PD_EINVAL; }
-void pd_series_clear(struct pd_series *s) { (void)s; }
-void pd_digest_rec_clear(struct pd_digest_rec *d) { (void)d; }
-int pd_store_close_range(pd_store *st, int force, pd_render_fn render, void *arg,
-    struct pd_range *closed) { (void)st; (void)force; (void)render; (void)arg; (void)closed; return PD_EINVAL; }
-int pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out) { (void)st; (void)out; return PD_EINVAL; }
-int pd_store_digest_get(pd_store *st, uint64_t range_no, struct pd_digest_rec *out) { (void)st; (void)range_no; (void)out; return PD_EINVAL; }
-int pd_store_mark_sent(pd_store *st, uint64_t range_no, const char *msgid) { (void)st; (void)range_no; (void)msgid; return PD_EINVAL; }
-int pd_store_open_count(pd_store *st, uint64_t *patch_messages) { (void)st; (void)patch_messages; return PD_EINVAL; }
+#define STORE_VERSION	1
+#define STORE_EXCERPT_MAX	(16 * 1024)
+#define STORE_MAXPARTS	4096	/* bitmap bound for a bogus x/N */
+#define BATCH_OP_EST	(16 * 1024)	/* map bytes one put may dirty */
+#define LOOSE_WINDOW	(20 * 60)
+#define DEFAULT_MAP	((size_t)64 << 20)
+#define DEFAULT_MAP_MAX	((size_t)64 << 30)
+#define REC_FORMAT	1
+#define SER_FORMAT	1
+#define RANGE_FORMAT	1
+#define DIG_FORMAT	1
+
+enum { DB_META, DB_MSGS, DB_SEQ, DB_SHORT, DB_SERIES, DB_PENDING, DB_LOOSE,
+	DB_VERS, DB_RANGES, DB_COUNTS, DB_DIGESTS, DB_MAX };
+
+static const char *const db_names[DB_MAX] = {
+	"meta", "messages", "seq", "shortids", "series", "pending", "loose",
+	"versions", "ranges", "counters", "digests"
+};
+
+struct pd_store {
+	MDB_env *env;
+	MDB_dbi db[DB_MAX];
+	unsigned flags;
+	size_t map_max;
+	pthread_rwlock_t lock;
+	MDB_txn *batch;		/* parent txn between begin and commit */
+	MDB_txn *wtxn;		/* write txn the owner's reads go through */
+	pthread_t owner;
+	size_t batch_avail;	/* free map bytes when the batch began */
+	size_t batch_map;	/* map size then */
+	size_t batch_est;	/* generous guess of the pages the batch dirtied */
+};
+
+/* ---- errors ---- */
+
+static int
+pd_rc(int rc)
+{
+	if (rc == 0 || (rc < 0 && rc >= PD_EEMPTY))
+		return rc;
+	switch (rc) {
+	case MDB_MAP_FULL:
+		return PD_EFULL;
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_VERSION_MISMATCH:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_PANIC:
+		return PD_ECORRUPT;
+	case MDB_NOTFOUND:
+		return PD_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return PD_EEXIST;
+	case MDB_READERS_FULL:
+	case EAGAIN:
+	case EBUSY:
+		return PD_EBUSY;
+	case ENOENT:
+		return PD_ENOSTORE;
+	case EACCES:
+	case EROFS:
+	case EPERM:
+		return PD_EROFS;
+	case ENOMEM:
+		return PD_ENOMEM;
+	case EIO:
+	case ENOSPC:
+		return PD_EIO;
+	default:
+		return PD_ESTORE;
+	}
+}
+
+/* ---- serialisation ---- */
+
+struct wbuf {
+	unsigned char *p;
+	size_t len, cap;
+	int err;
+};
+
+struct rbuf {
+	const unsigned char *p, *end;
+	int err;
+};
+
+static void
+w_raw(struct wbuf *b, const void *p, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		unsigned char *np;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL) {
+			b->err = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+w_u64(struct wbuf *b, uint64_t v)
+{
+	unsigned char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v);
+	w_raw(b, tmp, n);
+}
+
+static void
+w_i64(struct wbuf *b, int64_t v)
+{
+	w_u64(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static void
+w_mem(struct wbuf *b, const void *p, size_t n)
+{
+	w_u64(b, n);
+	w_raw(b, p, n);
+	w_raw(b, "", 1);
+}
+
+static void
+w_str(struct wbuf *b, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	w_mem(b, s, strlen(s));
+}
+
+static uint64_t
+r_u64(struct rbuf *r)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (!r->err) {
+		if (r->p >= r->end || shift > 63) {
+			r->err = 1;
+			break;
+		}
+		v |= (uint64_t)(*r->p & 0x7f) << shift;
+		if ((*r->p++ & 0x80) == 0)
+			return v;
+		shift += 7;
+	}
+	return 0;
+}
+
+static int64_t
+r_i64(struct rbuf *r)
+{
+	uint64_t v = r_u64(r);
+
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static int
+r_int(struct rbuf *r)
+{
+	int64_t v = r_i64(r);
+
+	if (v < INT_MIN || v > INT_MAX)
+		r->err = 1;
+	return (int)v;
+}
+
+static const char *
+r_mem(struct rbuf *r, size_t *lenp)
+{
+	uint64_t n = r_u64(r);
+	const char *s;
+
+	if (r->err || n >= (uint64_t)(r->end - r->p) || r->p[n] != '\0') {
+		r->err = 1;
+		if (lenp)
+			*lenp = 0;
+		return "";
+	}
+	s = (const char *)r->p;
+	r->p += n + 1;
+	if (lenp)
+		*lenp = n;
+	return s;
+}
+
+static const char *
+r_str(struct rbuf *r)
+{
+	return r_mem(r, NULL);
+}
+
+static void
+be64(unsigned char out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = v & 0xff;
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static MDB_val
+sval(const char *s)
+{
+	MDB_val v = { strlen(s) + 1, (void *)s };
+
+	return v;
+}
+
+/* ---- records ---- */
+
+struct srec {			/* a series record, decoded (pointers borrowed) */
+	const char *id, *subject, *title, *author, *email, *subsystem, *project;
+	const char *supersedes;
+	int version, total, has_cover, supersedes_version;
+	unsigned reviewed, acked, tested;
+	uint64_t first_seq;
+	const unsigned char *parts;
+	size_t nparts;		/* bytes of the bitmap */
+};
+
+static int
+rec_encode(const struct pd_rec *r, struct wbuf *b)
+{
+	unsigned char fmt = REC_FORMAT;
+	int same = strcmp(r->from, r->author) == 0;
+
+	w_raw(b, &fmt, 1);
+	w_u64(b, r->seq);
+	w_i64(b, r->date);
+	w_i64(b, r->arrived);
+	w_i64(b, r->kind);
+	w_i64(b, r->version);
+	w_i64(b, r->cx);
+	w_i64(b, r->cn);
+	w_u64(b, r->flags);
+	w_u64(b, r->reviewed);
+	w_u64(b, r->acked);
+	w_u64(b, r->tested);
+	w_str(b, r->short_id);
+	w_str(b, r->subject);
+	w_str(b, r->title);
+	w_str(b, r->author);
+	w_str(b, same ? "" : r->from);
+	w_str(b, r->domain);
+	w_str(b, r->series);
+	w_str(b, r->subsystem);
+	w_str(b, r->project);
+	w_str(b, r->excerpt);
+	w_str(b, r->in_reply_to);
+	w_str(b, r->tags);
+	w_str(b, r->list_ids);
+	return b->err ? PD_ENOMEM : 0;
+}
+
+static int
+rec_decode(const MDB_val *key, const MDB_val *val, struct pd_rec *r)
+{
+	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+
+	memset(r, 0, sizeof(*r));
+	if (val->mv_size < 1 || *rb.p++ != REC_FORMAT || key->mv_size < 1 ||
+	    ((const char *)key->mv_data)[key->mv_size - 1] != '\0')
+		return PD_ECORRUPT;
+	r->msgid = key->mv_data;
+	r->seq = r_u64(&rb);
+	r->date = r_i64(&rb);
+	r->arrived = r_i64(&rb);
+	r->kind = r_int(&rb);
+	r->version = r_int(&rb);
+	r->cx = r_int(&rb);
+	r->cn = r_int(&rb);
+	r->flags = (unsigned)r_u64(&rb);
+	r->reviewed = (unsigned)r_u64(&rb);
+	r->acked = (unsigned)r_u64(&rb);
+	r->tested = (unsigned)r_u64(&rb);
+	r->short_id = r_str(&rb);
+	r->subject = r_str(&rb);
+	r->title = r_str(&rb);
+	r->author = r_str(&rb);
+	r->from = r_str(&rb);
+	if (*r->from == '\0')
+		r->from = r->author;
+	r->domain = r_str(&rb);
+	r->series = r_str(&rb);
+	r->subsystem = r_str(&rb);
+	r->project = r_str(&rb);
+	r->excerpt = r_str(&rb);
+	r->in_reply_to = r_str(&rb);
+	r->tags = r_str(&rb);
+	r->list_ids = r_str(&rb);
+	return rb.err ? PD_ECORRUPT : 0;
+}
+
+static int
+ser_encode(const struct srec *s, struct wbuf *b)
+{
+	unsigned char fmt = SER_FORMAT;
+
+	w_raw(b, &fmt, 1);
+	w_i64(b, s->version);
+	w_i64(b, s->total);
+	w_i64(b, s->has_cover);
+	w_i64(b, s->supersedes_version);
+	w_u64(b, s->reviewed);
+	w_u64(b, s->acked);
+	w_u64(b, s->tested);
+	w_u64(b, s->first_seq);
+	w_str(b, s->subject);
+	w_str(b, s->title);
+	w_str(b, s->author);
+	w_str(b, s->email);
+	w_str(b, s->subsystem);
+	w_str(b, s->project);
+	w_str(b, s->supersedes);
+	w_mem(b, s->parts, s->nparts);
+	return b->err ? PD_ENOMEM : 0;
+}
+
+static int
+ser_decode(const MDB_val *key, const MDB_val *val, struct srec *s)
+{
+	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+
+	memset(s, 0, sizeof(*s));
+	if (val->mv_size < 1 || *rb.p++ != SER_FORMAT || key->mv_size < 1 ||
+	    ((const char *)key->mv_data)[key->mv_size - 1] != '\0')
+		return PD_ECORRUPT;
+	s->id = key->mv_data;
+	s->version = r_int(&rb);
+	s->total = r_int(&rb);
+	s->has_cover = r_int(&rb);
+	s->supersedes_version = r_int(&rb);
+	s->reviewed = (unsigned)r_u64(&rb);
+	s->acked = (unsigned)r_u64(&rb);
+	s->tested = (unsigned)r_u64(&rb);
+	s->first_seq = r_u64(&rb);
+	s->subject = r_str(&rb);
+	s->title = r_str(&rb);
+	s->author = r_str(&rb);
+	s->email = r_str(&rb);
+	s->subsystem = r_str(&rb);
+	s->project = r_str(&rb);
+	s->supersedes = r_str(&rb);
+	s->parts = (const unsigned char *)r_mem(&rb, &s->nparts);
+	return rb.err ? PD_ECORRUPT : 0;
+}
+
+static unsigned
+ser_received(const struct srec *s)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < s->nparts; i++)
+		n += (unsigned)__builtin_popcount(s->parts[i]);
+	return n;
+}
+
+static int
+range_encode(const struct pd_range *r, struct wbuf *b)
+{
+	unsigned char fmt = RANGE_FORMAT;
+
+	w_raw(b, &fmt, 1);
+	w_str(b, r->from);
+	w_str(b, r->to);
+	w_u64(b, r->first_seq);
+	w_u64(b, r->last_seq);
+	w_i64(b, r->opened);
+	w_i64(b, r->closed);
+	w_u64(b, r->messages);
+	w_u64(b, r->patch_messages);
+	return b->err ? PD_ENOMEM : 0;
+}
+
+static int
+range_decode(const MDB_val *key, const MDB_val *val, struct pd_range *r)
+{
+	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+
+	memset(r, 0, sizeof(*r));
+	if (key->mv_size != 8 || val->mv_size < 1 || *rb.p++ != RANGE_FORMAT)
+		return PD_ECORRUPT;
+	r->no = get_be64(key->mv_data);
+	snprintf(r->from, sizeof(r->from), "%s", r_str(&rb));
+	snprintf(r->to, sizeof(r->to), "%s", r_str(&rb));
+	r->first_seq = r_u64(&rb);
+	r->last_seq = r_u64(&rb);
+	r->opened = r_i64(&rb);
+	r->closed = r_i64(&rb);
+	r->open = r->closed == 0;
+	r->messages = r_u64(&rb);
+	r->patch_messages = r_u64(&rb);
+	return rb.err ? PD_ECORRUPT : 0;
+}
+
+static int
+dig_encode(const struct pd_digest_rec *d, struct wbuf *b)
+{
+	unsigned char fmt = DIG_FORMAT;
+
+	w_raw(b, &fmt, 1);
+	w_str(b, d->from);
+	w_str(b, d->to);
+	w_str(b, d->text);
+	w_str(b, d->html);
+	w_str(b, d->msgid);
+	w_i64(b, d->created);
+	w_i64(b, d->sent_at);
+	return b->err ? PD_ENOMEM : 0;
+}
+
+/* Decoded digest: strings are copied (the caller owns them). */
+static int
+dig_decode(const MDB_val *key, const MDB_val *val, struct pd_digest_rec *d)
+{
+	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+	const char *text, *html, *msgid;
+
+	memset(d, 0, sizeof(*d));
+	if (key->mv_size != 8 || val->mv_size < 1 || *rb.p++ != DIG_FORMAT)
+		return PD_ECORRUPT;
+	d->range_no = get_be64(key->mv_data);
+	snprintf(d->from, sizeof(d->from), "%s", r_str(&rb));
+	snprintf(d->to, sizeof(d->to), "%s", r_str(&rb));
+	text = r_str(&rb);
+	html = r_str(&rb);
+	msgid = r_str(&rb);
+	d->created = r_i64(&rb);
+	d->sent_at = r_i64(&rb);
+	if (rb.err)
+		return PD_ECORRUPT;
+	d->text = strdup(text);
+	d->html = *html ? strdup(html) : NULL;
+	d->msgid = strdup(msgid);
+	if (d->text == NULL || (*html && d->html == NULL) || d->msgid == NULL) {
+		pd_digest_rec_clear(d);
+		return PD_ENOMEM;
+	}
+	return 0;
+}
+
+void
+pd_digest_rec_clear(struct pd_digest_rec *d)
+{
+	if (d == NULL)
+		return;
+	free(d->text);
+	free(d->html);
+	free(d->msgid);
+	d->text = d->html = d->msgid = NULL;
+}
+
+/* ---- small db helpers ---- */
+
+static int
+put_buf(MDB_txn *t, MDB_dbi db, MDB_val *k, struct wbuf *b, unsigned flags)
+{
+	MDB_val v = { b->len, b->p };
+
+	return mdb_put(t, db, k, &v, flags);
+}
+
+static int
+meta_get_u64(pd_store *st, MDB_txn *t, const char *name, uint64_t *out)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	int rc;
+
+	if ((rc = mdb_get(t, st->db[DB_META], &k, &v)) != 0)
+		return rc;
+	if (v.mv_size != 8)
+		return PD_ECORRUPT;
+	*out = get_be64(v.mv_data);
+	return 0;
+}
+
+static int
+meta_put_u64(pd_store *st, MDB_txn *t, const char *name, uint64_t val)
+{
+	unsigned char buf[8];
+	MDB_val k = { strlen(name), (void *)name }, v = { 8, buf };
+
+	be64(buf, val);
+	return mdb_put(t, st->db[DB_META], &k, &v, 0);
+}
+
+static int
+range_load(pd_store *st, MDB_txn *t, uint64_t no, struct pd_range *r)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v;
+	int rc;
+
+	be64(kb, no);
+	if ((rc = mdb_get(t, st->db[DB_RANGES], &k, &v)) != 0)
+		return rc;
+	return range_decode(&k, &v, r);
+}
+
+static int
+range_save(pd_store *st, MDB_txn *t, const struct pd_range *r)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb };
+	struct wbuf b = { 0 };
+	int rc;
+
+	be64(kb, r->no);
+	if ((rc = range_encode(r, &b)) == 0)
+		rc = put_buf(t, st->db[DB_RANGES], &k, &b, 0);
+	free(b.p);
+	return rc;
+}
+
+static int
+open_range(pd_store *st, MDB_txn *t, struct pd_range *r)
+{
+	uint64_t no;
+	int rc;
+
+	if ((rc = meta_get_u64(st, t, "open_range", &no)) != 0)
+		return rc == MDB_NOTFOUND ? PD_ECORRUPT : rc;
+	return range_load(st, t, no, r);
+}
+
+static int
+counter_add(pd_store *st, MDB_txn *t, uint64_t range, enum pd_counter c,
+    const char *name)
+{
+	size_t n = strlen(name);
+	unsigned char *kb;
+	MDB_val k, v;
+	uint64_t count = 0;
+	unsigned char cb[8];
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (n > 400)	/* LMDB key limit is 511 */
+		n = 400;
+	if ((kb = malloc(9 + n)) == NULL)
+		return PD_ENOMEM;
+	be64(kb, range);
+	kb[8] = (unsigned char)c;
+	memcpy(kb + 9, name, n);
+	k.mv_size = 9 + n;
+	k.mv_data = kb;
+	rc = mdb_get(t, st->db[DB_COUNTS], &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		count = get_be64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		goto out;
+	be64(cb, count + 1);
+	v.mv_size = 8;
+	v.mv_data = cb;
+	rc = mdb_put(t, st->db[DB_COUNTS], &k, &v, 0);
+out:
+	free(kb);
+	return rc;
+}
+
+/* ---- transactions ---- */
+
+static int
+is_owner(const pd_store *st)
+{
+	return st->wtxn != NULL && pthread_equal(st->owner, pthread_self());
+}
+
+static int
+adopt_size(pd_store *st)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&st->lock);
+	rc = mdb_env_set_mapsize(st->env, 0);
+	pthread_rwlock_unlock(&st->lock);
+	return rc;
+}
+
+static int
+grow(pd_store *st)
+{
+	MDB_envinfo info;
+	size_t size;
+	int rc;
+
+	pthread_rwlock_wrlock(&st->lock);
+	if ((rc = mdb_env_info(st->env, &info)) != 0)
+		goto out;
+	if (info.me_mapsize >= st->map_max) {
+		rc = PD_EFULL;
+		goto out;
+	}
+	size = info.me_mapsize > st->map_max / 2 ? st->map_max : info.me_mapsize * 2;
+	rc = mdb_env_set_mapsize(st->env, size);
+out:
+	pthread_rwlock_unlock(&st->lock);
+	return rc;
+}
+
+/* Begin a top-level txn, holding the lock shared; adopts a grown map. */
+static int
+txn_begin(pd_store *st, unsigned flags, MDB_txn **t)
+{
+	int rc;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&st->lock);
+		rc = mdb_txn_begin(st->env, NULL, flags, t);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&st->lock);
+		if (rc != MDB_MAP_RESIZED)
+			return rc;
+		if ((rc = adopt_size(st)) != 0)
+			return rc;
+	}
+}
+
+/* A txn for reading: the owner's write txn when there is one. */
+static int
+rd_begin(pd_store *st, MDB_txn **t)
+{
+	if (is_owner(st)) {
+		*t = st->wtxn;
+		return 0;
+	}
+	return txn_begin(st, MDB_RDONLY, t);
+}
+
+static void
+rd_end(pd_store *st, MDB_txn *t)
+{
+	if (t == st->wtxn && is_owner(st))
+		return;
+	mdb_txn_abort(t);
+	pthread_rwlock_unlock(&st->lock);
+}
+
+typedef int (*write_fn)(pd_store *st, MDB_txn *t, void *arg);
+
+/* Room left in the map for the batch, measured when it begins. */
+static void
+batch_room(pd_store *st)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	size_t used;
+
+	st->batch_est = 0;
+	st->batch_avail = 0;
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0)
+		return;
+	used = (info.me_last_pgno + 1) * ms.ms_psize;
+	st->batch_avail = info.me_mapsize > used ? info.me_mapsize - used : 0;
+	st->batch_map = info.me_mapsize;
+}
+
+/*
+ * Commit the batch so far and start another one, growing the map first
+ * when it is full (grow) or getting low, so that a commit never lacks room.
+ */
+static int
+batch_cycle(pd_store *st, int grow_now)
+{
+	int rc, low;
+
+	rc = mdb_txn_commit(st->batch);
+	st->batch = st->wtxn = NULL;
+	pthread_rwlock_unlock(&st->lock);
+	if (rc == 0 && (st->flags & PD_STORE_NOSYNC))
+		rc = mdb_env_sync(st->env, 1);
+	if (rc != 0)
+		return rc;
+	batch_room(st);
+	low = st->batch_avail < st->batch_map / 4;
+	if (grow_now || low) {
+		rc = grow(st);
+		if (rc == PD_EFULL && !grow_now)
+			rc = 0;
+		if (rc != 0)
+			return rc;
+	}
+	if ((rc = txn_begin(st, 0, &st->batch)) != 0)
+		return rc;
+	st->wtxn = st->batch;
+	st->owner = pthread_self();
+	batch_room(st);
+	return 0;
+}
+
+/*
+ * Run fn in a write txn: a child of the batch when batching, else its own
+ * durable txn.  A full map is grown and fn run again.
+ */
+static int
+write_op(pd_store *st, write_fn fn, void *arg)
+{
+	MDB_txn *t;
+	int rc;
+
+	if (st->flags & PD_STORE_RDONLY)
+		return PD_EROFS;
+	for (;;) {
+		if (st->batch != NULL && is_owner(st)) {
+			if (st->batch_est > st->batch_avail / 2 &&
+			    (rc = batch_cycle(st, 0)) != 0)
+				return pd_rc(rc);
+			if ((rc = mdb_txn_begin(st->env, st->batch, 0, &t)) != 0)
+				return pd_rc(rc);
+			st->wtxn = t;
+			rc = fn(st, t, arg);
+			st->wtxn = st->batch;
+			if (rc == 0)
+				rc = mdb_txn_commit(t);
+			else
+				mdb_txn_abort(t);
+			st->batch_est += BATCH_OP_EST;
+			if (rc != MDB_MAP_FULL)
+				return pd_rc(rc);
+			if ((rc = batch_cycle(st, 1)) != 0)
+				return pd_rc(rc);
+			continue;
+		}
+		if ((rc = txn_begin(st, 0, &t)) != 0)
+			return pd_rc(rc);
+		st->wtxn = t;
+		st->owner = pthread_self();
+		rc = fn(st, t, arg);
+		st->wtxn = NULL;
+		if (rc == 0)
+			rc = mdb_txn_commit(t);
+		else
+			mdb_txn_abort(t);
+		pthread_rwlock_unlock(&st->lock);
+		if (rc != MDB_MAP_FULL)
+			return pd_rc(rc);
+		if ((rc = grow(st)) != 0)
+			return pd_rc(rc);
+	}
+}
+
+int
+pd_store_begin(pd_store *st)
+{
+	int rc;
+
+	if (st == NULL || st->batch != NULL || (st->flags & PD_STORE_RDONLY))
+		return PD_EINVAL;
+	if ((rc = txn_begin(st, 0, &st->batch)) != 0)
+		return pd_rc(rc);
+	st->wtxn = st->batch;
+	st->owner = pthread_self();
+	batch_room(st);
+	return 0;
+}
+
+int
+pd_store_commit(pd_store *st)
+{
+	int rc;
+
+	if (st == NULL || st->batch == NULL)
+		return PD_EINVAL;
+	rc = mdb_txn_commit(st->batch);
+	st->batch = st->wtxn = NULL;
+	pthread_rwlock_unlock(&st->lock);
+	if (rc == 0 && (st->flags & PD_STORE_NOSYNC))
+		rc = mdb_env_sync(st->env, 1);
+	return pd_rc(rc);
+}
+
+void
+pd_store_abort(pd_store *st)
+{
+	if (st == NULL || st->batch == NULL)
+		return;
+	mdb_txn_abort(st->batch);
+	st->batch = st->wtxn = NULL;
+	pthread_rwlock_unlock(&st->lock);
+}
+
+/* ---- open / close ---- */
+
+static int
+mkdirs(const char *dir)
+{
+	char *p, *s;
+	int rc = 0;
+
+	if ((s = strdup(dir)) == NULL)
+		return ENOMEM;
+	for (p = s + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(s, 0700) != 0 && errno != EEXIST) {
+			rc = errno;
+			break;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(s);
+	return rc;
+}
+
+static int
+check_dir(const char *dir, unsigned flags)
+{
+	struct stat sb;
+	char path[PATH_MAX];
+	int n;
+
+	if (stat(dir, &sb) != 0) {
+		if (errno != ENOENT || !(flags & PD_STORE_CREATE) ||
+		    (flags & PD_STORE_RDONLY))
+			return errno;
+		return mkdirs(dir);
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return ENOTDIR;
+	if (flags & PD_STORE_CREATE)
+		return 0;
+	n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ENAMETOOLONG;
+	return stat(path, &sb) == 0 ? 0 : errno;
+}
+
+static int
+init_fn(pd_store *st, MDB_txn *t, void *arg)
+{
+	unsigned char vb[4] = { 0, 0, 0, STORE_VERSION };
+	MDB_val k = { 7, "version" }, v;
+	struct pd_range r;
+	int rc;
+
+	(void)arg;
+	for (int i = 0; i < DB_MAX; i++) {
+		unsigned f = MDB_CREATE | (i == DB_SHORT ? MDB_DUPSORT : 0);
+
+		if ((rc = mdb_dbi_open(t, db_names[i], f, &st->db[i])) != 0)
+			return rc;
+	}
+	rc = mdb_get(t, st->db[DB_META], &k, &v);
+	if (rc == 0)
+		return v.mv_size == 4 && memcmp(v.mv_data, vb, 4) == 0 ? 0 : PD_EVERSION;
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	v.mv_size = 4;
+	v.mv_data = vb;
+	if ((rc = mdb_put(t, st->db[DB_META], &k, &v, 0)) != 0 ||
+	    (rc = meta_put_u64(st, t, "next_seq", 1)) != 0 ||
+	    (rc = meta_put_u64(st, t, "open_range", 1)) != 0)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	r.no = 1;
+	r.open = 1;
+	r.first_seq = 1;
+	r.last_seq = 0;
+	r.opened = time(NULL);
+	strcpy(r.from, "000000000");
+	strcpy(r.to, "000000000");
+	return range_save(st, t, &r);
+}
+
+static int
+init_rdonly(pd_store *st)
+{
+	MDB_txn *t;
+	MDB_val k = { 7, "version" }, v;
+	int rc;
+
+	if ((rc = txn_begin(st, MDB_RDONLY, &t)) != 0)
+		return rc;
+	for (int i = 0; i < DB_MAX && rc == 0; i++)
+		rc = mdb_dbi_open(t, db_names[i], i == DB_SHORT ? MDB_DUPSORT : 0, &st->db[i]);
+	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+		rc = PD_EVERSION;
+	if (rc == 0 && (rc = mdb_get(t, st->db[DB_META], &k, &v)) == 0 &&
+	    (v.mv_size != 4 || ((unsigned char *)v.mv_data)[3] != STORE_VERSION))
+		rc = PD_EVERSION;
+	if (rc == MDB_NOTFOUND)
+		rc = PD_EVERSION;
+	if (rc == 0)
+		rc = mdb_txn_commit(t);	/* keeps the dbi handles */
+	else
+		mdb_txn_abort(t);
+	pthread_rwlock_unlock(&st->lock);
+	return rc;
+}
+
+int
+pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
+    pd_store **out)
+{
+	pd_store *st;
+	MDB_envinfo info;
+	unsigned ef = MDB_NOTLS;
+	int rc;
+
+	*out = NULL;
+	if (dir == NULL || *dir == '\0')
+		return PD_EINVAL;
+	if ((rc = check_dir(dir, flags)) != 0)
+		return pd_rc(rc);
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return PD_ENOMEM;
+	st->flags = flags;
+	map_size = map_size ? map_size : DEFAULT_MAP;
+	st->map_max = map_max ? map_max : DEFAULT_MAP_MAX;
+	if (st->map_max < map_size)
+		st->map_max = map_size;
+	pthread_rwlock_init(&st->lock, NULL);
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail;
+	if ((rc = mdb_env_set_maxdbs(st->env, DB_MAX)) != 0)
+		goto fail;
+	if (flags & PD_STORE_RDONLY)
+		ef |= MDB_RDONLY;
+	if (flags & PD_STORE_NOSYNC)
+		ef |= MDB_NOSYNC;
+	if ((rc = mdb_env_set_mapsize(st->env, map_size)) != 0 ||
+	    (rc = mdb_env_open(st->env, dir, ef, 0600)) != 0)
+		goto fail;
+	/* An existing store keeps its (possibly grown) size. */
+	if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0 ||
+	    (rc = mdb_env_info(st->env, &info)) != 0)
+		goto fail;
+	if (info.me_mapsize < map_size &&
+	    (rc = mdb_env_set_mapsize(st->env, map_size)) != 0)
+		goto fail;
+	if (flags & PD_STORE_RDONLY)
+		rc = init_rdonly(st);
+	else
+		rc = write_op(st, init_fn, NULL);
+	if (rc != 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	pd_store_close(st);
+	return pd_rc(rc);
+}
+
+void
+pd_store_close(pd_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->batch != NULL)
+		pd_store_abort(st);
+	if (st->env != NULL) {
+		if (!(st->flags & PD_STORE_RDONLY))
+			mdb_env_sync(st->env, 1);
+		mdb_env_close(st->env);
+	}
+	pthread_rwlock_destroy(&st->lock);
+	free(st);
+}
+
+/* ---- put: series assembly ---- */
+
+struct put_ctx {
+	const pd_msg *m;
+	const struct pd_class *cls;
+	struct pd_put_result *res;
+	char sid[512];
+};
+
+static int
+get_rec(pd_store *st, MDB_txn *t, const char *msgid, MDB_val *k, MDB_val *v,
+    struct pd_rec *r)
+{
+	int rc;
+
+	*k = sval(msgid);
+	if (k->mv_size > 511)
+		return MDB_NOTFOUND;
+	if ((rc = mdb_get(t, st->db[DB_MSGS], k, v)) != 0)
+		return rc;
+	return rec_decode(k, v, r);
+}
+
+static int
+pending_get(pd_store *st, MDB_txn *t, const char *id, char *out, size_t outlen)
+{
+	MDB_val k = sval(id), v;
+	int rc;
+
+	if (k.mv_size > 511)
+		return MDB_NOTFOUND;
+	if ((rc = mdb_get(t, st->db[DB_PENDING], &k, &v)) != 0)
+		return rc;
+	snprintf(out, outlen, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+	return 0;
+}
+
+static int
+same_part_series(const struct pd_rec *a, int version, int cn)
+{
+	return (a->kind == PD_KIND_COVER || a->kind == PD_KIND_PATCH) &&
+	    a->version == version && a->cn == cn;
+}
+
+/*
+ * Threading: the nearest stored ancestor of the same version and total
+ * gives the series.  Ancestors not stored yet: the oldest of them (before
+ * the walk reaches a stored message) is taken as the root, and each is
+ * remembered in "pending" so that it adopts the id when it arrives.
+ */
+static int
+series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    char *sid, size_t sidlen, const char **missing, size_t *nmissing)
+{
+	const char *anc[64];
+	size_t n = 0, nrefs = pd_msg_nrefs(m);
+	const char *irt = pd_msg_in_reply_to(m);
+	MDB_val k, v;
+	struct pd_rec a;
+	int rc;
+
+	if (*irt)
+		anc[n++] = irt;
+	for (size_t i = nrefs; i > 0 && n < 64; i--) {
+		const char *ref = pd_msg_ref(m, i - 1);
+
+		if (*ref && strcmp(ref, irt) != 0 && strcmp(ref, pd_msg_id(m)) != 0)
+			anc[n++] = ref;
+	}
+	*nmissing = 0;
+	for (size_t i = 0; i < n; i++) {
+		rc = get_rec(st, t, anc[i], &k, &v, &a);
+		if (rc == 0) {
+			if (same_part_series(&a, version, cn) && *a.series) {
+				snprintf(sid, sidlen, "%s", a.series);
+				return 0;
+			}
+			if (a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH)
+				break;	/* another series' thread */
+			continue;
+		}
+		if (rc != MDB_NOTFOUND)
+			return rc;
+		if ((rc = pending_get(st, t, anc[i], sid, sidlen)) == 0)
+			return 0;
+		if (rc != MDB_NOTFOUND)
+			return rc;
+		missing[(*nmissing)++] = anc[i];
+	}
+	if (*nmissing)
+		snprintf(sid, sidlen, "%s", missing[*nmissing - 1]);
+	return 0;
+}
+
+static void
+w_lower(struct wbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		char c = (char)((*s >= 'A' && *s <= 'Z') ? *s + 32 : *s);
+
+		w_raw(b, &c, 1);
+	}
+}
+
+static int
+loose_key(const pd_msg *m, int version, int cn, struct wbuf *b)
+{
+	char num[32];
+	int n;
+
+	w_lower(b, pd_msg_author_email(m));
+	n = snprintf(num, sizeof(num), "%d", version);
+	w_raw(b, "", 1);
+	w_raw(b, num, (size_t)n);
+	n = snprintf(num, sizeof(num), "%d", cn);
+	w_raw(b, "", 1);
+	w_raw(b, num, (size_t)n);
+	for (size_t i = 0; i < pd_msg_ntags(m); i++) {
+		w_raw(b, "", 1);
+		w_raw(b, pd_msg_tag(m, i), strlen(pd_msg_tag(m, i)));
+	}
+	if (b->len > 500)
+		b->len = 500;
+	return b->err ? PD_ENOMEM : 0;
+}
+
+static int64_t
+msg_time(const pd_msg *m)
+{
+	time_t d = pd_msg_date(m);
+
+	return d ? (int64_t)d : (int64_t)time(NULL);
+}
+
+/* Without threading: same sender, version, N and tags within 20 minutes. */
+static int
+series_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    char *sid, size_t sidlen, int update)
+{
+	struct wbuf kb = { 0 }, vb = { 0 };
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = loose_key(m, version, cn, &kb)) != 0)
+		goto out;
+	k.mv_size = kb.len;
+	k.mv_data = kb.p;
+	if (!update) {
+		rc = mdb_get(t, st->db[DB_LOOSE], &k, &v);
+		if (rc == 0) {
+			struct rbuf rb = { v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
+			int64_t when = r_i64(&rb);
+			const char *s = r_str(&rb);
+			int64_t d = msg_time(m) - when;
+
+			if (!rb.err && d <= LOOSE_WINDOW && d >= -LOOSE_WINDOW)
+				snprintf(sid, sidlen, "%s", s);
+			rc = 0;
+		} else if (rc == MDB_NOTFOUND)
+			rc = 0;
+		goto out;
+	}
+	w_i64(&vb, msg_time(m));
+	w_str(&vb, sid);
+	rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_LOOSE], &k, &vb, 0);
+out:
+	free(kb.p);
+	free(vb.p);
+	return rc;
+}
+
+static int
+series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
+{
+	const char *missing[64];
+	size_t nmissing = 0;
+	int cn, cx = pd_msg_counter(m, &cn), version = pd_msg_version(m);
+	int threaded = *pd_msg_in_reply_to(m) || pd_msg_nrefs(m) > 0;
+	int rc;
+
+	*sid = '\0';
+	if (pd_msg_kind(m) == PD_KIND_COVER || cx < 0) {
+		snprintf(sid, sidlen, "%s", pd_msg_id(m));
+		goto loose;
+	}
+	rc = pending_get(st, t, pd_msg_id(m), sid, sidlen);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (*sid == '\0' && threaded &&
+	    (rc = series_by_thread(st, t, m, version, cn, sid, sidlen, missing,
+	    &nmissing)) != 0)
+		return rc;
+	if (*sid == '\0' && !threaded &&
+	    (rc = series_loose(st, t, m, version, cn, sid, sidlen, 0)) != 0)
+		return rc;
+	if (*sid == '\0')
+		snprintf(sid, sidlen, "%s", pd_msg_id(m));
+	for (size_t i = 0; i < nmissing; i++) {
+		MDB_val k = sval(missing[i]), v = sval(sid);
+
+		if (k.mv_size > 511)
+			continue;
+		rc = mdb_put(t, st->db[DB_PENDING], &k, &v, MDB_NOOVERWRITE);
+		if (rc != 0 && rc != MDB_KEYEXIST)
+			return rc;
+	}
+loose:
+	if (cx < 0)
+		return 0;
+	return series_loose(st, t, m, version, cn, sid, sidlen, 1);
+}
+
+/* The latest version under one title or change-id; links supersedes. */
+static int
+version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
+    const char *sid, int version, struct srec *s, char *prev, size_t prevlen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	struct wbuf vb = { 0 };
+	int rc;
+
+	if (klen < 2 || klen > 500)
+		return 0;
+	rc = mdb_get(t, st->db[DB_VERS], &k, &v);
+	if (rc == 0) {
+		struct rbuf rb = { v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
+		int oldv = (int)r_u64(&rb);
+		const char *olds = r_str(&rb);
+
+		if (rb.err)
+			return PD_ECORRUPT;
+		if (strcmp(olds, sid) == 0)
+			return 0;
+		if (oldv >= version) {
+			return 0;
+		}
+		if (*s->supersedes == '\0') {
+			snprintf(prev, prevlen, "%s", olds);
+			s->supersedes = prev;
+			s->supersedes_version = oldv;
+		}
+	} else if (rc != MDB_NOTFOUND)
+		return rc;
+	w_u64(&vb, (uint64_t)version);
+	w_str(&vb, sid);
+	rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_VERS], &k, &vb, 0);
+	free(vb.p);
+	return rc;
+}
+
+static int
+series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
+    struct srec *s, char *prev, size_t prevlen)
+{
+	struct wbuf kb = { 0 };
+	const char *e = pd_msg_author_email(m), *cid = pd_msg_change_id(m);
+	int rc;
+
+	w_raw(&kb, "t", 1);
+	w_lower(&kb, e);
+	w_raw(&kb, "", 1);
+	w_raw(&kb, pd_msg_title(m), strlen(pd_msg_title(m)));
+	if (kb.err)
+		rc = PD_ENOMEM;
+	else
+		rc = version_link(st, t, (char *)kb.p, kb.len, sid, pd_msg_version(m),
+		    s, prev, prevlen);
+	if (rc == 0 && *cid) {
+		kb.len = 0;
+		w_raw(&kb, "c", 1);
+		w_raw(&kb, cid, strlen(cid));
+		rc = kb.err ? PD_ENOMEM : version_link(st, t, (char *)kb.p, kb.len,
+		    sid, pd_msg_version(m), s, prev, prevlen);
+	}
+	free(kb.p);
+	return rc;
+}
+
+static int
+series_update(pd_store *st, MDB_txn *t, const pd_msg *m, const struct pd_class *cls,
+    const char *sid, uint64_t seq)
+{
+	MDB_val k = sval(sid), v;
+	struct srec s;
+	struct wbuf b = { 0 };
+	unsigned char *parts = NULL;
+	char prev[512];
+	int cn, cx = pd_msg_counter(m, &cn), kind = pd_msg_kind(m), fresh, rc;
+	size_t need;
+
+	if (k.mv_size > 511)
+		return 0;
+	rc = mdb_get(t, st->db[DB_SERIES], &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	fresh = rc == MDB_NOTFOUND;
+	rc = 0;
+	if (fresh) {
+		memset(&s, 0, sizeof(s));
+		s.id = sid;
+		s.first_seq = seq;
+		s.supersedes = "";
+	} else if ((rc = ser_decode(&k, &v, &s)) != 0)
+		return rc;
+	if (fresh || (kind == PD_KIND_COVER && !s.has_cover)) {
+		s.subject = pd_msg_subject(m);
+		s.title = pd_msg_title(m);
+		s.author = pd_msg_author(m);
+		s.email = pd_msg_author_email(m);
+		s.subsystem = cls ? cls->subsystem : "";
+		s.project = cls ? cls->project : "";
+		s.version = pd_msg_version(m);
+	}
+	if (kind == PD_KIND_COVER)
+		s.has_cover = 1;
+	if (cn > s.total)
+		s.total = cn > STORE_MAXPARTS ? STORE_MAXPARTS : cn;
+	need = cx >= 1 && cx <= STORE_MAXPARTS ? (size_t)cx / 8 + 1 : 0;
+	if (need < s.nparts)
+		need = s.nparts;
+	if (need) {
+		if ((parts = calloc(1, need)) == NULL)
+			return PD_ENOMEM;
+		if (s.nparts)
+			memcpy(parts, s.parts, s.nparts);
+		if (cx >= 1 && cx <= STORE_MAXPARTS)
+			parts[cx / 8] |= (unsigned char)(1u << (cx % 8));
+		s.parts = parts;
+		s.nparts = need;
+	}
+	/* Titles of cover letters, first patches and lone patches name versions. */
+	if (kind == PD_KIND_COVER || cx <= 1)
+		rc = series_versions(st, t, m, sid, &s, prev, sizeof(prev));
+	if (rc == 0 && (rc = ser_encode(&s, &b)) == 0)
+		rc = put_buf(t, st->db[DB_SERIES], &k, &b, 0);
+	free(b.p);
+	free(parts);
+	return rc;
+}
+
+/* A reply's trailers count for the patch it answers, or a cover's series. */
+static int
+credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
+{
+	unsigned rv = 0, ak = 0, ts = 0;
+	const char *parent = pd_msg_in_reply_to(m);
+	MDB_val k, v, sk, sv;
+	struct pd_rec r;
+	struct srec s;
+	struct wbuf b = { 0 };
+	char *series = NULL;
+	int rc;
+
+	for (size_t i = 0; i < pd_msg_ntrailers(m); i++) {
+		const char *n = pd_msg_trailer_name(m, i);
+
+		rv += strcasecmp(n, "Reviewed-by") == 0;
+		ak += strcasecmp(n, "Acked-by") == 0;
+		ts += strcasecmp(n, "Tested-by") == 0;
+	}
+	if (rv + ak + ts == 0)
+		return 0;
+	if (*parent == '\0' && pd_msg_nrefs(m) > 0)
+		parent = pd_msg_ref(m, pd_msg_nrefs(m) - 1);
+	if (*parent == '\0')
+		return 0;
+	rc = get_rec(st, t, parent, &k, &v, &r);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((r.kind != PD_KIND_COVER && r.kind != PD_KIND_PATCH) || *r.series == '\0')
+		return 0;
+	if ((series = strdup(r.series)) == NULL)
+		return PD_ENOMEM;
+	if (r.kind == PD_KIND_PATCH) {
+		r.reviewed += rv;
+		r.acked += ak;
+		r.tested += ts;
+		if ((rc = rec_encode(&r, &b)) != 0 ||
+		    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, 0)) != 0)
+			goto out;
+	}
+	sk = sval(series);
+	if ((rc = mdb_get(t, st->db[DB_SERIES], &sk, &sv)) != 0 ||
+	    (rc = ser_decode(&sk, &sv, &s)) != 0)
+		goto out;
+	s.reviewed += rv;
+	s.acked += ak;
+	s.tested += ts;
+	b.len = 0;
+	if ((rc = ser_encode(&s, &b)) == 0)
+		rc = put_buf(t, st->db[DB_SERIES], &sk, &b, 0);
+out:
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	free(series);
+	free(b.p);
+	return rc;
+}
+
+/* ---- put ---- */
+
+static void
+copy_id(char *dst, size_t dstlen, const char *src)
+{
+	size_t n = strnlen(src, dstlen - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int
+list_has(const char *list, const char *id)
+{
+	size_t n = strlen(id);
+
+	for (const char *p = list; (p = strstr(p, id)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static int
+put_duplicate(pd_store *st, MDB_txn *t, MDB_val *k, MDB_val *v, struct put_ctx *c)
+{
+	struct pd_rec r;
+	struct wbuf b = { 0 };
+	char *ids = NULL;
+	const char *lid = pd_msg_list_id(c->m);
+	int rc;
+
+	if ((rc = rec_decode(k, v, &r)) != 0)
+		return rc;
+	c->res->duplicate = 1;
+	c->res->seq = r.seq;
+	snprintf(c->res->short_id, sizeof(c->res->short_id), "%s", r.short_id);
+	copy_id(c->res->series, sizeof(c->res->series), r.series);
+	c->res->version = r.version;
+	c->res->cx = r.cx;
+	c->res->cn = r.cn;
+	if (*lid == '\0' || list_has(r.list_ids, lid))
+		return 0;
+	if (asprintf(&ids, "%s%s%s", r.list_ids, *r.list_ids ? " " : "", lid) < 0)
+		return PD_ENOMEM;
+	r.list_ids = ids;
+	if ((rc = rec_encode(&r, &b)) == 0)
+		rc = put_buf(t, st->db[DB_MSGS], k, &b, 0);
+	free(b.p);
+	free(ids);
+	return rc;
+}
+
+static char *
+join_tags(const pd_msg *m)
+{
+	struct wbuf b = { 0 };
+
+	for (size_t i = 0; i < pd_msg_ntags(m); i++) {
+		if (i)
+			w_raw(&b, " ", 1);
+		w_raw(&b, pd_msg_tag(m, i), strlen(pd_msg_tag(m, i)));
+	}
+	w_raw(&b, "", 1);
+	return b.err ? NULL : (char *)b.p;
+}
+
+static char *
+cut_excerpt(const pd_msg *m, int shown)
+{
+	const char *e = pd_msg_excerpt(m);
+	size_t n = shown ? strlen(e) : 0;
+
+	if (n > STORE_EXCERPT_MAX) {
+		n = STORE_EXCERPT_MAX;
+		while (n > 0 && (e[n] & 0xc0) == 0x80)	/* UTF-8 boundary */
+			n--;
+	}
+	return strndup(e, n);
+}
+
+static int
+put_counters(pd_store *st, MDB_txn *t, uint64_t range, const pd_msg *m,
+    const struct pd_class *cls, const char *sid)
+{
+	int rc;
+
+	if ((rc = counter_add(st, t, range, PD_COUNT_AUTHOR, pd_msg_author(m))) ||
+	    (rc = counter_add(st, t, range, PD_COUNT_DOMAIN, pd_msg_domain(m))) ||
+	    (rc = counter_add(st, t, range, PD_COUNT_SERIES, sid)))
+		return rc;
+	if (cls == NULL)
+		return 0;
+	if ((rc = counter_add(st, t, range, PD_COUNT_SUBSYSTEM, cls->subsystem)))
+		return rc;
+	return counter_add(st, t, range, PD_COUNT_PROJECT, cls->project);
+}
+
+static int
+put_fn(pd_store *st, MDB_txn *t, void *arg)
+{
+	struct put_ctx *c = arg;
+	const pd_msg *m = c->m;
+	struct pd_rec r;
+	struct pd_range rg;
+	struct wbuf b = { 0 };
+	unsigned char sb[8];
+	MDB_val k = sval(pd_msg_id(m)), v, sk = { 8, sb };
+	char *tags = NULL, *excerpt = NULL;
+	uint64_t seq;
+	int patch = pd_msg_is_patch(m), rc;
+
+	memset(c->res, 0, sizeof(*c->res));
+	if (k.mv_size > 511)
+		return PD_ETOOBIG;
+	rc = mdb_get(t, st->db[DB_MSGS], &k, &v);
+	if (rc == 0)
+		return put_duplicate(st, t, &k, &v, c);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = meta_get_u64(st, t, "next_seq", &seq)) != 0 ||
+	    (rc = open_range(st, t, &rg)) != 0)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	r.seq = seq;
+	r.date = (int64_t)pd_msg_date(m);
+	r.arrived = (int64_t)time(NULL);
+	r.kind = pd_msg_kind(m);
+	r.version = pd_msg_version(m);
+	r.cx = pd_msg_counter(m, &r.cn);
+	r.flags = pd_msg_flags(m);
+	pd_short_id(pd_msg_id(m), c->res->short_id);
+	r.short_id = c->res->short_id;
+	r.msgid = pd_msg_id(m);
+	r.subject = pd_msg_subject(m);
+	r.title = pd_msg_title(m);
+	r.author = pd_msg_author(m);
+	r.from = pd_msg_from(m);
+	r.domain = pd_msg_domain(m);
+	r.subsystem = c->cls ? c->cls->subsystem : "";
+	r.project = c->cls ? c->cls->project : "";
+	r.in_reply_to = pd_msg_in_reply_to(m);
+	r.list_ids = pd_msg_list_id(m);
+	c->sid[0] = '\0';
+	if (patch) {
+		if ((rc = series_id(st, t, m, c->sid, sizeof(c->sid))) != 0 ||
+		    (rc = series_update(st, t, m, c->cls, c->sid, seq)) != 0)
+			return rc;
+	} else if ((rc = credit_trailers(st, t, m)) != 0)
+		return rc;
+	r.series = c->sid;
+	tags = join_tags(m);
+	excerpt = cut_excerpt(m, patch && (r.kind == PD_KIND_COVER || r.cx <= 1));
+	if (tags == NULL || excerpt == NULL) {
+		rc = PD_ENOMEM;
+		goto out;
+	}
+	r.tags = tags;
+	r.excerpt = excerpt;
+	if ((rc = rec_encode(&r, &b)) != 0 ||
+	    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, MDB_NOOVERWRITE)) != 0)
+		goto out;
+	be64(sb, seq);
+	if ((rc = mdb_put(t, st->db[DB_SEQ], &sk, &k, 0)) != 0)
+		goto out;
+	sk.mv_size = 9;
+	sk.mv_data = c->res->short_id;
+	if ((rc = mdb_put(t, st->db[DB_SHORT], &sk, &k, 0)) != 0)
+		goto out;
+	rg.messages++;
+	rg.patch_messages += patch ? 1 : 0;
+	rg.last_seq = seq;
+	memcpy(rg.to, c->res->short_id, sizeof(rg.to));
+	if ((rc = range_save(st, t, &rg)) != 0 ||
+	    (rc = meta_put_u64(st, t, "next_seq", seq + 1)) != 0)
+		goto out;
+	if (patch && (rc = put_counters(st, t, rg.no, m, c->cls, c->sid)) != 0)
+		goto out;
+	c->res->seq = seq;
+	copy_id(c->res->series, sizeof(c->res->series), c->sid);
+	c->res->version = r.version;
+	c->res->cx = r.cx;
+	c->res->cn = r.cn;
+out:
+	free(tags);
+	free(excerpt);
+	free(b.p);
+	return rc;
+}
+
+int
+pd_store_put(pd_store *st, const pd_msg *m, const struct pd_class *cls,
+    struct pd_put_result *res)
+{
+	struct put_ctx c = { m, cls, res, "" };
+	struct pd_put_result dummy;
+
+	if (st == NULL || m == NULL)
+		return PD_EINVAL;
+	c.res = res ? res : &dummy;
+	return write_op(st, put_fn, &c);
+}
+
+/* ---- reading ---- */
+
+static int
+strip_id(const char *id, char *out, size_t outlen)
+{
+	size_t n;
+
+	while (*id == ' ' || *id == '\t')
+		id++;
+	if (*id == '<')
+		id++;
+	n = strcspn(id, ">");
+	if (n == 0 || n >= outlen)
+		return PD_ENOTFOUND;
+	memcpy(out, id, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+is_shortid(const char *s)
+{
+	return strlen(s) == 9 && strspn(s, "0123456789abcdef") == 9;
+}
+
+int
+pd_store_get_msg(pd_store *st, const char *id,
+    int (*fn)(const struct pd_rec *r, void *arg), void *arg)
+{
+	char key[512];
+	MDB_txn *t;
+	MDB_val k, v;
+	struct pd_rec r;
+	int rc;
+
+	if (st == NULL || id == NULL || fn == NULL)
+		return PD_EINVAL;
+	if ((rc = strip_id(id, key, sizeof(key))) != 0)
+		return rc;
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	rc = get_rec(st, t, key, &k, &v, &r);
+	if (rc == MDB_NOTFOUND && is_shortid(key)) {
+		MDB_val sk = { 9, key }, mid;
+
+		if ((rc = mdb_get(t, st->db[DB_SHORT], &sk, &mid)) == 0) {
+			k = mid;
+			if ((rc = mdb_get(t, st->db[DB_MSGS], &k, &v)) == 0)
+				rc = rec_decode(&k, &v, &r);
+		}
+	}
+	if (rc == 0)
+		rc = fn(&r, arg);
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+static int
+range_by_id(pd_store *st, MDB_txn *t, const char *id, struct pd_range *out)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char *end;
+	unsigned long long no;
+	int rc;
+
+	if (id == NULL || *id == '\0')
+		return open_range(st, t, out);
+	if (is_shortid(id)) {
+		if ((rc = mdb_cursor_open(t, st->db[DB_RANGES], &cur)) != 0)
+			return rc;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if ((rc = range_decode(&k, &v, out)) != 0)
+				break;
+			if (strcmp(out->to, id) == 0 && out->last_seq >= out->first_seq)
+				break;
+		}
+		mdb_cursor_close(cur);
+		if (rc != MDB_NOTFOUND)
+			return rc;
+	}
+	errno = 0;
+	no = strtoull(id, &end, 10);
+	if (*end != '\0' || errno != 0 || no == 0)
+		return MDB_NOTFOUND;
+	return range_load(st, t, no, out);
+}
+
+int
+pd_store_range(pd_store *st, const char *id, struct pd_range *out)
+{
+	MDB_txn *t;
+	int rc;
+
+	if (st == NULL || out == NULL)
+		return PD_EINVAL;
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	rc = range_by_id(st, t, id, out);
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+int
+pd_store_foreach_range(pd_store *st,
+    int (*fn)(const struct pd_range *r, void *arg), void *arg)
+{
+	MDB_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct pd_range r;
+	int rc;
+
+	if (st == NULL || fn == NULL)
+		return PD_EINVAL;
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	if ((rc = mdb_cursor_open(t, st->db[DB_RANGES], &cur)) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+			if ((rc = range_decode(&k, &v, &r)) != 0 || (rc = fn(&r, arg)) != 0)
+				break;
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+int
+pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
+    int (*fn)(const struct pd_rec *rec, void *arg), void *arg)
+{
+	MDB_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v, mk, mv;
+	unsigned char kb[8];
+	struct pd_rec rec;
+	int rc;
+
+	if (st == NULL || r == NULL || fn == NULL)
+		return PD_EINVAL;
+	if (r->last_seq < r->first_seq)
+		return 0;
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	if ((rc = mdb_cursor_open(t, st->db[DB_SEQ], &cur)) == 0) {
+		be64(kb, r->first_seq);
+		k.mv_size = 8;
+		k.mv_data = kb;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size != 8 || get_be64(k.mv_data) > r->last_seq)
+				break;
+			mk = v;
+			if ((rc = mdb_get(t, st->db[DB_MSGS], &mk, &mv)) != 0 ||
+			    (rc = rec_decode(&mk, &mv, &rec)) != 0 ||
+			    (rc = fn(&rec, arg)) != 0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+const char *
+pd_counter_name(enum pd_counter c)
+{
+	static const char *const names[PD_COUNT_MAX] = {
+		"authors", "domains", "subsystems", "projects", "series"
+	};
+
+	return (unsigned)c < PD_COUNT_MAX ? names[c] : "unknown";
+}
+
+int
+pd_store_foreach_count(pd_store *st, const struct pd_range *r, enum pd_counter c,
+    int (*fn)(const char *name, uint64_t count, void *arg), void *arg)
+{
+	MDB_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	unsigned char prefix[9];
+	char name[512];
+	int rc;
+
+	if (st == NULL || r == NULL || fn == NULL || (unsigned)c >= PD_COUNT_MAX)
+		return PD_EINVAL;
+	be64(prefix, r->no);
+	prefix[8] = (unsigned char)c;
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	if ((rc = mdb_cursor_open(t, st->db[DB_COUNTS], &cur)) == 0) {
+		k.mv_size = 9;
+		k.mv_data = prefix;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size <= 9 || memcmp(k.mv_data, prefix, 9) != 0)
+				break;
+			if (v.mv_size != 8) {
+				rc = PD_ECORRUPT;
+				break;
+			}
+			snprintf(name, sizeof(name), "%.*s", (int)(k.mv_size - 9),
+			    (const char *)k.mv_data + 9);
+			if ((rc = fn(name, get_be64(v.mv_data), arg)) != 0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+static int
+dup_str(char **dst, const char *s)
+{
+	return (*dst = strdup(s ? s : "")) == NULL ? PD_ENOMEM : 0;
+}
+
+int
+pd_store_series_get(pd_store *st, const char *id, struct pd_series *out)
+{
+	char key[512];
+	MDB_txn *t;
+	MDB_val k, v;
+	struct srec s;
+	int rc;
+
+	if (st == NULL || id == NULL || out == NULL)
+		return PD_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if ((rc = strip_id(id, key, sizeof(key))) != 0)
+		return rc;
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	k = sval(key);
+	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == 0 &&
+	    (rc = ser_decode(&k, &v, &s)) == 0) {
+		out->version = s.version;
+		out->total = s.total;
+		out->received = ser_received(&s);
+		out->has_cover = s.has_cover;
+		out->reviewed = s.reviewed;
+		out->acked = s.acked;
+		out->tested = s.tested;
+		out->supersedes_version = s.supersedes_version;
+		out->first_seq = s.first_seq;
+		if ((rc = dup_str(&out->id, s.id)) || (rc = dup_str(&out->subject, s.subject)) ||
+		    (rc = dup_str(&out->title, s.title)) ||
+		    (rc = dup_str(&out->author, s.author)) ||
+		    (rc = dup_str(&out->subsystem, s.subsystem)) ||
+		    (rc = dup_str(&out->project, s.project)))
+			;
+		else if (*s.supersedes)
+			rc = dup_str(&out->supersedes, s.supersedes);
+	}
+	rd_end(st, t);
+	if (rc != 0)
+		pd_series_clear(out);
+	return pd_rc(rc);
+}
+
+void
+pd_series_clear(struct pd_series *s)
+{
+	if (s == NULL)
+		return;
+	free(s->id);
+	free(s->subject);
+	free(s->title);
+	free(s->author);
+	free(s->subsystem);
+	free(s->project);
+	free(s->supersedes);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- ranges and digests ---- */
+
+struct close_ctx {
+	int force;
+	pd_render_fn render;
+	void *arg;
+	struct pd_range closed;
+};
+
+static int
+digest_msgid(uint64_t no, char **out)
+{
+	char host[256];
+	uint32_t rnd[2] = { 0, 0 };
+
+	if (gethostname(host, sizeof(host)) != 0 || *host == '\0' ||
+	    strchr(host, '.') == NULL)
+		snprintf(host, sizeof(host), "%s", "patchdigest.invalid");
+	host[sizeof(host) - 1] = '\0';
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd[0] = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	if (asprintf(out, "patchdigest-%llu-%lld.%08x%08x@%s", (unsigned long long)no,
+	    (long long)time(NULL), rnd[0], rnd[1], host) < 0)
+		return PD_ENOMEM;
+	return 0;
+}
+
+static int
+close_fn(pd_store *st, MDB_txn *t, void *arg)
+{
+	struct close_ctx *c = arg;
+	struct pd_range r, next;
+	struct pd_digest_rec d;
+	struct wbuf b = { 0 };
+	unsigned char kb[8];
+	MDB_val k = { 8, kb };
+	char *text = NULL, *html = NULL, *msgid = NULL;
+	int rc;
+
+	if ((rc = open_range(st, t, &r)) != 0)
+		return rc;
+	if (r.last_seq < r.first_seq && !c->force)
+		return PD_EEMPTY;
+	if (c->render != NULL &&
+	    (rc = c->render(st, &r, &text, &html, c->arg)) != 0)
+		goto out;
+	if ((rc = digest_msgid(r.no, &msgid)) != 0)
+		goto out;
+	r.closed = (int64_t)time(NULL);
+	r.open = 0;
+	memset(&d, 0, sizeof(d));
+	d.range_no = r.no;
+	memcpy(d.from, r.from, sizeof(d.from));
+	memcpy(d.to, r.to, sizeof(d.to));
+	d.text = text ? text : "";
+	d.html = html;
+	d.msgid = msgid;
+	d.created = r.closed;
+	be64(kb, r.no);
+	if ((rc = dig_encode(&d, &b)) != 0 ||
+	    (rc = put_buf(t, st->db[DB_DIGESTS], &k, &b, 0)) != 0 ||
+	    (rc = range_save(st, t, &r)) != 0)
+		goto out;
+	memset(&next, 0, sizeof(next));
+	next.no = r.no + 1;
+	next.open = 1;
+	next.first_seq = r.last_seq + 1;
+	next.last_seq = r.last_seq;
+	next.opened = r.closed;
+	memcpy(next.from, r.to, sizeof(next.from));
+	memcpy(next.to, r.to, sizeof(next.to));
+	if ((rc = range_save(st, t, &next)) != 0 ||
+	    (rc = meta_put_u64(st, t, "open_range", next.no)) != 0)
+		goto out;
+	c->closed = r;
+out:
+	free(text);
+	free(html);
+	free(msgid);
+	free(b.p);
+	return rc;
+}
+
+int
+pd_store_close_range(pd_store *st, int force, pd_render_fn render, void *arg,
+    struct pd_range *closed)
+{
+	struct close_ctx c = { force, render, arg, { 0 } };
+	int rc;
+
+	if (st == NULL)
+		return PD_EINVAL;
+	if ((rc = write_op(st, close_fn, &c)) == 0 && closed != NULL)
+		*closed = c.closed;
+	return rc;
+}
+
+static int
+digest_get(pd_store *st, MDB_txn *t, uint64_t no, struct pd_digest_rec *out)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v;
+	int rc;
+
+	be64(kb, no);
+	if ((rc = mdb_get(t, st->db[DB_DIGESTS], &k, &v)) != 0)
+		return rc;
+	return dig_decode(&k, &v, out);
+}
+
+int
+pd_store_digest_get(pd_store *st, uint64_t range_no, struct pd_digest_rec *out)
+{
+	MDB_txn *t;
+	int rc;
+
+	if (st == NULL || out == NULL)
+		return PD_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	rc = digest_get(st, t, range_no, out);
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+int
+pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out)
+{
+	MDB_txn *t;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (st == NULL || out == NULL)
+		return PD_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	if ((rc = mdb_cursor_open(t, st->db[DB_DIGESTS], &cur)) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if ((rc = dig_decode(&k, &v, out)) != 0)
+				break;
+			if (out->sent_at == 0)
+				break;
+			pd_digest_rec_clear(out);
+		}
+		mdb_cursor_close(cur);
+	}
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+struct sent_ctx {
+	uint64_t no;
+	const char *msgid;
+};
+
+static int
+sent_fn(pd_store *st, MDB_txn *t, void *arg)
+{
+	struct sent_ctx *c = arg;
+	struct pd_digest_rec d;
+	struct wbuf b = { 0 };
+	unsigned char kb[8];
+	MDB_val k = { 8, kb };
+	char *msgid = NULL;
+	int rc;
+
+	if ((rc = digest_get(st, t, c->no, &d)) != 0)
+		return rc;
+	d.sent_at = (int64_t)time(NULL);
+	if (c->msgid != NULL && *c->msgid) {
+		if ((msgid = strdup(c->msgid)) == NULL) {
+			rc = PD_ENOMEM;
+			goto out;
+		}
+		free(d.msgid);
+		d.msgid = msgid;
+	}
+	be64(kb, c->no);
+	if ((rc = dig_encode(&d, &b)) == 0)
+		rc = put_buf(t, st->db[DB_DIGESTS], &k, &b, 0);
+out:
+	pd_digest_rec_clear(&d);
+	free(b.p);
+	return rc;
+}
+
+int
+pd_store_mark_sent(pd_store *st, uint64_t range_no, const char *msgid)
+{
+	struct sent_ctx c = { range_no, msgid };
+
+	if (st == NULL)
+		return PD_EINVAL;
+	return write_op(st, sent_fn, &c);
+}
+
+int
+pd_store_open_count(pd_store *st, uint64_t *patch_messages)
+{
+	struct pd_range r;
+	int rc;
+
+	if (st == NULL || patch_messages == NULL)
+		return PD_EINVAL;
+	if ((rc = pd_store_range(st, NULL, &r)) != 0)
+		return rc;
+	*patch_messages = r.patch_messages;
+	return 0;
+}

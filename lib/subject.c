@@ -261,7 +261,9 @@ pd_subject_parse(const char *subject, struct pd_subject *out)
 	out->cx = out->cn = -1;
 	out->version = 1;
 	for (;;) {
-		s = skip_space(s);
+		/* Stray colons too, as git does ("Subject:: title"). */
+		while (is_space(*s) || *s == ':')
+			s++;
 		if ((n = reply_marker(s)) != 0) {
 			/* After a [PATCH] group "Re:" belongs to the title. */
 			if (keyword)
@@ -279,9 +281,6 @@ pd_subject_parse(const char *subject, struct pd_subject *out)
 			first = s;
 		last = end + 1;
 		s = end + 1;
-		/* "[Patch 2/2]: title" */
-		if (*s == ':')
-			s++;
 	}
 	if (first != NULL)
 		out->prefix = strndup(first, (size_t)(last - first));

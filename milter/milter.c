@@ -1,3 +1,279 @@
-/* patchdigest-milter: placeholder until issue 6 lands; replace this file. */
+/*
+ * patchdigest-milter: tags and counts list mail as the MTA receives it
+ * (SPEC.md sections 4 and 6, patchdigest-milter(8)).
+ *
+ * Threads: libmilter runs the listener, one thread per MTA connection and a
+ * signal thread of its own (which stops the filter on SIGHUP/SIGTERM/SIGINT)
+ * in a thread started here; the main thread waits for signals itself.  On
+ * Linux a process signal goes first to the main thread when it waits for it,
+ * so SIGHUP reloads instead of reaching libmilter's stop.
+ */
+#include <sys/types.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void) { fputs("patchdigest-milter: not built yet\n", stderr); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "patchdigest/error.h"
+#include "patchdigest/log.h"
+#include "patchdigest/msg.h"
+#include "milter.h"
+
+#define PROGNAME	"patchdigest-milter"
+#define PD_VERSION	"0.1"
+#define DEFAULT_CONF	"/etc/patchdigest/patchdigest.conf"
+#define DRAIN_SECONDS	60	/* SIGTERM: how long in-flight messages may take */
+
+struct opts {
+	const char *conf;
+	const char *db;
+	const char *socket;
+	const char *user;
+	const char *pidfile;
+	const char *testfile;
+	int foreground, check, debug;
+};
+
+static pthread_t main_thread;
+static int milter_rc;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-dfnV] [-c config] [-D database] [-P pidfile] "
+	    "[-p socket] [-t file] [-u user]\n", PROGNAME);
+	exit(EX_USAGE);
+}
+
+static void
+version(void)
+{
+	unsigned int ma, mi, pl;
+
+	smfi_version(&ma, &mi, &pl);
+	printf("%s %s (libmilter %u.%u.%u)\n", PROGNAME, PD_VERSION, ma, mi, pl);
+}
+
+static int
+write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1) {
+		log_warn("%s", path);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		log_warn("write %s", path);
+		rc = -1;
+	}
+	if (close(fd) != 0) {
+		log_warn("close %s", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("no such user: %s", user);
+		return -1;
+	}
+	if (getuid() == pw->pw_uid)
+		return 0;
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_warn("cannot become %s", user);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_warnx("could regain root after becoming %s", user);
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+milter_thread(void *arg)
+{
+	(void)arg;
+	milter_rc = smfi_main();
+	pthread_kill(main_thread, SIGUSR2);
+	return NULL;
+}
+
+static void
+block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Wait for signals until libmilter's thread ends. */
+static void
+signal_loop(const sigset_t *set, const char *confpath)
+{
+	int sig, stopping = 0;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGHUP:
+		case SIGUSR1:
+			if (!stopping)
+				pdm_state_reload(confpath);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (!stopping) {
+				log_info("stopping: finishing messages in progress");
+				stopping = 1;
+				smfi_stop();
+			}
+			break;
+		case SIGUSR2:
+			return;
+		}
+	}
+}
+
+static int
+run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
+{
+	const struct pd_conf *conf = cfg->conf;
+	const char *sock = o->socket ? o->socket : conf->socket;
+	const char *user = o->user ? o->user : conf->user_id;
+	const char *pidfile = o->pidfile ? o->pidfile : conf->pid_file;
+	pthread_t tid;
+	sigset_t set;
+	int rc, pid_written = 0;
+
+	if (pdm_state_init(cfg, o->db) != 0) {
+		pdm_cfg_put(cfg);
+		return EX_OSERR;
+	}
+	if (smfi_register(pdm_filter) != MI_SUCCESS) {
+		log_warnx("smfi_register failed");
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+	rc = EX_UNAVAILABLE;
+	if (pdm_listen_open(sock, conf->umask, user) != 0)
+		goto out;
+	rc = EX_OSERR;
+	if (!o->foreground && daemon(0, 0) != 0) {
+		log_warn("daemon");
+		goto out;
+	}
+	log_init(PROGNAME, o->foreground && !conf->syslog, o->debug);
+	rc = EX_CANTCREAT;
+	if (pidfile != NULL && write_pidfile(pidfile) != 0)
+		goto out;
+	pid_written = pidfile != NULL;
+	rc = EX_NOPERM;
+	if (user != NULL && drop_privileges(user) != 0)
+		goto out;
+	rc = EX_OSERR;
+	pdm_state_open_store();
+	main_thread = pthread_self();
+	block_signals(&set);
+	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
+		log_warnx("cannot start the milter thread");
+		goto out;
+	}
+	if (pdm_sched_start() != 0)
+		log_warnx("cannot start the digest schedule");
+	log_info("listening on %s", sock);
+	signal_loop(&set, confpath);
+	pthread_join(tid, NULL);
+	pdm_listen_close();
+	if (pdm_state_wait_idle(DRAIN_SECONDS) != 0)
+		log_warnx("messages still in progress after %d s", DRAIN_SECONDS);
+	pdm_sched_stop();
+	rc = milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+	log_info("stopped");
+out:
+	pdm_state_shutdown();
+	if (pid_written && unlink(pidfile) != 0 && errno != ENOENT)
+		log_debug("unlink %s: %s", pidfile, strerror(errno));
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct pdm_cfg *cfg;
+	const char *confpath;
+	char err[512] = "";
+	int ch, rc;
+
+	memset(&o, 0, sizeof(o));
+	while ((ch = getopt(argc, argv, "c:dD:fnp:P:t:u:V")) != -1) {
+		switch (ch) {
+		case 'c': o.conf = optarg; break;
+		case 'd': o.debug = 1; break;
+		case 'D': o.db = optarg; break;
+		case 'f': o.foreground = 1; break;
+		case 'n': o.check = 1; break;
+		case 'p': o.socket = optarg; break;
+		case 'P': o.pidfile = optarg; break;
+		case 't': o.testfile = optarg; break;
+		case 'u': o.user = optarg; break;
+		case 'V': version(); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(PROGNAME, 1, o.debug);
+	confpath = o.conf;
+	if (confpath == NULL && access(DEFAULT_CONF, R_OK) == 0)
+		confpath = DEFAULT_CONF;
+	pd_msg_init();
+	if (pdm_cfg_load(confpath, o.db, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", PROGNAME, err);
+		pd_msg_shutdown();
+		return EX_CONFIG;
+	}
+	if (o.check) {
+		if (pdm_listen_check(o.socket ? o.socket : cfg->conf->socket) != 0) {
+			fprintf(stderr, "%s: bad socket \"%s\"\n", PROGNAME,
+			    o.socket ? o.socket : cfg->conf->socket);
+			pdm_cfg_put(cfg);
+			pd_msg_shutdown();
+			return EX_CONFIG;
+		}
+		printf("%s: configuration OK\n", confpath ? confpath : "defaults");
+		rc = 0;
+		pdm_cfg_put(cfg);
+	} else if (o.testfile != NULL) {
+		rc = pdm_testfile(cfg, o.testfile);
+		pdm_cfg_put(cfg);
+	} else
+		rc = run(&o, confpath, cfg);
+	pd_msg_shutdown();
+	return rc;
+}

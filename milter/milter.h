@@ -1,7 +1,7 @@
 /*
  * patchdigest-milter internals: the modules of the milter daemon.
  *
- *   main.c      options, daemon start-up, signals, shutdown
+ *   milter.c    options, daemon start-up, signals, shutdown
  *   listen.c    the listening socket (stale socket check, mode, TCP_NODELAY)
  *   state.c     shared state: configuration generations, the store, ingest
  *   message.c   one message as the MTA hands it over (headers, capped body)
@@ -101,8 +101,11 @@ struct smfiDesc;
 extern struct smfiDesc pdm_filter;
 
 /* --- listen.c */
+/* 0 if spec is unix:/path, local:/path, inet:port[@host], inet6:port[@host]. */
+int pdm_listen_check(const char *spec);
 /* Check SOCKET, remove a stale unix socket, open with UMask; returns 0 or -1 (logged). */
 int pdm_listen_open(const char *spec, unsigned umask_bits, const char *user);
+void pdm_listen_close(void);	/* after smfi_main returned */
 
 /* --- testfile.c */
 int pdm_testfile(struct pdm_cfg *cfg, const char *path);

@@ -1,0 +1,184 @@
+/*
+ * One message as the MTA hands it over: header fields one by one, then body
+ * chunks.  Everything goes into one buffer in wire form (CRLF), capped at
+ * MaxMessageSize: past the cap the bytes are only counted, so a huge message
+ * costs at most the cap in memory and is still tagged from its headers.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "patchdigest/error.h"
+#include "milter.h"
+
+#define INITIAL_CAP	(64 * 1024)
+
+void
+pdm_msg_init(struct pdm_msg *m, size_t max)
+{
+	memset(m, 0, sizeof(*m));
+	m->max = max;
+}
+
+void
+pdm_msg_reset(struct pdm_msg *m)
+{
+	size_t max = m->max;
+
+	free(m->buf);
+	free(m->old);
+	for (size_t i = 0; i < m->nnames; i++)
+		free(m->names[i].name);
+	free(m->names);
+	pdm_msg_init(m, max);
+}
+
+/*
+ * Room for n more bytes, never past max (+4 for the line end and blank line
+ * that end a truncated header).  Returns how many of the n fit.
+ */
+static size_t
+reserve(struct pdm_msg *m, size_t n)
+{
+	size_t limit = m->max + 4, want, cap;
+	char *nb;
+
+	if (m->len >= limit)
+		return 0;
+	if (n > limit - m->len)
+		n = limit - m->len;
+	want = m->len + n;
+	if (want <= m->cap)
+		return n;
+	cap = m->cap ? m->cap : INITIAL_CAP;
+	while (cap < want)
+		cap = cap > limit / 2 ? limit : cap * 2;
+	if (cap > limit)
+		cap = limit;
+	if ((nb = realloc(m->buf, cap)) == NULL) {
+		m->failed = 1;
+		return 0;
+	}
+	m->buf = nb;
+	m->cap = cap;
+	return n;
+}
+
+static void
+append(struct pdm_msg *m, const void *p, size_t n, size_t limit)
+{
+	size_t fit;
+
+	m->total += n;
+	if (m->failed)
+		return;
+	if (m->len + n > limit) {
+		m->truncated = 1;
+		n = m->len < limit ? limit - m->len : 0;
+	}
+	fit = reserve(m, n);
+	memcpy(m->buf + m->len, p, fit);
+	m->len += fit;
+}
+
+/* Header values may be folded with LF or CRLF; the buffer uses CRLF. */
+static void
+append_value(struct pdm_msg *m, const char *v)
+{
+	const char *p = v;
+
+	while (*p) {
+		size_t n = strcspn(p, "\r\n");
+
+		append(m, p, n, m->max);
+		p += n;
+		if (*p == '\r' && p[1] == '\n')
+			p++;
+		if (*p) {
+			append(m, "\r\n", 2, m->max);
+			p++;
+		}
+	}
+}
+
+/* The index of this occurrence among headers of the same name. */
+static int
+name_index(struct pdm_msg *m, const char *name)
+{
+	struct pdm_namecount *nc;
+
+	for (size_t i = 0; i < m->nnames; i++)
+		if (strcasecmp(m->names[i].name, name) == 0)
+			return ++m->names[i].n;
+	nc = realloc(m->names, (m->nnames + 1) * sizeof(*nc));
+	if (nc == NULL)
+		return -1;
+	m->names = nc;
+	if ((nc[m->nnames].name = strdup(name)) == NULL)
+		return -1;
+	nc[m->nnames++].n = 1;
+	return 1;
+}
+
+static int
+remember_old(struct pdm_msg *m, const char *name)
+{
+	int idx = name_index(m, name);
+
+	if (idx < 0)
+		return PD_ENOMEM;
+	if (strlen(name) >= sizeof(m->old[0].name))
+		return 0;	/* the MTA limits names; such a header is not ours to edit */
+	if (m->nold == m->capold) {
+		size_t cap = m->capold ? m->capold * 2 : 4;
+		struct pdm_oldtag *o = realloc(m->old, cap * sizeof(*o));
+
+		if (o == NULL)
+			return PD_ENOMEM;
+		m->old = o;
+		m->capold = cap;
+	}
+	strcpy(m->old[m->nold].name, name);
+	m->old[m->nold++].index = idx;
+	return 0;
+}
+
+int
+pdm_msg_header(struct pdm_msg *m, const char *name, const char *value)
+{
+	if (m->in_body)
+		return PD_EINVAL;
+	if (pd_tags_is_ours(name) && remember_old(m, name) != 0)
+		m->failed = 1;
+	append(m, name, strlen(name), m->max);
+	append(m, ": ", 2, m->max);
+	append_value(m, value);
+	append(m, "\r\n", 2, m->max);
+	return m->failed ? PD_ENOMEM : 0;
+}
+
+static void
+end_header(struct pdm_msg *m)
+{
+	if (m->in_body)
+		return;
+	m->in_body = 1;
+	if (m->len >= 2 && memcmp(m->buf + m->len - 2, "\r\n", 2) != 0)
+		append(m, "\r\n", 2, m->max + 4);
+	append(m, "\r\n", 2, m->max + 4);
+}
+
+int
+pdm_msg_body(struct pdm_msg *m, const unsigned char *p, size_t n)
+{
+	end_header(m);
+	append(m, p, n, m->max);
+	return m->failed ? PD_ENOMEM : 0;
+}
+
+int
+pdm_msg_finish(struct pdm_msg *m)
+{
+	end_header(m);
+	return m->failed ? PD_ENOMEM : 0;
+}

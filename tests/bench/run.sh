@@ -1,0 +1,583 @@
+#!/bin/sh
+# make bench: patchdigest against its baselines, measured in the same run.
+# See tests/bench/README.md.  Prints progress on stderr and ONE table
+# (Markdown) on stdout.  Never fails on a time: a figure that cannot be
+# taken is printed as "n/a (reason)".
+#
+# Environment (defaults in brackets):
+#   BUILD              build directory [build]
+#   PD_SHARED          the shared data directory [../shared]
+#   BENCH_RUNS         runs of each whole-archive timing, median taken [3]
+#   BENCH_LDA_N        messages delivered once per process [2000]
+#   BENCH_PI_N         of those, for public-inbox-mda (~130 ms each) [200]
+#   BENCH_PF_N         messages of the Postfix throughput runs [2000]
+#   BENCH_PF_SESSIONS  parallel SMTP sessions [20]
+#   BENCH_LAT_N        messages of the one-session latency runs [200]
+#   BENCH_DIGEST_N     messages of the digest range [10000]
+#   BENCH_NOTMUCH=0    skip notmuch (new, insert); BENCH_PI=0 skip
+#                      public-inbox; BENCH_POSTFIX=0 skip Postfix
+#   BENCH_KEEP=1       keep the temporary directory
+set -u
+cd "$(dirname "$0")/../.."
+PD_SRC=$(pwd)
+BUILD=$(cd "${BUILD:-build}" && pwd)
+PD_SHARED=${PD_SHARED:-$(cd "$PD_SRC/../shared" 2>/dev/null && pwd)}
+ARCHIVE=$PD_SHARED/corpus/archives/kvmarm-2019-2023.mbox.xz
+MAINT=$PD_SHARED/data/linux-6.12/MAINTAINERS
+MAINT_FILES=$PD_SHARED/data/linux-6.12/files.txt.xz
+RUNS=${BENCH_RUNS:-3}
+LDA_N=${BENCH_LDA_N:-2000}
+PI_N=${BENCH_PI_N:-200}
+PF_N=${BENCH_PF_N:-2000}
+PF_S=${BENCH_PF_SESSIONS:-20}
+LAT_N=${BENCH_LAT_N:-200}
+DIGEST_N=${BENCH_DIGEST_N:-10000}
+PD=$BUILD/patchdigest
+LDA=$BUILD/patchdigest-lda
+MILTER=$BUILD/patchdigest-milter
+
+if [ ! -f "$ARCHIVE" ]; then
+	echo "bench: $ARCHIVE not found" >&2
+	exit 1
+fi
+T=$(mktemp -d /tmp/pd-bench.XXXXXX) || exit 1
+chmod 755 "$T"		# Postfix's smtpd must reach milter sockets in here
+BIN=$T/bin
+TABLE=$T/table
+: >"$TABLE"
+PIDS=
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	PIDS=
+	if [ -n "${PF_TMP:-}" ]; then
+		pf_teardown
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+say() {
+	echo "bench: $*" >&2
+}
+
+now() {
+	date +%s.%N
+}
+
+# calc EXPR [FORMAT]: floating point through awk.
+calc() {
+	awk "BEGIN { printf \"${2:-%.2f}\", $1 }"
+}
+
+# row FIGURE OURS BASELINE RATIO GOAL
+row() {
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$TABLE"
+}
+
+# ratio A B: A/B with 2 decimals, n/a when either is not a number.
+ratio() {
+	case "$1$2" in
+	*[!0-9.]*|"") echo "n/a" ;;
+	*) awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a";
+	    else printf "%.2f", a / b }' ;;
+	esac
+}
+
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# timed OUT CMD...: runs CMD with /usr/bin/time; OUT gets "secs maxrss_kb";
+# CMD's stdout goes to OUT.stdout, stderr to OUT.stderr.  Returns CMD's status.
+timed() {
+	out=$1; shift
+	/usr/bin/time -f '%e %M' -o "$out.time" "$@" >"$out.stdout" 2>"$out.stderr"
+	st=$?
+	# GNU time prints "Command exited with non-zero status" first.
+	tail -n 1 "$out.time" >"$out"
+	return $st
+}
+
+# Wall time of CMD in seconds with ns resolution, CMD's output discarded.
+walltime() {
+	t0=$(now)
+	"$@" >/dev/null 2>&1
+	st=$?
+	t1=$(now)
+	calc "$t1 - $t0" "%.4f"
+	return $st
+}
+
+lasterr() {
+	tail -n 1 "$1" 2>/dev/null | cut -c1-60
+}
+
+# --- Build the baselines -------------------------------------------------
+
+mkdir -p "$BIN"
+CC=${CC:-cc}
+CF="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra"
+GM_CFLAGS=$(pkg-config --cflags gmime-3.0)
+GM_LIBS=$(pkg-config --libs gmime-3.0)
+# shellcheck disable=SC2086
+$CC $CF $GM_CFLAGS -o "$BIN/bare-parse" tests/bench/bare-parse.c $GM_LIBS || {
+	say "cannot build bare-parse"; exit 1; }
+# shellcheck disable=SC2086
+$CC $CF -pthread -o "$BIN/noop-milter" tests/bench/noop-milter.c -lmilter ||
+	say "cannot build noop-milter (libmilter-dev?)"
+# shellcheck disable=SC2086
+$CC $CF -Iinclude -Ilib $GM_CFLAGS $(pkg-config --cflags lmdb) \
+    -o "$BIN/bench-maint" tests/bench/bench-maint.c "$BUILD/libpatchdigest.a" \
+    $GM_LIBS $(pkg-config --libs lmdb) -lpthread ||
+	say "cannot build bench-maint"
+
+# Optional peers, installed when possible (Debian packages).
+want_pkg() {	# command package
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[ "$(id -u)" = 0 ] || return 1
+	say "installing $2"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends "$2" >"$T/apt-$2.log" 2>&1 || {
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		    --no-install-recommends "$2" >"$T/apt-$2.log" 2>&1
+	}
+	command -v "$1" >/dev/null 2>&1
+}
+HAVE_NOTMUCH=0
+HAVE_PI=0
+[ "${BENCH_NOTMUCH:-1}" = 1 ] && want_pkg notmuch notmuch && HAVE_NOTMUCH=1
+[ "${BENCH_PI:-1}" = 1 ] && want_pkg public-inbox-mda public-inbox && HAVE_PI=1
+
+# --- Data ------------------------------------------------------------------
+
+say "decompressing the archive"
+MBOX=$T/kvmarm.mbox
+xz -dc "$ARCHIVE" >"$MBOX" || { say "cannot decompress $ARCHIVE"; exit 1; }
+MBOX_BYTES=$(wc -c <"$MBOX")
+NMSG=$(grep -c '^From ' "$MBOX")
+# The first DIGEST_N messages, as an mbox of their own.
+awk -v n="$DIGEST_N" '/^From / { if (++c > n) exit } { print }' "$MBOX" \
+    >"$T/head.mbox"
+NHEAD=$(grep -c '^From ' "$T/head.mbox")
+# Every message as a file of its own (mboxrd unescaped): the Maildir that
+# notmuch indexes, and the input of the once-per-message runs.
+MD=$T/maildir
+mkdir -p "$MD/new" "$MD/cur" "$MD/tmp"
+awk -v d="$MD/new" '
+	/^From / { if (f) close(f); f = sprintf("%s/%06d.bench", d, ++n); next }
+	/^>+From / { sub(/^>/, "") }
+	{ print > f }' "$MBOX"
+say "$NMSG messages, $MBOX_BYTES bytes"
+
+cat >"$T/bench.conf" <<EOF || exit 1
+Database $T/store
+ListName kvmarm
+DigestFrom bench@localhost
+DigestTo bench@localhost
+Sendmail $T/sink
+EOF
+printf '#!/bin/sh\ncat >/dev/null\n' >"$T/sink" && chmod 755 "$T/sink"
+
+# --- 1. import vs bare GMime parse ------------------------------------------
+
+say "import vs bare parse ($RUNS runs each)"
+: >"$T/bare.times"
+: >"$T/import.times"
+IMPORT_OK=1
+i=0
+while [ "$i" -lt "$RUNS" ]; do
+	i=$((i + 1))
+	timed "$T/bare" "$BIN/bare-parse" "$MBOX" || say "bare-parse failed"
+	cat "$T/bare" >>"$T/bare.times"
+	rm -rf "$T/store"
+	if [ "$IMPORT_OK" = 1 ]; then
+		if timed "$T/import" "$PD" -c "$T/bench.conf" import "$MBOX"; then
+			cat "$T/import" >>"$T/import.times"
+		else
+			IMPORT_OK=0
+			IMPORT_ERR=$(lasterr "$T/import.stderr")
+		fi
+	fi
+done
+BARE_S=$(cut -d' ' -f1 "$T/bare.times" | median)
+BARE_RSS=$(cut -d' ' -f2 "$T/bare.times" | median)
+BARE_RATE=$(calc "$NMSG / $BARE_S" "%.0f")
+BARE_MBS=$(calc "$MBOX_BYTES / 1e6 / $BARE_S" "%.1f")
+if [ "$IMPORT_OK" = 1 ]; then
+	IMP_S=$(cut -d' ' -f1 "$T/import.times" | median)
+	IMP_RSS=$(cut -d' ' -f2 "$T/import.times" | median)
+	IMP_RATE=$(calc "$NMSG / $IMP_S" "%.0f")
+	IMP_MBS=$(calc "$MBOX_BYTES / 1e6 / $IMP_S" "%.1f")
+	row "import, whole archive: msgs/s" "$IMP_RATE" "bare parse $BARE_RATE" \
+	    "$(ratio "$IMP_RATE" "$BARE_RATE")" ">= 0.70"
+	row "import: MB/s" "$IMP_MBS" "bare parse $BARE_MBS" \
+	    "$(ratio "$IMP_MBS" "$BARE_MBS")" ">= 0.70"
+	row "import: peak RSS, whole archive (MB)" \
+	    "$(calc "$IMP_RSS / 1024" %.1f)" "bare parse $(calc "$BARE_RSS / 1024" %.1f)" \
+	    "$(ratio "$IMP_RSS" "$BARE_RSS")" "< 100 MB"
+else
+	row "import, whole archive: msgs/s" "n/a (import failed: $IMPORT_ERR)" \
+	    "bare parse $BARE_RATE" "n/a" ">= 0.70"
+fi
+
+# Store size after the full import (the last run's store).
+store_used() {	# dir: bytes of LMDB pages in use
+	mdb_stat -e "$1" 2>/dev/null | awk '
+		/Page size:/ { ps = $3 }
+		/Number of pages used:/ { pu = $5 }
+		END { if (ps && pu) print ps * pu }'
+}
+STORE_BPM=
+if [ "$IMPORT_OK" = 1 ] && [ -f "$T/store/data.mdb" ]; then
+	used=$(store_used "$T/store")
+	[ -n "$used" ] || used=$(du -B1 "$T/store/data.mdb" | cut -f1)
+	STORE_BPM=$(calc "$used / $NMSG" "%.0f")
+	STORE_FILE=$(wc -c <"$T/store/data.mdb")
+fi
+
+# --- 2. digest of a closed range vs its import time --------------------------
+
+say "digest of a $NHEAD-message range"
+rm -rf "$T/store"
+if [ "$IMPORT_OK" = 1 ] &&
+    timed "$T/import-head" "$PD" -c "$T/bench.conf" import "$T/head.mbox"; then
+	HEAD_S=$(cut -d' ' -f1 "$T/import-head")
+	HEAD_RSS=$(cut -d' ' -f2 "$T/import-head")
+	row "import: peak RSS, $NHEAD msgs vs whole (MB)" \
+	    "$(calc "$HEAD_RSS / 1024" %.1f) ($NHEAD)" \
+	    "$(calc "${IMP_RSS:-0} / 1024" %.1f) ($NMSG)" \
+	    "$(ratio "$HEAD_RSS" "${IMP_RSS:-0}")" "~1.0 (flat)"
+	# The open range rendered, then closed by send (render + store), then
+	# the closed range printed.
+	if D_OPEN=$(walltime "$PD" -c "$T/bench.conf" digest) &&
+	    D_SEND=$(walltime "$PD" -c "$T/bench.conf" send --force) &&
+	    D_CLOSED=$(walltime "$PD" -c "$T/bench.conf" digest --range 1); then
+		"$PD" -c "$T/bench.conf" digest --range 1 >"$T/digest.txt" 2>&1
+		row "digest --range 1 (closed, $NHEAD msgs): s" "$D_CLOSED" \
+		    "import of it $HEAD_S" "$(ratio "$D_CLOSED" "$HEAD_S")" "<= 0.05"
+		row "digest of the open range (render): s" "$D_OPEN" \
+		    "import of it $HEAD_S" "$(ratio "$D_OPEN" "$HEAD_S")" "<= 0.05"
+		row "send --force (render + close): s" "$D_SEND" \
+		    "import of it $HEAD_S" "$(ratio "$D_SEND" "$HEAD_S")" "-"
+	else
+		row "digest --range 1 (closed, $NHEAD msgs): s" "n/a (digest/send failed)" \
+		    "import of it $HEAD_S" "n/a" "<= 0.05"
+	fi
+else
+	row "digest --range 1 (closed): s" "n/a (import failed)" "n/a" "n/a" "<= 0.05"
+fi
+
+# --- 3. store size vs notmuch ------------------------------------------------
+
+NM_BPM=
+NM_RATE=
+if [ "$HAVE_NOTMUCH" = 1 ]; then
+	say "notmuch new on $NMSG messages"
+	export NOTMUCH_CONFIG="$T/notmuch-config"
+	cat >"$NOTMUCH_CONFIG" <<EOF
+[database]
+path=$MD
+[user]
+name=Bench
+primary_email=bench@localhost
+[new]
+tags=new
+[maildir]
+synchronize_flags=false
+EOF
+	if NM_S=$(walltime notmuch new); then
+		NM_RATE=$(calc "$NMSG / $NM_S" "%.0f")
+		NM_BYTES=$(du -sb "$MD/.notmuch" | cut -f1)
+		NM_BPM=$(calc "$NM_BYTES / $NMSG" "%.0f")
+	else
+		NM_ERR="notmuch new failed"
+	fi
+else
+	NM_ERR="notmuch not installed"
+fi
+if [ -n "$STORE_BPM" ]; then
+	row "store bytes/msg (LMDB pages used; file $(calc "$STORE_FILE / 1048576" %.0f) MB)" \
+	    "$STORE_BPM" "notmuch ${NM_BPM:-n/a (${NM_ERR:-?})}" \
+	    "$(ratio "$STORE_BPM" "${NM_BPM:-x}")" "<= 0.25"
+fi
+if [ -n "$NM_RATE" ] && [ "$IMPORT_OK" = 1 ]; then
+	row "import msgs/s vs notmuch new" "$IMP_RATE" "notmuch new $NM_RATE" \
+	    "$(ratio "$IMP_RATE" "$NM_RATE")" "(peer)"
+fi
+
+# --- 4. MAINTAINERS load and classification ----------------------------------
+
+say "MAINTAINERS load and classification"
+if [ -x "$BIN/bench-maint" ] &&
+    "$BIN/bench-maint" "$MAINT" "$MAINT_FILES" "$MBOX" >"$T/maint" 2>"$T/maint.err"; then
+	mval() { awk -v k="$1" '$1 == k { print $2 }' "$T/maint"; }
+	row "MAINTAINERS load ($(mval sections) sections): ms" "$(mval load_ms)" "-" "-" "< 50"
+	row "MAINTAINERS + file list load: ms" "$(mval load_files_ms)" "-" "-" "< 50"
+	row "classifier_new (MAINTAINERS + list): ms" "$(mval classifier_new_ms)" "-" "-" "< 50"
+	row "file matches/s ($(mval paths) paths of $(mval patches) patches)" \
+	    "$(mval match_per_s)" "-" "-" ">= 100000"
+	row "pd_classify of every patch: msgs/s" "$(mval classify_per_s)" "-" "-" "-"
+else
+	row "MAINTAINERS load: ms" "n/a ($(lasterr "$T/maint.err"))" "-" "-" "< 50"
+fi
+
+# --- 5. once per message: LDA and peers ------------------------------------
+
+# per_msg NAME N CMD...: runs CMD once per message file (stdin), N files;
+# prints ms per message.  Fails if any run failed.
+per_msg() {
+	n=$2; shift 2
+	ls "$MD/new" | head -n "$n" >"$T/files"
+	fails=0
+	t0=$(now)
+	while read -r f; do
+		"$@" <"$MD/new/$f" >/dev/null 2>>"$T/per_msg.err" ||
+		    fails=$((fails + 1))
+	done <"$T/files"
+	t1=$(now)
+	[ "$fails" = 0 ] || { echo "$fails failed"; return 1; }
+	calc "($t1 - $t0) * 1000 / $n" "%.2f"
+}
+
+say "once per message: $LDA_N messages"
+: >"$T/per_msg.err"
+TRUE_MS=$(per_msg true "$LDA_N" /bin/true)
+BARE1_MS=$(per_msg bare "$LDA_N" "$BIN/bare-parse" -1)
+rm -rf "$T/store"
+"$PD" -c "$T/bench.conf" import /dev/null >/dev/null 2>&1	# an empty store
+if LDA_MS=$(per_msg lda "$LDA_N" "$LDA" -c "$T/bench.conf"); then
+	row "patchdigest-lda per message, durable: ms" "$LDA_MS" "bare GMime $BARE1_MS" \
+	    "$(ratio "$LDA_MS" "$BARE1_MS")" "<= 1.5"
+else
+	row "patchdigest-lda per message: ms" "n/a ($LDA_MS: $(lasterr "$T/per_msg.err"))" \
+	    "bare GMime $BARE1_MS" "n/a" "<= 1.5"
+fi
+row "  fork+exec floor (/bin/true): ms" "$TRUE_MS" "-" "-" "-"
+GIT_DIR_MI=$T/mailinfo
+mkdir -p "$GIT_DIR_MI"
+if GIT_MS=$(per_msg git git mailinfo "$GIT_DIR_MI/msg" "$GIT_DIR_MI/patch"); then
+	row "  git mailinfo per message: ms" "${LDA_MS:-n/a}" "git mailinfo $GIT_MS" \
+	    "$(ratio "${LDA_MS:-x}" "$GIT_MS")" "(peer)"
+fi
+if command -v procmail >/dev/null 2>&1; then
+	mkdir -p "$T/pm/Maildir/new" "$T/pm/Maildir/cur" "$T/pm/Maildir/tmp"
+	cat >"$T/procmailrc" <<EOF
+MAILDIR=$T/pm
+LOGFILE=$T/pm/log
+:0
+$T/pm/Maildir/
+EOF
+	if PM_MS=$(per_msg procmail "$LDA_N" procmail -m "$T/procmailrc"); then
+		row "  procmail -m to Maildir per message: ms" "${LDA_MS:-n/a}" \
+		    "procmail $PM_MS" "$(ratio "${LDA_MS:-x}" "$PM_MS")" "(peer)"
+	fi
+else
+	row "  procmail per message: ms" "${LDA_MS:-n/a}" "n/a (procmail missing)" "n/a" "(peer)"
+fi
+if [ "$HAVE_NOTMUCH" = 1 ]; then
+	NMI=$T/nm-insert
+	mkdir -p "$NMI/new" "$NMI/cur" "$NMI/tmp"
+	sed "s|^path=.*|path=$NMI|" "$T/notmuch-config" >"$T/nmi-config"
+	if NOTMUCH_CONFIG=$T/nmi-config notmuch new >/dev/null 2>&1 &&
+	    NMI_MS=$(export NOTMUCH_CONFIG="$T/nmi-config"
+	        per_msg notmuch "$LDA_N" notmuch insert); then
+		row "  notmuch insert per message: ms" "${LDA_MS:-n/a}" "notmuch $NMI_MS" \
+		    "$(ratio "${LDA_MS:-x}" "$NMI_MS")" "<= 0.33"
+	else
+		row "  notmuch insert per message: ms" "${LDA_MS:-n/a}" \
+		    "n/a (notmuch insert failed: $(lasterr "$T/per_msg.err"))" "n/a" "<= 0.33"
+	fi
+else
+	row "  notmuch insert per message: ms" "${LDA_MS:-n/a}" "n/a (not installed)" "n/a" "<= 0.33"
+fi
+if [ "$HAVE_PI" = 1 ]; then
+	export PI_CONFIG="$T/pi-config"
+	if public-inbox-init -V2 -L basic bench "$T/pi" http://localhost/bench \
+	    bench-list@localhost >"$T/pi-init.log" 2>&1 &&
+	    git config -f "$PI_CONFIG" publicinboxmda.spamcheck none &&
+	    PI_MS=$(export ORIGINAL_RECIPIENT=bench-list@localhost
+	        per_msg pi "$PI_N" public-inbox-mda --no-precheck); then
+		row "  public-inbox-mda per message ($PI_N msgs): ms" "${LDA_MS:-n/a}" \
+		    "public-inbox-mda $PI_MS" "$(ratio "${LDA_MS:-x}" "$PI_MS")" "<= 0.02"
+	else
+		row "  public-inbox-mda per message: ms" "${LDA_MS:-n/a}" \
+		    "n/a (setup or mda failed: $(lasterr "$T/per_msg.err"))" "n/a" "<= 0.02"
+	fi
+	unset PI_CONFIG
+else
+	row "  public-inbox-mda per message: ms" "${LDA_MS:-n/a}" "n/a (not installed)" "n/a" "<= 0.02"
+fi
+
+# --- 6. Postfix with milters -------------------------------------------------
+
+# start_milter SOCKET CMD...: starts a milter in the background and waits
+# for its socket.
+start_milter() {
+	sock=$1; shift
+	(umask 000; exec "$@") >"$T/milter.log" 2>&1 &
+	MPID=$!
+	PIDS="$PIDS $MPID"
+	n=0
+	while :; do
+		case $sock in
+		unix:*) [ -S "${sock#unix:}" ] && return 0 ;;
+		inet:*) port=${sock#inet:}; port=${port%@*}
+			perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr =>
+			    "127.0.0.1", PeerPort => $ARGV[0]) or exit 1' "$port" \
+			    2>/dev/null && return 0 ;;
+		esac
+		kill -0 "$MPID" 2>/dev/null || return 1
+		n=$((n + 1))
+		[ "$n" -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
+stop_milter() {
+	kill "$MPID" 2>/dev/null
+	wait "$MPID" 2>/dev/null
+	PIDS=$(echo "$PIDS" | sed "s/ $MPID\$//; s/ $MPID / /")
+}
+
+clear_maildir() {
+	find "$PF_MAILDIR/new" "$PF_MAILDIR/cur" -type f -delete
+}
+
+# throughput: delivered msgs/s of PF_N messages in PF_S sessions.
+throughput() {
+	clear_maildir
+	t0=$(now)
+	smtp-source -s "$PF_S" -m "$PF_N" -l 5000 -t "$PF_USER@localhost" \
+	    "127.0.0.1:$PF_PORT" >"$T/smtp-source.log" 2>&1 || return 1
+	pf_wait_maildir "$PF_N" 600 2>>"$T/pf.err" || return 1
+	t1=$(now)
+	calc "$PF_N / ($t1 - $t0)" "%.0f"
+}
+
+# latency: p50 ms per message of LAT_N real archive messages, one session.
+latency() {
+	clear_maildir
+	ls "$MD/new" | head -n "$LAT_N" | sed "s|^|$MD/new/|" >"$T/lat.files"
+	# shellcheck disable=SC2046
+	python3 tests/bench/smtp-latency.py 127.0.0.1 "$PF_PORT" "$PF_USER@localhost" \
+	    $(cat "$T/lat.files") 2>>"$T/pf.err" | cut -d' ' -f1
+}
+
+# pf_case NAME: throughput and latency of the current configuration, kept
+# in $T/pf.NAME as "rate p50".
+pf_case() {
+	r=$(throughput) || r="n/a"
+	l=$(latency) || l="n/a"
+	[ -n "$l" ] || l="n/a"
+	echo "$r $l" >"$T/pf.$1"
+	say "postfix $1: $r msgs/s, p50 $l ms"
+}
+
+pf_get() {	# name field(1 rate, 2 p50)
+	[ -f "$T/pf.$1" ] && cut -d' ' -f"$2" "$T/pf.$1" || echo "n/a"
+}
+
+PF_REASON=
+if [ "${BENCH_POSTFIX:-1}" != 1 ]; then
+	PF_REASON="skipped (BENCH_POSTFIX=0)"
+elif [ "$(id -u)" != 0 ]; then
+	PF_REASON="needs root"
+elif ! command -v smtp-source >/dev/null 2>&1; then
+	PF_REASON="smtp-source missing (package postfix)"
+elif ! command -v python3 >/dev/null 2>&1; then
+	PF_REASON="python3 missing"
+fi
+if [ -z "$PF_REASON" ]; then
+	say "Postfix: $PF_N messages in $PF_S sessions, latency over $LAT_N"
+	. "$PD_SRC/tests/lib/postfix.sh"
+	if pf_setup 2>"$T/pf.err"; then
+		pf_case nomilter
+		if [ -x "$BIN/noop-milter" ] &&
+		    start_milter "unix:$T/noop.sock" "$BIN/noop-milter" -p "unix:$T/noop.sock" &&
+		    pf_milter "unix:$T/noop.sock" 2>>"$T/pf.err"; then
+			pf_case noop-unix
+		fi
+		stop_milter
+		rm -rf "$T/store"
+		"$PD" -c "$T/bench.conf" import /dev/null >/dev/null 2>&1
+		if [ -x "$MILTER" ] &&
+		    start_milter "unix:$T/pd.sock" "$MILTER" -f -c "$T/bench.conf" \
+		        -p "unix:$T/pd.sock" &&
+		    pf_milter "unix:$T/pd.sock" 2>>"$T/pf.err"; then
+			pf_case pd-unix
+		else
+			PD_MILTER_ERR=$(lasterr "$T/milter.log")
+		fi
+		stop_milter
+		# inet: latency only (throughput adds nothing the stall does not say).
+		for c in "noop-inet:$BIN/noop-milter" "noop-inet-nodelay:$BIN/noop-milter -N" \
+		    "pd-inet:$MILTER -f -c $T/bench.conf"; do
+			name=${c%%:*}
+			# shellcheck disable=SC2086
+			if start_milter "inet:10025@127.0.0.1" ${c#*:} -p "inet:10025@127.0.0.1" &&
+			    pf_milter "inet:10025@127.0.0.1" 2>>"$T/pf.err"; then
+				l=$(latency) || l="n/a"
+				echo "n/a ${l:-n/a}" >"$T/pf.$name"
+				say "postfix $name: p50 $l ms"
+			fi
+			stop_milter
+		done
+		pf_nomilter 2>>"$T/pf.err"
+		pf_teardown
+		PF_TMP=
+	else
+		PF_REASON="pf_setup failed: $(lasterr "$T/pf.err")"
+	fi
+fi
+if [ -z "$PF_REASON" ]; then
+	NO_R=$(pf_get nomilter 1); NO_L=$(pf_get nomilter 2)
+	NOOP_R=$(pf_get noop-unix 1); NOOP_L=$(pf_get noop-unix 2)
+	PDM_R=$(pf_get pd-unix 1); PDM_L=$(pf_get pd-unix 2)
+	added() {	# p50 minus no-milter p50
+		case "$1$NO_L" in
+		*n/a*) echo "n/a" ;;
+		*) calc "$1 - $NO_L" "%.2f" ;;
+		esac
+	}
+	row "Postfix + patchdigest-milter (unix): delivered msgs/s" \
+	    "${PDM_R}${PD_MILTER_ERR:+ ($PD_MILTER_ERR)}" "no milter $NO_R" \
+	    "$(ratio "$PDM_R" "$NO_R")" ">= 0.75"
+	row "  no-op milter (unix): delivered msgs/s" "$NOOP_R" "no milter $NO_R" \
+	    "$(ratio "$NOOP_R" "$NO_R")" "(baseline)"
+	row "  patchdigest-milter vs no-op milter: msgs/s" "$PDM_R" "no-op $NOOP_R" \
+	    "$(ratio "$PDM_R" "$NOOP_R")" "-"
+	row "added latency p50, patchdigest-milter (unix): ms" "$(added "$PDM_L")" \
+	    "no-op milter $(added "$NOOP_L")" "$(ratio "$(added "$PDM_L")" "$(added "$NOOP_L")")" \
+	    "<= 2 ms"
+	row "  p50 per message, one session (unix): ms" "$PDM_L" "no milter $NO_L" \
+	    "$(ratio "$PDM_L" "$NO_L")" "-"
+	for name in noop-inet noop-inet-nodelay pd-inet; do
+		l=$(pf_get $name 2)
+		row "added latency p50, $name: ms" "$(added "$l")" \
+		    "no-op unix $(added "$NOOP_L")" "$(ratio "$(added "$l")" "$(added "$NOOP_L")")" \
+		    "(unix is the default)"
+	done
+else
+	row "Postfix + patchdigest-milter: delivered msgs/s" "n/a ($PF_REASON)" "n/a" "n/a" ">= 0.75"
+fi
+
+# --- The table ---------------------------------------------------------------
+
+echo
+echo "patchdigest bench: $NMSG messages ($(calc "$MBOX_BYTES / 1e6" %.0f) MB), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "ratio = ours / baseline; medians of $RUNS runs for the whole-archive figures"
+echo
+echo "| figure | ours | baseline (same run) | ratio | goal |"
+echo "|---|---|---|---|---|"
+awk -F '\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$TABLE"
+exit 0

@@ -1,0 +1,85 @@
+#!/bin/sh
+# import reads every input form to the same messages; bad input, a missing
+# store and bad options give one-line errors and a non-zero exit.
+set -eu
+PD="$PD_BUILD/patchdigest"
+C="$PD_SHARED/corpus"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+: > "$T/empty.conf"
+pd() { "$PD" -c "$T/empty.conf" "$@"; }
+summary() { tail -n 1 "$1"; }
+
+# The b4 thread as an mbox, gzipped, xz'd, on stdin, as .eml files, as a
+# Maildir: always 5 messages, the same counters.
+orig="$C/b4/originals/trailers-followup-with-cover.mbox"
+pd -D "$T/mbox" import "$orig" >"$T/o1"
+test "$(summary "$T/o1")" = "read 5, stored 5, duplicates 0, unparseable 0"
+pd -D "$T/mbox" stats --json >"$T/ref.json"
+gzip -c "$orig" >"$T/t.mbox.gz"
+xz -c "$orig" >"$T/t.mbox.xz"
+mkdir -p "$T/eml" "$T/md/cur" "$T/md/new" "$T/md/tmp"
+for f in "$C"/b4/trailers-followup-with-cover.mbox.*.eml; do
+	cp "$f" "$T/eml/"
+	cp "$f" "$T/md/new/$(basename "$f" .eml):2,"
+done
+cp "$T/md/new/"*01* "$T/md/cur/" && rm "$T/md/new/"*01*
+for form in gz xz stdin eml maildir; do
+	case $form in
+	gz) pd -D "$T/$form" import "$T/t.mbox.gz" >"$T/o" ;;
+	xz) pd -D "$T/$form" import "$T/t.mbox.xz" >"$T/o" ;;
+	stdin) pd -D "$T/$form" import - <"$orig" >"$T/o" ;;
+	eml) pd -D "$T/$form" import "$T/eml" >"$T/o" ;;
+	maildir) pd -D "$T/$form" import "$T/md" >"$T/o" ;;
+	esac
+	test "$(summary "$T/o")" = "read 5, stored 5, duplicates 0, unparseable 0"
+	pd -D "$T/$form" stats --json >"$T/$form.json"
+	python3 - "$T/ref.json" "$T/$form.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+a["range"].pop("to"); b["range"].pop("to")   # arrival order may differ
+assert a == b, (a, b)
+PY
+done
+
+# mboxrd: ">From " lines are unescaped before parsing.
+pd -D "$T/rd" import "$C/git-t5100/originals/sample.mboxrd" >"$T/o"
+test "$(summary "$T/o")" = "read 2, stored 2, duplicates 0, unparseable 0"
+
+# A truncated .xz: what was read stays stored, a clear error, exit 1.
+xz -dc "$C/archives/kvmarm-2019-2023.mbox.xz" 2>/dev/null | head -c 3000000 |
+	xz -0 -c >"$T/cut.xz" || true
+head -c 200000 "$T/cut.xz" >"$T/trunc.mbox.xz"
+if pd -D "$T/cut" import "$T/trunc.mbox.xz" >"$T/o" 2>"$T/e"; then
+	echo "truncated input accepted"; exit 1
+fi
+cat "$T/e"
+grep -q 'trunc.mbox.xz: corrupt input' "$T/e"
+n=$(sed -n 's/^read \([0-9]*\), stored \([0-9]*\),.*/\2/p' "$T/o")
+test "$n" -gt 0
+pd -D "$T/cut" stats --json | python3 -c "
+import json, sys; assert json.load(sys.stdin)['messages'] == $n"
+
+# Read commands never create a store; all errors are one line, exit non-zero.
+for cmd in "stats" "ranges" "show x@y"; do
+	# shellcheck disable=SC2086
+	if pd -D "$T/none" $cmd >"$T/o" 2>"$T/e"; then
+		echo "$cmd on a missing store succeeded"; exit 1
+	fi
+	test "$(wc -l <"$T/e")" -eq 1
+	grep -q 'patchdigest: store .*none' "$T/e"
+	test ! -e "$T/none"
+done
+if pd -D "$T/mbox" import --bogus "$orig" 2>"$T/e"; then exit 1; fi
+if pd -D "$T/mbox" stats --bogus 2>"$T/e"; then exit 1; fi
+if pd -D "$T/mbox" import "$T/does-not-exist" >"$T/o" 2>"$T/e"; then exit 1; fi
+grep -q 'does-not-exist: No such file' "$T/e"
+if pd -D "$T/mbox" show nosuch@example.org 2>"$T/e"; then exit 1; fi
+grep -q 'nosuch@example.org: ' "$T/e"
+# A damaged store file.
+mkdir "$T/bad"
+head -c 65536 /dev/urandom >"$T/bad/data.mdb"
+if pd -D "$T/bad" stats 2>"$T/e"; then exit 1; fi
+cat "$T/e"
+test "$(wc -l <"$T/e")" -eq 1
+echo ok

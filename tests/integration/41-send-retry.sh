@@ -1,0 +1,109 @@
+#!/bin/sh
+# Exactly once, with failures: a sendmail that exits 75 and one that does
+# not exist leave the closed range's digest stored and unsent; the next
+# `send` delivers it once, with the same Message-ID; an empty range sends
+# nothing unless --force.  Deliveries are counted with a fake sendmail that
+# keeps each message and its arguments.
+set -u
+pd="$PD_BUILD/patchdigest"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+mkdir "$tmp/out" "$tmp/failed"
+cat >"$tmp/good-sendmail" <<EOS
+#!/bin/sh
+f=\$(mktemp -p "$tmp/out" msg.XXXXXX) || exit 71
+echo "\$*" >"\$f.args"
+exec cat >"\$f"
+EOS
+cat >"$tmp/tempfail-sendmail" <<EOS
+#!/bin/sh
+f=\$(mktemp -p "$tmp/failed" msg.XXXXXX) || exit 71
+cat >"\$f"
+exit 75
+EOS
+chmod +x "$tmp/good-sendmail" "$tmp/tempfail-sendmail"
+
+conf() {	# conf NAME SENDMAIL
+	cat >"$tmp/$1.conf" <<EOC
+SubsystemRules $PD_SRC/etc/subsystems.rules
+ListName KVM
+DigestFrom KVM digest <digest@example.org>
+DigestTo a@example.org, b@example.org
+ListId KVM patch digest <kvm-digest.example.org>
+ArchiveURL https://lore.example.org/kvm/%s/
+Sendmail $2
+EOC
+}
+conf good "$tmp/good-sendmail"
+conf tempfail "$tmp/tempfail-sendmail"
+conf missing "$tmp/no-such-sendmail"
+count() { find "$tmp/out" -name 'msg.*' ! -name '*.args' | wc -l; }
+db="$tmp/db"
+
+"$pd" -c "$tmp/good.conf" -D "$db" import "$PD_SRC/tests/data/sample.mbox" >/dev/null ||
+    fail "import"
+"$pd" -c "$tmp/good.conf" -D "$db" digest >"$tmp/open.txt" || fail "digest"
+
+# 1. sendmail exits 75: error, range closed, digest stored, nothing delivered.
+if "$pd" -c "$tmp/tempfail.conf" -D "$db" send 2>"$tmp/err"; then
+	fail "send with a failing sendmail exited 0"
+fi
+cat "$tmp/err"
+grep -q "exited 75" "$tmp/err" || fail "no 'exited 75' in the error"
+[ "$(ls "$tmp/failed" | wc -l)" = 1 ] || fail "the failing sendmail was not run once"
+"$pd" -c "$tmp/good.conf" -D "$db" digest --range 1 >"$tmp/stored.txt" ||
+    fail "no stored digest for range 1"
+cmp "$tmp/open.txt" "$tmp/stored.txt" || fail "stored digest differs from the open range's"
+
+# 2. sendmail missing: error, still nothing delivered, no second range closed.
+if "$pd" -c "$tmp/missing.conf" -D "$db" send 2>"$tmp/err"; then
+	fail "send with a missing sendmail exited 0"
+fi
+cat "$tmp/err"
+grep -q "cannot run" "$tmp/err" || fail "no 'cannot run' in the error"
+[ "$(count)" = 0 ] || fail "something was delivered"
+"$pd" -c "$tmp/good.conf" -D "$db" ranges >"$tmp/ranges"
+[ "$(wc -l <"$tmp/ranges")" = 2 ] || { cat "$tmp/ranges"; fail "expected 2 ranges"; }
+
+# 3. a working sendmail: the stored digest goes out once, same Message-ID.
+"$pd" -c "$tmp/good.conf" -D "$db" send || fail "send"
+[ "$(count)" = 1 ] || fail "expected 1 delivery, got $(count)"
+msg=$(find "$tmp/out" -name 'msg.*' ! -name '*.args')
+[ "$(cat "$msg.args")" = "-i a@example.org b@example.org" ] ||
+    fail "sendmail arguments: $(cat "$msg.args")"
+id_failed=$(grep -i -m1 '^Message-ID:' "$tmp"/failed/msg.*)
+id_sent=$(grep -i -m1 '^Message-ID:' "$msg")
+[ -n "$id_sent" ] && [ "$id_failed" = "$id_sent" ] ||
+    fail "retry changed the Message-ID: '$id_failed' vs '$id_sent'"
+
+# The mail: headers and parts, read by Python's email package.
+python3 - "$msg" "$tmp/stored.txt" <<'EOP' || fail "mail check"
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+want = open(sys.argv[2], encoding="utf-8").read()
+first = want.splitlines()[1]
+assert m["Subject"] == first, (m["Subject"], first)
+assert m["From"] == "KVM digest <digest@example.org>", m["From"]
+assert "a@example.org" in m["To"] and "b@example.org" in m["To"], m["To"]
+assert m["List-Id"] == "KVM patch digest <kvm-digest.example.org>", m["List-Id"]
+assert m["MIME-Version"] == "1.0" and m["Date"] and m["Message-ID"]
+assert m.get_content_type() == "multipart/alternative"
+parts = list(m.iter_parts())
+assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+assert parts[0].get_content_charset() == "utf-8"
+assert parts[0].get_content() == want, "text part differs from `digest --range`"
+html = parts[1].get_content()
+assert "https://lore.example.org/kvm/20250106080000.1000-1-alice@example.org/" in html
+print("mail ok:", m["Subject"])
+EOP
+
+# 4. nothing new: no mail; --force sends an empty digest.
+"$pd" -c "$tmp/good.conf" -D "$db" send || fail "second send"
+[ "$(count)" = 1 ] || fail "an empty range was sent without --force"
+"$pd" -c "$tmp/good.conf" -D "$db" send --force || fail "send --force"
+[ "$(count)" = 2 ] || fail "send --force did not send the empty range"
+"$pd" -c "$tmp/good.conf" -D "$db" send || fail "third send"
+[ "$(count)" = 2 ] || fail "a digest was sent twice"
+echo "ok"

@@ -1,0 +1,151 @@
+#!/bin/sh
+# patchdigest-milter driven by miltertest (tests/milter/*.lua) on a unix
+# socket with a temporary store: forged tags removed and real ones inserted,
+# replies and malformed mail accepted, several messages and an abort on one
+# connection, a 60 MB message in bounded memory; the store counts what an
+# import of the same messages counts; reload (SIGHUP) with InternalHosts;
+# stale socket handling; clean SIGTERM.
+set -u
+. "$PD_SRC/tests/lib/milter.sh"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+corpus=$PD_SHARED/corpus/lore-kvmarm
+set_list=$corpus/_sets/window_week-2022-11-28.txt
+[ -f "$set_list" ] || fail "no $set_list"
+command -v miltertest >/dev/null || fail "miltertest is not installed"
+
+tmp=$(mktemp -d /tmp/pd-mt.XXXXXX)
+MD_LOG=$tmp/milter.log
+trap 'md_kill; [ -n "${PD_KEEP:-}" ] || rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+# Messages: patches with an n/m counter, a reply; a malformed one made here.
+pick() {	# pattern count: files of the set whose Subject matches
+	while read -r f; do
+		if grep -m1 '^Subject:' "$corpus/$f" | grep -q -- "$1"; then
+			echo "$corpus/$f"
+		fi
+	done <"$set_list" | head -n "$2"
+}
+patches=$(pick 'Subject: \[PATCH[^]]* 0*[1-9][0-9]*/[0-9]*\]' 5)
+PATCH=$(echo "$patches" | sed -n 1p)
+MSG1=$(echo "$patches" | sed -n 2p)
+MSG2=$(echo "$patches" | sed -n 3p)
+MSG3=$(echo "$patches" | sed -n 4p)
+MSG4=$(echo "$patches" | sed -n 5p)
+REPLY=$(pick 'Subject: Re:' 1)
+[ -n "$MSG4" ] && [ -n "$REPLY" ] || fail "corpus set lacks patches or replies"
+
+MALFORMED=$tmp/malformed.eml
+{
+	printf 'From: =?x-unknown?Q?broken=ZZ?= <\377\376@@>\n'
+	printf 'Subject: =?utf-8?B?not base64!!?= [PATCH 1/ \001\n'
+	printf 'Message-ID: <malformed.1@example.org>\n'
+	printf 'Content-Type: multipart/mixed; boundary="never-closed"\n'
+	printf 'Content-Transfer-Encoding: base64\n'
+	printf 'X-Broken-Header-Without-Value:\n'
+	printf '\n--never-closed\nContent-Type: text/plain; charset=no-such-charset\n'
+	printf 'Content-Transfer-Encoding: quoted-printable\n\n=ZZ=\n\377\000\376 diff --git\n'
+	printf '@@ -1,2 +1 @@\n--never-closed\nContent-Type: multipart/alternative\n\n'
+} >"$MALFORMED"
+
+# 60 MB of body in CRLF lines.
+BIGBODY=$tmp/big.body
+line=$(printf 'This line repeats to make a large body, far over MaxMessageSize. xxxxxxxxx\r')
+yes "$line" | head -c 62914560 >"$BIGBODY" || fail "cannot write $BIGBODY"
+
+cat >"$tmp/patchdigest.conf" <<EOC || fail "cannot write config"
+Database $tmp/db
+EOC
+
+sock=unix:$tmp/milter.sock
+md_start "$sock" "$tmp/patchdigest.conf" || fail "milter did not start"
+
+limit=65536
+[ "${PD_SANITIZE:-0}" = 1 ] && limit=100000000	# ASan's shadow memory
+run_lua() {	# script: run one miltertest script against the milter
+	echo "== $1"
+	miltertest -s "$PD_SRC/tests/milter/$1" -D LIB="$PD_SRC/tests/milter/lib.lua" \
+	    -D SOCK="$sock" -D PID="$MD_PID" -D PATCH="$PATCH" -D REPLY="$REPLY" \
+	    -D MALFORMED="$MALFORMED" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
+	    -D MSG4="$MSG4" -D BIGBODY="$BIGBODY" -D LIMIT_KB="$limit" \
+	    >"$tmp/mt.out" 2>&1
+	rc=$?
+	cat "$tmp/mt.out"
+	[ $rc = 0 ] || fail "$1 exited $rc"
+	! grep -q '^FAIL' "$tmp/mt.out" || fail "$1"
+	kill -0 "$MD_PID" 2>/dev/null || fail "the milter died during $1"
+}
+for s in tag.lua accept.lua session.lua big.lua; do
+	run_lua "$s"
+done
+
+# One log line per message with the queue id, kind, series and subsystem.
+grep -q "QIDTAG1: .* kind=patch series=[^ ]" "$MD_LOG" ||
+    fail "no log line with queue id and kind for the patch"
+grep -q "QIDREPLY: .* kind=reply" "$MD_LOG" || fail "no log line for the reply"
+grep -q "QIDBIG: .*truncated" "$MD_LOG" || fail "the big message was not truncated"
+! grep -q "QIDABORT" "$MD_LOG" || fail "the aborted transaction was logged as a message"
+
+# The store counts each message once, as an import of the same messages.
+stats_of() {	# db: stats without the range's last id (arrival order)
+	"$PD_BUILD/patchdigest" stats --json -D "$1" |
+	    python3 -c 'import json,sys; d=json.load(sys.stdin); d["range"].pop("to",None); print(json.dumps(d, sort_keys=True))'
+}
+: >"$tmp/empty.eml"
+printf '\n' >"$tmp/empty.eml"
+"$PD_BUILD/patchdigest" import -D "$tmp/oracle" "$PATCH" "$REPLY" "$MALFORMED" \
+    "$tmp/empty.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
+got=$(stats_of "$tmp/db") || fail "stats of the milter's store"
+want=$(stats_of "$tmp/oracle") || fail "stats of the import"
+echo "milter: $got"
+echo "import: $want"
+[ "$got" = "$want" ] || fail "store counters differ from the import's"
+
+# -t runs the same path without an MTA and prints the tags.
+"$PD_BUILD/patchdigest-milter" -c "$tmp/patchdigest.conf" -t "$PATCH" >"$tmp/t.out" ||
+    fail "-t failed"
+grep -q '^X-Patch-Kind: patch$' "$tmp/t.out" || fail "-t printed no patch tag"
+
+# Reload: InternalHosts now holds the test client (192.0.2.10): a new
+# message is still tagged, but not counted.
+echo "InternalHosts 192.0.2.0/24, 2001:db8::/32" >>"$tmp/patchdigest.conf"
+kill -HUP "$MD_PID"
+n=0
+until grep -q "configuration reloaded" "$MD_LOG"; do
+	n=$((n + 1)); [ $n -gt 100 ] && fail "no reload on SIGHUP"; sleep 0.1
+done
+before=$(stats_of "$tmp/db")
+run_lua internal.lua
+kill -0 "$MD_PID" || fail "SIGHUP stopped the milter"
+[ "$(stats_of "$tmp/db")" = "$before" ] || fail "mail from InternalHosts was counted"
+grep -q "QIDINTERNAL: .* internal" "$MD_LOG" || fail "internal message not logged as such"
+
+# A second instance on the same socket refuses to start.
+if "$PD_BUILD/patchdigest-milter" -f -c "$tmp/patchdigest.conf" -p "$sock" \
+    >"$tmp/second.log" 2>&1; then
+	fail "a second milter started on a live socket"
+fi
+grep -q "another process is listening" "$tmp/second.log" || fail "second: wrong error"
+
+# SIGTERM: clean exit, socket removed.
+md_stop || fail "SIGTERM did not stop the milter cleanly"
+[ ! -e "$tmp/milter.sock" ] || fail "socket left behind after SIGTERM"
+
+# A stale socket (killed milter) is removed and replaced.
+md_start "$sock" "$tmp/patchdigest.conf" || fail "restart failed"
+md_kill
+[ -S "$tmp/milter.sock" ] || fail "no stale socket after SIGKILL"
+md_start "$sock" "$tmp/patchdigest.conf" || fail "stale socket not replaced"
+grep -q "removed stale socket" "$MD_LOG" || fail "stale socket not reported"
+md_stop || fail "second SIGTERM"
+
+# Something that is not a socket is never removed.
+echo keep >"$tmp/milter.sock"
+if "$PD_BUILD/patchdigest-milter" -f -c "$tmp/patchdigest.conf" -p "$sock" \
+    >"$tmp/third.log" 2>&1; then
+	fail "started over a regular file"
+fi
+[ "$(cat "$tmp/milter.sock")" = keep ] || fail "a regular file was replaced"
+echo "all milter checks passed"

@@ -1,0 +1,86 @@
+# Shared by the patchdigest-lda integration tests (tests/integration/5x-*.sh).
+# Sourced: sets LDA, PD, CORPUS, SET, T (a temporary directory removed at
+# exit) and defines small helpers.
+
+LDA=$PD_BUILD/patchdigest-lda
+PD=$PD_BUILD/patchdigest
+CORPUS=$PD_SHARED/corpus/lore-kvmarm
+SET=$CORPUS/_sets/window_week-2022-11-28.txt
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# The set's files, one path a line.
+set_files() {
+	sed "s|^|$CORPUS/|" "$SET"
+}
+
+# A configuration with its own store.  conf FILE DBDIR [extra lines]
+conf() {
+	f=$1 db=$2
+	shift 2
+	{
+		echo "Database $db"
+		for l in "$@"; do echo "$l"; done
+	} >"$f"
+}
+
+# A message with the X-Patch-* header lines (and their continuations) of
+# its header taken out: what the LDA must have left untouched.
+untag() {
+	awk '
+	BEGIN { hdr = 1 }
+	hdr && /^\r?$/ { hdr = 0 }
+	hdr && /^[ \t]/ { if (drop) next }
+	hdr && /^[^ \t]/ { drop = tolower($0) ~ /^x-patch-/ }
+	hdr && drop { next }
+	{ print }
+	' "$1"
+}
+
+# The same without trailing empty lines: procmail ends every delivered
+# message with one, adding it when the message had none.
+untag_trim() {
+	untag "$1" | awk '/^\r?$/ { blank = blank $0 "\n"; next }
+	{ printf "%s", blank; blank = ""; print }'
+}
+
+# Does a delivered file equal its source once untagged?  same_untagged A B
+same_untagged() {
+	untag "$1" >"$T/.untag" && cmp -s "$T/.untag" "$2"
+}
+
+# The Message-ID of a file (first one, unfolded), without <>.
+msgid_of() {
+	awk 'BEGIN { IGNORECASE = 1 }
+	/^\r?$/ { exit }
+	tolower($0) ~ /^message-id:/ { v = $0; sub(/^[^:]*:[ \t]*/, "", v); want = 1; if (v != "") { print v; exit } next }
+	want && /^[ \t]/ { sub(/^[ \t]*/, ""); print; exit }
+	' "$1" | tr -d '\r<>' | sed 's/[ \t]*$//'
+}
+
+# Folder name for a subsystem: what the rcfiles of these tests compute.
+folder_of() {
+	printf '%s' "$1" | tr -c 'A-Za-z0-9.-' _
+}
+
+# The counters of a store, as JSON with the times left out (they differ
+# between two stores fed at different moments).
+counters() {
+	"$PD" -D "$1" stats --json | python3 -c '
+import json, sys
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items()
+                if k not in ("opened", "closed", "arrived", "created", "now", "database")}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+print(json.dumps(strip(json.load(sys.stdin)), sort_keys=True, indent=1))
+'
+}

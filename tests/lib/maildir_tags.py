@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Print the X-Patch-* tags of every message in a Maildir's new/.
+
+usage: maildir_tags.py DIR
+One line per message: Message-ID, then each X-Patch-* field as
+Name=value (unfolded), tab-separated, sorted by Message-ID.  Exits 1 if a
+message carries any X-Patch-* field more than once.
+"""
+import email.parser
+import email.policy
+import os
+import sys
+
+
+def main():
+    d = sys.argv[1]
+    out, bad = [], 0
+    for name in sorted(os.listdir(d)):
+        with open(os.path.join(d, name), 'rb') as f:
+            h = email.parser.BytesHeaderParser(policy=email.policy.compat32).parse(f)
+        tags = [(k, ' '.join(str(v).split())) for k, v in h.items()
+                if k.lower().startswith('x-patch-')]
+        names = [k.lower() for k, _ in tags]
+        if len(names) != len(set(names)):
+            print('%s: repeated X-Patch fields: %s' % (name, names), file=sys.stderr)
+            bad = 1
+        msgid = ' '.join(str(h.get('Message-ID', '')).split())
+        out.append('\t'.join([msgid] + ['%s=%s' % t for t in sorted(tags)]))
+    for line in sorted(out):
+        print(line)
+    return bad
+
+
+if __name__ == '__main__':
+    sys.exit(main())

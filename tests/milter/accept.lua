@@ -1,0 +1,31 @@
+-- A reply and a malformed message are accepted, their bodies untouched; a
+-- malformed one never makes the filter reject, tempfail or die.
+dofile(LIB)
+
+pd_run("reply accepted and tagged as a reply", function()
+	local hdrs, body = pd_split(pd_read(REPLY))
+	local conn = pd_connect()
+	pd_check(pd_message(conn, hdrs, body, "QIDREPLY") == SMFIR_ACCEPT, "not accepted")
+	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "reply"),
+	    "X-Patch-Kind: reply not inserted")
+	pd_check(not mt.eom_check(conn, MT_HDRCHANGE), "a header was changed")
+	pd_check(not mt.eom_check(conn, MT_BODYCHANGE), "body changed")
+	mt.disconnect(conn)
+end)
+
+pd_run("malformed message accepted", function()
+	local hdrs, body = pd_split(pd_read(MALFORMED))
+	local conn = pd_connect()
+	pd_check(pd_message(conn, hdrs, body, "QIDBAD") == SMFIR_ACCEPT, "not accepted")
+	pd_check(not mt.eom_check(conn, MT_BODYCHANGE), "body changed")
+	pd_check(not mt.eom_check(conn, MT_HDRCHANGE), "a header was changed")
+	mt.disconnect(conn)
+end)
+
+pd_run("no header block at all", function()
+	local conn = pd_connect()
+	pd_begin(conn, {}, "QIDEMPTY")
+	pd_check(mt.eom(conn) == nil, "eom")
+	pd_check(mt.getreply(conn) == SMFIR_ACCEPT, "not accepted")
+	mt.disconnect(conn)
+end)

@@ -1,0 +1,46 @@
+# Shared by the reliability tests (tests/integration/8x-*.sh).  Sourced
+# after tests/lib/lda.sh (T, LDA, PD, fail, conf, counters, set_files) and
+# tests/lib/milter.sh (md_start, md_stop, md_kill).
+
+MILTER=$PD_BUILD/patchdigest-milter
+FULL=${PD_FULL:-0}
+
+# iterations SHORT LONG: the loop count for this run (PD_FULL=1: LONG).
+iterations() {
+	if [ "$FULL" = 1 ]; then echo "$2"; else echo "$1"; fi
+}
+
+# rand N: a pseudo-random number in [0, N).
+rand() {
+	awk -v n="$1" -v s="$(od -An -N4 -tu4 /dev/urandom)" \
+	    'BEGIN { srand(s); printf "%d\n", rand() * n }'
+}
+
+# msleep MS: sleep MS milliseconds.
+msleep() {
+	sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f\n", m / 1000 }')"
+}
+
+# feed_milter SOCK LISTFILE QID [TOLERATE]: messages through miltertest;
+# prints miltertest's output, returns its status.
+feed_milter() {
+	miltertest -s "$PD_SRC/tests/reliability/feed.lua" \
+	    -D LIB="$PD_SRC/tests/milter/lib.lua" -D SOCK="$1" -D FILES="$2" \
+	    -D QID="$3" -D TOLERATE="${4:-0}" 2>&1
+}
+
+# The counters of a store without the range's last id, which depends on
+# the arrival order (parallel deliveries).
+counters_unordered() {
+	counters "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+def drop(v):
+    if isinstance(v, dict):
+        return {k: drop(x) for k, x in v.items() if k not in ("to", "from")}
+    if isinstance(v, list):
+        return [drop(x) for x in v]
+    return v
+print(json.dumps(drop(d), sort_keys=True, indent=1))
+'
+}

@@ -1,0 +1,861 @@
+/*
+ * The LMDB store with real corpus mail parsed by GMime: exactly-once
+ * counting, series assembly in any arrival order, versions, trailers,
+ * ranges and digests, map growth, concurrent writer processes.
+ */
+#include <sys/wait.h>
+
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "patchdigest/classify.h"
+#include "patchdigest/error.h"
+#include "patchdigest/ingest.h"
+#include "patchdigest/msg.h"
+#include "patchdigest/store.h"
+
+#define MAXFILES	256
+
+struct files {
+	char *path[MAXFILES];
+	size_t n;
+};
+
+static char tmpdir[256];
+
+static const char *
+shared(void)
+{
+	const char *s = getenv("PD_SHARED");
+
+	if (s == NULL || *s == '\0')
+		s = "../shared";
+	return s;
+}
+
+/* Files of a lore-kvmarm _sets list, or of a corpus prefix. */
+static void
+set_files(const char *set, struct files *f)
+{
+	char path[1024], line[256];
+	FILE *fp;
+
+	f->n = 0;
+	snprintf(path, sizeof(path), "%s/corpus/lore-kvmarm/_sets/%s.txt", shared(), set);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) && f->n < MAXFILES) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (*line == '\0')
+			continue;
+		assert_true(asprintf(&f->path[f->n++], "%s/corpus/lore-kvmarm/%s",
+		    shared(), line) > 0);
+	}
+	fclose(fp);
+	assert_true(f->n > 0);
+}
+
+static void
+prefix_files(const char *dir, const char *prefix, int n, struct files *f)
+{
+	f->n = 0;
+	for (int i = 1; i <= n; i++)
+		assert_true(asprintf(&f->path[f->n++], "%s/corpus/%s/%s.%02d.eml",
+		    shared(), dir, prefix, i) > 0);
+}
+
+static void
+files_free(struct files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->path[i]);
+	f->n = 0;
+}
+
+static void
+shuffle(struct files *f, unsigned seed)
+{
+	srand(seed);
+	for (size_t i = f->n; i > 1; i--) {
+		size_t j = (size_t)rand() % i;
+		char *t = f->path[i - 1];
+
+		f->path[i - 1] = f->path[j];
+		f->path[j] = t;
+	}
+}
+
+static pd_msg *
+load(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	pd_msg *m = NULL;
+	FILE *mem;
+	char chunk[65536];
+	size_t n;
+
+	assert_non_null(fp);
+	mem = open_memstream(&buf, &len);
+	assert_non_null(mem);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		assert_int_equal(fwrite(chunk, 1, n, mem), n);
+	fclose(fp);
+	fclose(mem);
+	assert_int_equal(pd_msg_parse(buf, len, NULL, &m), 0);
+	free(buf);
+	return m;
+}
+
+static void
+put_file(pd_store *st, const char *path, struct pd_put_result *res)
+{
+	struct pd_put_result tmp;
+	struct pd_class cls;
+	pd_msg *m = load(path);
+	int rc;
+
+	pd_classify(NULL, m, &cls);
+	rc = pd_store_put(st, m, &cls, res ? res : &tmp);
+	if (rc != 0)
+		print_error("%s: %s\n", path, pd_strerror(rc));
+	assert_int_equal(rc, 0);
+	pd_msg_free(m);
+}
+
+static void
+put_all(pd_store *st, const struct files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		put_file(st, f->path[i], NULL);
+}
+
+static char *
+msgid_of(const char *path)
+{
+	pd_msg *m = load(path);
+	char *id = strdup(pd_msg_id(m));
+
+	pd_msg_free(m);
+	return id;
+}
+
+static pd_store *
+open_store(const char *sub, size_t map, size_t max)
+{
+	char dir[512];
+	pd_store *st = NULL;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+	rc = pd_store_open(dir, PD_STORE_CREATE, map, max, &st);
+	assert_int_equal(rc, 0);
+	return st;
+}
+
+/* Every counter of a range as text: "authors\tname\tcount\n"... */
+struct snap {
+	FILE *fp;
+	enum pd_counter c;
+};
+
+static int
+snap_one(const char *name, uint64_t count, void *arg)
+{
+	struct snap *s = arg;
+
+	fprintf(s->fp, "%s\t%s\t%llu\n", pd_counter_name(s->c), name,
+	    (unsigned long long)count);
+	return 0;
+}
+
+static char *
+snapshot(pd_store *st, int with_series)
+{
+	struct pd_range r;
+	struct snap s;
+	char *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	s.fp = open_memstream(&buf, &len);
+	fprintf(s.fp, "messages %llu patches %llu\n", (unsigned long long)r.messages,
+	    (unsigned long long)r.patch_messages);
+	for (s.c = 0; s.c < PD_COUNT_MAX; s.c++)
+		if (with_series || s.c != PD_COUNT_SERIES)
+			assert_int_equal(pd_store_foreach_count(st, &r, s.c, snap_one, &s), 0);
+	fclose(s.fp);
+	return buf;
+}
+
+static int
+rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_store.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- tests ---- */
+
+static void
+test_open_errors(void **state)
+{
+	char dir[512];
+	pd_store *st = (void *)1;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/missing", tmpdir);
+	assert_int_equal(pd_store_open(dir, 0, 0, 0, &st), PD_ENOSTORE);
+	assert_null(st);
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY, 0, 0, &st), PD_ENOSTORE);
+	assert_int_equal(access(dir, F_OK), -1);	/* read-only open created nothing */
+	/* An empty directory is not a store unless asked to create one. */
+	assert_int_equal(pd_store_open(tmpdir, PD_STORE_RDONLY, 0, 0, &st), PD_ENOSTORE);
+	/* A damaged data file. */
+	snprintf(dir, sizeof(dir), "%s/bad", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/bad/data.mdb", tmpdir);
+	FILE *fp = fopen(dir, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 4096; i++)
+		fputs("garbage!", fp);
+	fclose(fp);
+	snprintf(dir, sizeof(dir), "%s/bad", tmpdir);
+	assert_int_equal(pd_store_open(dir, 0, 0, 0, &st), PD_ECORRUPT);
+	/* Create, then reopen read-only: the first range is open and empty. */
+	snprintf(dir, sizeof(dir), "%s/new", tmpdir);
+	assert_int_equal(pd_store_open(dir, PD_STORE_CREATE, 0, 0, &st), 0);
+	pd_store_close(st);
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY, 0, 0, &st), 0);
+	struct pd_range r;
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(r.no, 1);
+	assert_true(r.open);
+	assert_string_equal(r.from, "000000000");
+	assert_true(r.last_seq < r.first_seq);
+	assert_int_equal(pd_store_close_range(st, 1, NULL, NULL, NULL), PD_EROFS);
+	pd_store_close(st);
+	pd_store_close(NULL);
+}
+
+/* Duplicates and a second import of the same mail change no counter. */
+static void
+test_reimport(void **state)
+{
+	struct files f;
+	pd_store *st;
+	struct pd_put_result res;
+	char *a, *b;
+
+	(void)state;
+	set_files("window_week-2022-11-28", &f);
+	st = open_store("db", 0, 0);
+	put_all(st, &f);
+	a = snapshot(st, 1);
+	assert_non_null(strstr(a, "messages 127 "));
+	shuffle(&f, 7);
+	for (size_t i = 0; i < f.n; i++) {
+		put_file(st, f.path[i], &res);
+		assert_true(res.duplicate);
+	}
+	b = snapshot(st, 1);
+	assert_string_equal(a, b);
+	free(b);
+	/* Batched and reopened: still nothing counted twice. */
+	pd_store_close(st);
+	st = open_store("db", 0, 0);
+	assert_int_equal(pd_store_begin(st), 0);
+	put_all(st, &f);
+	assert_int_equal(pd_store_commit(st), 0);
+	b = snapshot(st, 1);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+/* A count computed here from the parser's fields equals the store's. */
+static void
+test_counts_match_parser(void **state)
+{
+	struct files f;
+	pd_store *st;
+	uint64_t patches = 0;
+	struct pd_range r;
+	char *seen[MAXFILES];
+	size_t nseen = 0;
+
+	(void)state;
+	set_files("window_week-2022-11-28", &f);
+	st = open_store("db", 0, 0);
+	put_all(st, &f);
+	for (size_t i = 0; i < f.n; i++) {
+		pd_msg *m = load(f.path[i]);
+		int dup = 0;
+
+		for (size_t j = 0; j < nseen; j++)
+			dup |= strcmp(seen[j], pd_msg_id(m)) == 0;
+		if (!dup) {
+			seen[nseen++] = strdup(pd_msg_id(m));
+			patches += pd_msg_is_patch(m) ? 1 : 0;
+		}
+		pd_msg_free(m);
+	}
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(r.messages, nseen);
+	assert_int_equal(r.patch_messages, patches);
+	for (size_t j = 0; j < nseen; j++)
+		free(seen[j]);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+static void
+check_series(pd_store *st, const char *id, int total, unsigned received, int cover)
+{
+	struct pd_series s;
+
+	assert_int_equal(pd_store_series_get(st, id, &s), 0);
+	assert_string_equal(s.id, id);
+	assert_int_equal(s.total, total);
+	assert_int_equal(s.received, received);
+	assert_int_equal(s.has_cover, cover);
+	pd_series_clear(&s);
+}
+
+struct series_count {
+	const char *want;
+	uint64_t in, other;
+};
+
+static int
+count_series(const char *name, uint64_t count, void *arg)
+{
+	struct series_count *c = arg;
+
+	if (strcmp(name, c->want) == 0)
+		c->in += count;
+	else
+		c->other += count;
+	return 0;
+}
+
+/* The 50-patch thread assembles into one series whatever the order. */
+static void
+test_shuffled_series(void **state)
+{
+	struct files f;
+	char *cover;
+
+	(void)state;
+	set_files("thread_v2-00-50-kvm-init-rework", &f);
+	cover = msgid_of(f.path[0]);
+	for (unsigned seed = 1; seed <= 4; seed++) {
+		char sub[32];
+		pd_store *st;
+		struct pd_range r;
+		struct series_count c = { cover, 0, 0 };
+
+		snprintf(sub, sizeof(sub), "s%u", seed);
+		st = open_store(sub, 0, 0);
+		shuffle(&f, seed);
+		put_all(st, &f);
+		check_series(st, cover, 50, 50, 1);
+		assert_int_equal(pd_store_range(st, NULL, &r), 0);
+		assert_int_equal(pd_store_foreach_count(st, &r, PD_COUNT_SERIES,
+		    count_series, &c), 0);
+		assert_int_equal(c.in, 51);	/* replies are not counted */
+		assert_int_equal(c.other, 0);
+		pd_store_close(st);
+	}
+	free(cover);
+	files_free(&f);
+}
+
+/* "[PATCH 0/2] Fixes for FWB" inside the v5 thread stays its own series. */
+static void
+test_series_in_series(void **state)
+{
+	struct files f;
+	pd_store *st;
+	char *v5;
+	struct pd_range r;
+	struct series_count c;
+	const char *fwb = NULL;
+
+	(void)state;
+	set_files("thread_v5-00-36-stage2-for-host", &f);
+	v5 = msgid_of(f.path[0]);
+	st = open_store("db", 0, 0);
+	put_all(st, &f);
+	check_series(st, v5, 36, 36, 1);
+	for (size_t i = 0; i < f.n; i++) {
+		pd_msg *m = load(f.path[i]);
+
+		if (strstr(pd_msg_subject(m), "Fixes for FWB") &&
+		    pd_msg_kind(m) == PD_KIND_COVER) {
+			fwb = strdup(pd_msg_id(m));
+		}
+		pd_msg_free(m);
+	}
+	assert_non_null(fwb);
+	check_series(st, fwb, 2, 2, 1);
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	c.want = v5;
+	c.in = c.other = 0;
+	assert_int_equal(pd_store_foreach_count(st, &r, PD_COUNT_SERIES, count_series, &c), 0);
+	assert_int_equal(c.in, 37);
+	assert_int_equal(c.other, 3);
+	free((char *)fwb);
+	free(v5);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+/* No cover letter: patch 1 names the series, whichever part comes first. */
+static void
+test_missing_cover(void **state)
+{
+	struct files f;
+	char *first;
+	struct pd_put_result res;
+
+	(void)state;
+	prefix_files("patchwork/series", "base-no-cover-letter.mbox", 2, &f);
+	first = msgid_of(f.path[0]);
+	for (int order = 0; order < 2; order++) {
+		pd_store *st = open_store(order ? "b" : "a", 0, 0);
+
+		put_file(st, f.path[order ? 1 : 0], &res);
+		put_file(st, f.path[order ? 0 : 1], &res);
+		assert_string_equal(res.series, first);
+		check_series(st, first, 2, 2, 0);
+		pd_store_close(st);
+	}
+	free(first);
+	files_free(&f);
+	/* Without any threading: same sender, version, N within 20 minutes. */
+	prefix_files("patchwork/series", "base-no-references-no-cover.mbox", 3, &f);
+	pd_store *st = open_store("c", 0, 0);
+	struct pd_put_result r1;
+	put_file(st, f.path[0], &r1);
+	for (size_t i = 1; i < f.n; i++) {
+		pd_msg *m = load(f.path[i]);
+		int cn;
+
+		if (pd_msg_counter(m, &cn) >= 1) {
+			put_file(st, f.path[i], &res);
+			assert_string_equal(res.series, r1.series);
+		}
+		pd_msg_free(m);
+	}
+	pd_store_close(st);
+	files_free(&f);
+}
+
+/* v1 then v2: the new version supersedes the old; parts stay apart. */
+static void
+test_versions(void **state)
+{
+	struct files f;
+	char *v1, *v2;
+	struct pd_series s;
+	pd_store *st;
+
+	(void)state;
+	prefix_files("patchwork/series", "revision-basic.mbox", 6, &f);
+	v1 = msgid_of(f.path[0]);
+	v2 = msgid_of(f.path[3]);
+	st = open_store("db", 0, 0);
+	put_all(st, &f);
+	assert_int_equal(pd_store_series_get(st, v2, &s), 0);
+	assert_int_equal(s.version, 2);
+	assert_int_equal(s.received, 2);
+	assert_non_null(s.supersedes);
+	assert_string_equal(s.supersedes, v1);
+	assert_int_equal(s.supersedes_version, 1);
+	pd_series_clear(&s);
+	assert_int_equal(pd_store_series_get(st, v1, &s), 0);
+	assert_null(s.supersedes);
+	assert_int_equal(s.received, 2);
+	pd_series_clear(&s);
+	pd_store_close(st);
+	free(v1);
+	free(v2);
+	files_free(&f);
+	/* b4's partial reroll: change-id trailer and title link versions too. */
+	prefix_files("b4", "trailers-followup-partial-reroll.mbox", 6, &f);
+	st = open_store("b4", 0, 0);
+	put_all(st, &f);
+	v2 = msgid_of(f.path[5]);
+	struct pd_put_result res;
+	put_file(st, f.path[5], &res);
+	assert_true(res.duplicate);
+	assert_int_equal(res.version, 3);
+	free(v2);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+static int
+trailers_of(const struct pd_rec *r, void *arg)
+{
+	unsigned *out = arg;
+
+	out[0] = r->reviewed;
+	out[1] = r->acked;
+	out[2] = r->tested;
+	return 0;
+}
+
+/* Reviewed-by in replies: the patch and its series; the cover's: series. */
+static void
+test_reply_trailers(void **state)
+{
+	struct files f;
+	pd_store *st;
+	char *cover, *p2;
+	unsigned t[3];
+	struct pd_series s;
+
+	(void)state;
+	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
+	cover = msgid_of(f.path[0]);
+	p2 = msgid_of(f.path[2]);
+	st = open_store("db", 0, 0);
+	put_all(st, &f);
+	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
+	assert_int_equal(t[0], 1);
+	assert_int_equal(pd_store_series_get(st, cover, &s), 0);
+	assert_int_equal(s.reviewed, 2);
+	assert_int_equal(s.received, 2);
+	pd_series_clear(&s);
+	/* Duplicated replies add nothing. */
+	put_all(st, &f);
+	assert_int_equal(pd_store_series_get(st, cover, &s), 0);
+	assert_int_equal(s.reviewed, 2);
+	pd_series_clear(&s);
+	/* Lookup by short id and by <Message-ID>. */
+	char sid[10], br[300];
+	pd_short_id(p2, sid);
+	assert_int_equal(pd_store_get_msg(st, sid, trailers_of, t), 0);
+	snprintf(br, sizeof(br), "<%s>", p2);
+	assert_int_equal(pd_store_get_msg(st, br, trailers_of, t), 0);
+	assert_int_equal(pd_store_get_msg(st, "nope@example", trailers_of, t), PD_ENOTFOUND);
+	free(cover);
+	free(p2);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+/* ---- ranges ---- */
+
+struct render_arg {
+	int calls;
+	uint64_t msgs;
+};
+
+static int
+count_msg(const struct pd_rec *rec, void *arg)
+{
+	(void)rec;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+static int
+render(pd_store *st, const struct pd_range *r, char **text, char **html, void *arg)
+{
+	struct render_arg *ra = arg;
+	struct pd_range open;
+
+	ra->calls++;
+	/* The store's reads see the closing transaction. */
+	assert_int_equal(pd_store_range(st, NULL, &open), 0);
+	assert_int_equal(open.no, r->no);
+	ra->msgs = 0;
+	assert_int_equal(pd_store_foreach_msg(st, r, count_msg, &ra->msgs), 0);
+	assert_true(asprintf(text, "digest %llu from %s to %s\n",
+	    (unsigned long long)r->no, r->from, r->to) > 0);
+	*html = NULL;
+	return 0;
+}
+
+static void
+test_ranges(void **state)
+{
+	struct files f;
+	pd_store *st;
+	struct pd_range closed, r;
+	struct render_arg ra = { 0, 0 };
+	struct pd_digest_rec d;
+	struct pd_put_result res;
+	uint64_t n;
+
+	(void)state;
+	prefix_files("patchwork/series", "revision-basic.mbox", 6, &f);
+	st = open_store("db", 0, 0);
+	assert_int_equal(pd_store_close_range(st, 0, render, &ra, &closed), PD_EEMPTY);
+	assert_int_equal(ra.calls, 0);
+	for (size_t i = 0; i < 3; i++)
+		put_file(st, f.path[i], &res);
+	assert_int_equal(pd_store_open_count(st, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(pd_store_close_range(st, 0, render, &ra, &closed), 0);
+	assert_int_equal(ra.calls, 1);
+	assert_int_equal(ra.msgs, 3);
+	assert_int_equal(closed.no, 1);
+	assert_string_equal(closed.from, "000000000");
+	assert_string_equal(closed.to, res.short_id);
+	assert_false(closed.open);
+	/* A second closer sees the fresh empty range. */
+	assert_int_equal(pd_store_close_range(st, 0, render, &ra, NULL), PD_EEMPTY);
+	for (size_t i = 3; i < 6; i++)
+		put_file(st, f.path[i], NULL);
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(r.no, 2);
+	assert_string_equal(r.from, closed.to);
+	assert_int_equal(r.messages, 3);
+	assert_int_equal(pd_store_open_count(st, &n), 0);
+	assert_int_equal(n, 3);
+	/* Counters are per range. */
+	char *snap = snapshot(st, 0);
+	assert_non_null(strstr(snap, "messages 3 patches 3"));
+	free(snap);
+	/* Digests: unsent until marked. */
+	assert_int_equal(pd_store_unsent_digest(st, &d), 0);
+	assert_int_equal(d.range_no, 1);
+	assert_non_null(strstr(d.text, "digest 1 from 000000000"));
+	assert_non_null(d.msgid);
+	assert_true(strchr(d.msgid, '@') != NULL);
+	pd_digest_rec_clear(&d);
+	assert_int_equal(pd_store_mark_sent(st, 1, NULL), 0);
+	assert_int_equal(pd_store_unsent_digest(st, &d), PD_ENOTFOUND);
+	assert_int_equal(pd_store_digest_get(st, 1, &d), 0);
+	assert_true(d.sent_at > 0);
+	pd_digest_rec_clear(&d);
+	/* Ranges by number and by "to" id. */
+	assert_int_equal(pd_store_range(st, "1", &r), 0);
+	assert_int_equal(r.no, 1);
+	assert_int_equal(pd_store_range(st, closed.to, &r), 0);
+	assert_int_equal(r.no, 1);
+	assert_int_equal(pd_store_range(st, "9", &r), PD_ENOTFOUND);
+	/* Forced close of the second, then the third is empty. */
+	assert_int_equal(pd_store_close_range(st, 0, render, &ra, &closed), 0);
+	assert_int_equal(pd_store_close_range(st, 1, render, &ra, &closed), 0);
+	assert_int_equal(closed.no, 3);
+	assert_int_equal(ra.msgs, 0);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+/* A tiny map grows by itself; past the limit, PD_EFULL and nothing torn. */
+static void
+test_map_growth(void **state)
+{
+	struct files f;
+	pd_store *st;
+	char *a, *b;
+
+	(void)state;
+	set_files("window_week-2022-11-28", &f);
+	st = open_store("big", 0, 0);
+	put_all(st, &f);
+	a = snapshot(st, 1);
+	pd_store_close(st);
+
+	st = open_store("tiny", 32 * 1024, 256 << 20);
+	put_all(st, &f);
+	b = snapshot(st, 1);
+	assert_string_equal(a, b);
+	free(b);
+	pd_store_close(st);
+	/* Batched, from a tiny map again. */
+	st = open_store("tinyb", 32 * 1024, 256 << 20);
+	assert_int_equal(pd_store_begin(st), 0);
+	put_all(st, &f);
+	assert_int_equal(pd_store_commit(st), 0);
+	b = snapshot(st, 1);
+	assert_string_equal(a, b);
+	free(b);
+	pd_store_close(st);
+	free(a);
+
+	/* The limit is reached: an error, and the range matches the records. */
+	st = open_store("full", 32 * 1024, 128 * 1024);
+	int rc = 0;
+	size_t stored = 0;
+	for (size_t i = 0; i < f.n && rc == 0; i++) {
+		struct pd_class cls;
+		struct pd_put_result res;
+		pd_msg *m = load(f.path[i]);
+
+		pd_classify(NULL, m, &cls);
+		rc = pd_store_put(st, m, &cls, &res);
+		stored += rc == 0 && !res.duplicate;
+		pd_msg_free(m);
+	}
+	assert_int_equal(rc, PD_EFULL);
+	struct pd_range r;
+	uint64_t n = 0;
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(r.messages, stored);
+	assert_int_equal(pd_store_foreach_msg(st, &r, count_msg, &n), 0);
+	assert_int_equal(n, stored);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+/* Several processes write the same mail at once: every message once. */
+static void
+test_concurrent(void **state)
+{
+	struct files f;
+	pd_store *st;
+	char *a, *b, dir[512];
+	pid_t pids[4];
+
+	(void)state;
+	set_files("window_week-2022-11-28", &f);
+	st = open_store("ref", 0, 0);
+	put_all(st, &f);
+	a = snapshot(st, 0);
+	pd_store_close(st);
+	snprintf(dir, sizeof(dir), "%s/conc", tmpdir);
+	st = open_store("conc", 32 * 1024, 256 << 20);	/* children grow it */
+	pd_store_close(st);
+	for (int i = 0; i < 4; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			pd_store *cst;
+			int ok = 1;
+
+			shuffle(&f, (unsigned)i + 11);
+			if (pd_store_open(dir, 0, 32 * 1024, 256 << 20, &cst) != 0)
+				_exit(2);
+			for (size_t j = 0; j < f.n && ok; j++) {
+				struct pd_class cls;
+				struct pd_put_result res;
+				pd_msg *m = load(f.path[j]);
+
+				pd_classify(NULL, m, &cls);
+				ok = pd_store_put(cst, m, &cls, &res) == 0;
+				pd_msg_free(m);
+			}
+			pd_store_close(cst);
+			_exit(ok ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	st = open_store("conc", 0, 0);
+	b = snapshot(st, 0);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+static void
+test_ingest(void **state)
+{
+	struct files f;
+	pd_store *st;
+	struct pd_ingest res;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp, *mem;
+	int c;
+
+	(void)state;
+	prefix_files("patchwork/series", "base-cover-letter.mbox", 3, &f);
+	fp = fopen(f.path[1], "rb");
+	assert_non_null(fp);
+	mem = open_memstream(&buf, &len);
+	while ((c = fgetc(fp)) != EOF)
+		fputc(c, mem);
+	fclose(fp);
+	fclose(mem);
+	/* Dry run: the series is guessed from threading. */
+	assert_int_equal(pd_ingest(NULL, NULL, buf, len, NULL, &res), 0);
+	assert_true(res.parsed);
+	assert_false(res.stored);
+	assert_int_equal(res.kind, PD_KIND_PATCH);
+	assert_int_equal(res.put.cx, 1);
+	assert_int_equal(res.put.cn, 2);
+	char *cover = msgid_of(f.path[0]);
+	assert_string_equal(res.put.series, res.msgid);	/* 1/N: its own */
+	st = open_store("db", 0, 0);
+	put_file(st, f.path[0], NULL);
+	assert_int_equal(pd_ingest(st, NULL, buf, len, NULL, &res), 0);
+	assert_true(res.stored);
+	assert_false(res.duplicate);
+	assert_string_equal(res.put.series, cover);
+	assert_int_equal(pd_ingest(st, NULL, buf, len, NULL, &res), 0);
+	assert_true(res.duplicate);
+	assert_int_equal(pd_ingest(st, NULL, "", 0, NULL, &res), PD_EPARSE);
+	assert_false(res.parsed);
+	free(cover);
+	free(buf);
+	pd_store_close(st);
+	files_free(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reimport, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_match_parser, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shuffled_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_in_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_cover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),
+	};
+	int rc;
+
+	pd_msg_init();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	pd_msg_shutdown();
+	return rc;
+}
