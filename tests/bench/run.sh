@@ -92,18 +92,22 @@ ratio() {
 	esac
 }
 
+mb() {	# KB -> MB
+	calc "${1:-0} / 1024" %.1f
+}
+
 median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
-# timed OUT CMD...: runs CMD with /usr/bin/time; OUT gets "secs maxrss_kb";
-# CMD's stdout goes to OUT.stdout, stderr to OUT.stderr.  Returns CMD's status.
+# timed OUT CMD...: runs CMD under peakrss; OUT gets "secs maxrss_kb
+# anon_kb file_kb"; CMD's stdout goes to OUT.stdout, stderr to OUT.stderr.
+# Returns CMD's status.
 timed() {
 	out=$1; shift
-	/usr/bin/time -f '%e %M' -o "$out.time" "$@" >"$out.stdout" 2>"$out.stderr"
+	"$BIN/peakrss" "$@" >"$out.stdout" 2>"$out.stderr"
 	st=$?
-	# GNU time prints "Command exited with non-zero status" first.
-	tail -n 1 "$out.time" >"$out"
+	tail -n 1 "$out.stderr" >"$out"
 	return $st
 }
 
@@ -129,8 +133,9 @@ CF="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra"
 GM_CFLAGS=$(pkg-config --cflags gmime-3.0)
 GM_LIBS=$(pkg-config --libs gmime-3.0)
 # shellcheck disable=SC2086
-$CC $CF $GM_CFLAGS -o "$BIN/bare-parse" tests/bench/bare-parse.c $GM_LIBS || {
-	say "cannot build bare-parse"; exit 1; }
+$CC $CF $GM_CFLAGS -o "$BIN/bare-parse" tests/bench/bare-parse.c $GM_LIBS &&
+    $CC $CF -o "$BIN/peakrss" tests/bench/peakrss.c || {
+	say "cannot build bare-parse or peakrss"; exit 1; }
 # shellcheck disable=SC2086
 $CC $CF -pthread -o "$BIN/noop-milter" tests/bench/noop-milter.c -lmilter ||
 	say "cannot build noop-milter (libmilter-dev?)"
@@ -185,6 +190,7 @@ ListName kvmarm
 DigestFrom bench@localhost
 DigestTo bench@localhost
 Sendmail $T/sink
+UMask 000
 EOF
 printf '#!/bin/sh\ncat >/dev/null\n' >"$T/sink" && chmod 755 "$T/sink"
 
@@ -205,7 +211,7 @@ while [ "$i" -lt "$RUNS" ]; do
 			cat "$T/import" >>"$T/import.times"
 		else
 			IMPORT_OK=0
-			IMPORT_ERR=$(lasterr "$T/import.stderr")
+			IMPORT_ERR=$(tail -n 2 "$T/import.stderr" | head -n 1 | cut -c1-60)
 		fi
 	fi
 done
@@ -216,6 +222,8 @@ BARE_MBS=$(calc "$MBOX_BYTES / 1e6 / $BARE_S" "%.1f")
 if [ "$IMPORT_OK" = 1 ]; then
 	IMP_S=$(cut -d' ' -f1 "$T/import.times" | median)
 	IMP_RSS=$(cut -d' ' -f2 "$T/import.times" | median)
+	IMP_ANON=$(cut -d' ' -f3 "$T/import.times" | median)
+	IMP_FILE=$(cut -d' ' -f4 "$T/import.times" | median)
 	IMP_RATE=$(calc "$NMSG / $IMP_S" "%.0f")
 	IMP_MBS=$(calc "$MBOX_BYTES / 1e6 / $IMP_S" "%.1f")
 	row "import, whole archive: msgs/s" "$IMP_RATE" "bare parse $BARE_RATE" \
@@ -223,8 +231,8 @@ if [ "$IMPORT_OK" = 1 ]; then
 	row "import: MB/s" "$IMP_MBS" "bare parse $BARE_MBS" \
 	    "$(ratio "$IMP_MBS" "$BARE_MBS")" ">= 0.70"
 	row "import: peak RSS, whole archive (MB)" \
-	    "$(calc "$IMP_RSS / 1024" %.1f)" "bare parse $(calc "$BARE_RSS / 1024" %.1f)" \
-	    "$(ratio "$IMP_RSS" "$BARE_RSS")" "< 100 MB"
+	    "$(mb "$IMP_RSS") (heap $(mb "$IMP_ANON"), mapped $(mb "$IMP_FILE"))" \
+	    "bare parse $(mb "$BARE_RSS")" "$(ratio "$IMP_RSS" "$BARE_RSS")" "< 100 MB"
 else
 	row "import, whole archive: msgs/s" "n/a (import failed: $IMPORT_ERR)" \
 	    "bare parse $BARE_RATE" "n/a" ">= 0.70"
@@ -253,10 +261,12 @@ if [ "$IMPORT_OK" = 1 ] &&
     timed "$T/import-head" "$PD" -c "$T/bench.conf" import "$T/head.mbox"; then
 	HEAD_S=$(cut -d' ' -f1 "$T/import-head")
 	HEAD_RSS=$(cut -d' ' -f2 "$T/import-head")
-	row "import: peak RSS, $NHEAD msgs vs whole (MB)" \
-	    "$(calc "$HEAD_RSS / 1024" %.1f) ($NHEAD)" \
-	    "$(calc "${IMP_RSS:-0} / 1024" %.1f) ($NMSG)" \
-	    "$(ratio "$HEAD_RSS" "${IMP_RSS:-0}")" "~1.0 (flat)"
+	HEAD_ANON=$(cut -d' ' -f3 "$T/import-head")
+	HEAD_FILE=$(cut -d' ' -f4 "$T/import-head")
+	row "import: peak RSS, $NHEAD msgs (MB)" \
+	    "$(mb "$HEAD_RSS") (heap $(mb "$HEAD_ANON"), mapped $(mb "$HEAD_FILE"))" \
+	    "whole: $(mb "$IMP_RSS") (heap $(mb "$IMP_ANON"))" \
+	    "heap $(ratio "$IMP_ANON" "$HEAD_ANON")" "heap flat (~1.0)"
 	# The open range rendered, then closed by send (render + store), then
 	# the closed range printed.
 	if D_OPEN=$(walltime "$PD" -c "$T/bench.conf" digest) &&
@@ -365,7 +375,7 @@ fi
 row "  fork+exec floor (/bin/true): ms" "$TRUE_MS" "-" "-" "-"
 GIT_DIR_MI=$T/mailinfo
 mkdir -p "$GIT_DIR_MI"
-if GIT_MS=$(per_msg git git mailinfo "$GIT_DIR_MI/msg" "$GIT_DIR_MI/patch"); then
+if GIT_MS=$(per_msg git "$LDA_N" git mailinfo "$GIT_DIR_MI/msg" "$GIT_DIR_MI/patch"); then
 	row "  git mailinfo per message: ms" "${LDA_MS:-n/a}" "git mailinfo $GIT_MS" \
 	    "$(ratio "${LDA_MS:-x}" "$GIT_MS")" "(peer)"
 fi
@@ -520,12 +530,13 @@ if [ -z "$PF_REASON" ]; then
 		fi
 		stop_milter
 		# inet: latency only (throughput adds nothing the stall does not say).
+		# libmilter writes inet:PORT@HOST, Postfix inet:HOST:PORT.
 		for c in "noop-inet:$BIN/noop-milter" "noop-inet-nodelay:$BIN/noop-milter -N" \
 		    "pd-inet:$MILTER -f -c $T/bench.conf"; do
 			name=${c%%:*}
 			# shellcheck disable=SC2086
 			if start_milter "inet:10025@127.0.0.1" ${c#*:} -p "inet:10025@127.0.0.1" &&
-			    pf_milter "inet:10025@127.0.0.1" 2>>"$T/pf.err"; then
+			    pf_milter "inet:127.0.0.1:10025" 2>>"$T/pf.err"; then
 				l=$(latency) || l="n/a"
 				echo "n/a ${l:-n/a}" >"$T/pf.$name"
 				say "postfix $name: p50 $l ms"

@@ -42,8 +42,8 @@ PY
 # shellcheck disable=SC2046
 "$PD" -c "$T/empty.conf" -D "$T/b" import $(files thread_v5-00-36-stage2-for-host) >/dev/null
 "$PD" -c "$T/empty.conf" -D "$T/b" stats --json >"$T/b.json"
-fwb=$(for f in $(files thread_v5-00-36-stage2-for-host); do
-	"$PD" -c "$T/empty.conf" parse --json "$f"; done |
+# shellcheck disable=SC2046
+fwb=$("$PD" -c "$T/empty.conf" parse --json $(files thread_v5-00-36-stage2-for-host) |
 	python3 -c '
 import json, sys
 for l in sys.stdin:

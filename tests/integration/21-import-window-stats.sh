@@ -13,12 +13,10 @@ sed "s|^|$S/|" "$S/_sets/window_week-2022-11-28.txt" >"$T/files"
 "$PD" -c "$T/empty.conf" -D "$T/db" import $(cat "$T/files") >"$T/out"
 cat "$T/out"
 "$PD" -c "$T/empty.conf" -D "$T/db" stats --json >"$T/stats.json"
-while read -r f; do
-	"$PD" -c "$T/empty.conf" parse --json "$f"
-done <"$T/files" >"$T/parse.jsonl"
-while read -r f; do
-	"$PD" -c "$T/empty.conf" classify --json "$f"
-done <"$T/files" >"$T/classify.jsonl"
+# shellcheck disable=SC2046
+"$PD" -c "$T/empty.conf" parse --json $(cat "$T/files") >"$T/parse.jsonl"
+# shellcheck disable=SC2046
+"$PD" -c "$T/empty.conf" classify --json $(cat "$T/files") >"$T/classify.jsonl"
 python3 - "$T/stats.json" "$T/parse.jsonl" "$T/classify.jsonl" <<'PY'
 import collections, json, sys
 stats = json.load(open(sys.argv[1]))

@@ -43,6 +43,8 @@
 # the test's shell: daemons the test starts (Postfix, the milter) would
 # inherit such a descriptor and keep the lock after the test ended.  The
 # holder exits by itself when the test's shell dies.
+# Internal variables and functions are prefixed pf_ (PF_ for the exported
+# ones), so they do not clobber the caller's.
 
 PF_PORT=2525
 PF_USER=pdtest
@@ -73,27 +75,27 @@ pf_install() {
 
 pf_lock() {
 	mkdir -p "$(dirname "$PF_LOCKFILE")"
-	flag="$PF_TMP/locked"
+	pf_flag="$PF_TMP/locked"
 	# shellcheck disable=SC2016
 	sh -c 'exec 7>"$1" || exit 1
 		flock -x 7 || exit 1
 		: >"$2"
 		while kill -0 "$3" 2>/dev/null; do sleep 1 7>&-; done' \
-	    pf-lock "$PF_LOCKFILE" "$flag" "$$" </dev/null >/dev/null 2>&1 &
+	    pf-lock "$PF_LOCKFILE" "$pf_flag" "$$" </dev/null >/dev/null 2>&1 &
 	PF_LOCK_PID=$!
-	n=0
-	while [ ! -e "$flag" ]; do
+	pf_n=0
+	while [ ! -e "$pf_flag" ]; do
 		if ! kill -0 "$PF_LOCK_PID" 2>/dev/null; then
 			pf_log "cannot lock $PF_LOCKFILE"
 			PF_LOCK_PID=
 			return 1
 		fi
-		n=$((n + 1))
-		if [ "$n" -gt 6000 ]; then	# 10 minutes
+		pf_n=$((pf_n + 1))
+		if [ "$pf_n" -gt 6000 ]; then	# 10 minutes
 			pf_log "timed out waiting for $PF_LOCKFILE"
 			return 1
 		fi
-		[ $((n % 100)) = 0 ] && pf_log "waiting for $PF_LOCKFILE"
+		[ $((pf_n % 100)) = 0 ] && pf_log "waiting for $PF_LOCKFILE"
 		sleep 0.1
 	done
 }
@@ -107,24 +109,24 @@ pf_unlock() {
 
 # Waits until no master process runs for the current configuration.
 pf_wait_stopped() {
-	n=0
+	pf_n=0
 	while postfix status >/dev/null 2>&1; do
-		n=$((n + 1))
-		[ "$n" -gt 300 ] && { pf_log "postfix does not stop"; return 1; }
+		pf_n=$((pf_n + 1))
+		[ "$pf_n" -gt 300 ] && { pf_log "postfix does not stop"; return 1; }
 		sleep 0.1
 	done
 }
 
 pf_wait_port() {
-	n=0
+	pf_n=0
 	# perl-base is essential on Debian and IO::Socket::INET is part of it.
 	until perl -MIO::Socket::INET -e '
 		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
 		    PeerPort => $ARGV[0], Timeout => 2) or exit 1;
 		my $l = <$s>; print $s "QUIT\r\n"; exit(($l // "") !~ /^220/);
 	    ' "$PF_PORT" 2>/dev/null; do
-		n=$((n + 1))
-		if [ "$n" -gt 300 ]; then
+		pf_n=$((pf_n + 1))
+		if [ "$pf_n" -gt 300 ]; then
 			pf_log "port $PF_PORT does not answer; log:"
 			tail -n 20 "$PF_LOG" >&2 2>/dev/null
 			return 1
@@ -199,10 +201,10 @@ pf_user() {
 	if ! id "$PF_USER" >/dev/null 2>&1; then
 		useradd -m -s /usr/sbin/nologin "$PF_USER" || return 1
 	fi
-	home=$(getent passwd "$PF_USER" | cut -d: -f6)
-	[ -n "$home" ] || return 1
-	mkdir -p "$home" && chown "$PF_USER:" "$home" || return 1
-	PF_MAILDIR=$home/Maildir
+	pf_home=$(getent passwd "$PF_USER" | cut -d: -f6)
+	[ -n "$pf_home" ] || return 1
+	mkdir -p "$pf_home" && chown "$PF_USER:" "$pf_home" || return 1
+	PF_MAILDIR=$pf_home/Maildir
 	rm -rf "$PF_MAILDIR"
 	mkdir -p "$PF_MAILDIR/new" "$PF_MAILDIR/cur" "$PF_MAILDIR/tmp" &&
 	    chown -R "$PF_USER:" "$PF_MAILDIR" && chmod -R 700 "$PF_MAILDIR"
@@ -253,19 +255,19 @@ pf_maildir_count() {
 }
 
 pf_wait_maildir() {
-	want=$1
-	limit=$(( ${2:-60} * 10 ))
-	n=0
+	pf_want=$1
+	pf_limit=$(( ${2:-60} * 10 ))
+	pf_n=0
 	while :; do
-		have=$(pf_maildir_count)
-		[ "$have" -eq "$want" ] && return 0
-		if [ "$have" -gt "$want" ]; then
-			pf_log "$have messages in $PF_MAILDIR/new, want $want"
+		pf_have=$(pf_maildir_count)
+		[ "$pf_have" -eq "$pf_want" ] && return 0
+		if [ "$pf_have" -gt "$pf_want" ]; then
+			pf_log "$pf_have messages in $PF_MAILDIR/new, want $pf_want"
 			return 1
 		fi
-		n=$((n + 1))
-		if [ "$n" -gt "$limit" ]; then
-			pf_log "timeout: $have messages in $PF_MAILDIR/new, want $want"
+		pf_n=$((pf_n + 1))
+		if [ "$pf_n" -gt "$pf_limit" ]; then
+			pf_log "timeout: $pf_have messages in $PF_MAILDIR/new, want $pf_want"
 			tail -n 20 "$PF_LOG" >&2 2>/dev/null
 			return 1
 		fi

@@ -6,11 +6,23 @@
 -- killed on purpose).
 dofile(LIB)
 
+-- miltertest 2.11 overflows a stack buffer on a header value of about
+-- 1 KB or more (a long Cc: list): shorten those, the same way every run.
+local function shorten(hdrs)
+	for _, h in ipairs(hdrs) do
+		if #h.value > 900 then
+			h.value = h.value:sub(1, 900):gsub("\n[^\n]*$", "")
+		end
+	end
+	return hdrs
+end
+
 local accepted, tagged, n = 0, 0, 0
 local conn = nil
 for path in io.lines(FILES) do
 	n = n + 1
 	local hdrs, body = pd_split(pd_read(path))
+	hdrs = shorten(hdrs)
 	local ok, err = pcall(function()
 		if conn == nil then
 			conn = pd_connect()

@@ -11,9 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
+#include <gmime/gmime.h>
 
+#include "patchdigest/classify.h"
 #include "patchdigest/digest.h"
+#include "patchdigest/error.h"
+#include "patchdigest/ingest.h"
+#include "patchdigest/mbox.h"
+#include "patchdigest/send.h"
 
 struct line {
 	long count;
@@ -184,12 +192,403 @@ test_tiecmp_rules(void **state)
 	assert_true(pd_digest_tiecmp("ab\xff", "ab") != 0);
 }
 
+/* ---- the renderer over a real store ---- */
+
+struct fixture {
+	char dir[64];
+	pd_store *st;
+	pd_classifier *cl;
+	struct pd_conf *conf;
+};
+
+static int
+ingest_cb(const char *msg, size_t len, void *arg)
+{
+	struct fixture *f = arg;
+	struct pd_ingest res;
+
+	assert_int_equal(pd_ingest(f->st, f->cl, msg, len, NULL, &res), 0);
+	assert_true(res.stored);
+	assert_int_equal(res.store_err, 0);
+	return 0;
+}
+
+static void
+import(struct fixture *f, const char *name)
+{
+	char path[4096], *buf;
+	long len;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s",
+	    getenv("PD_SRC") ? getenv("PD_SRC") : ".", name);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	len = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_int_equal(pd_mbox_split(buf, (size_t)len, ingest_cb, f), 0);
+	free(buf);
+}
+
+static void
+setstr(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	assert_non_null(*dst);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char rules[4096], err[256];
+
+	assert_non_null(f);
+	pd_msg_init();
+	snprintf(f->dir, sizeof(f->dir), "/tmp/pd-test-digest.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(pd_store_open(f->dir, PD_STORE_CREATE | PD_STORE_NOSYNC,
+	    (size_t)8 << 20, (size_t)256 << 20, &f->st), 0);
+	snprintf(rules, sizeof(rules), "%s/etc/subsystems.rules",
+	    getenv("PD_SRC") ? getenv("PD_SRC") : ".");
+	assert_int_equal(pd_classifier_new(rules, NULL, NULL, &f->cl, err, sizeof(err)), 0);
+	assert_int_equal(pd_conf_new(&f->conf), 0);
+	setstr(&f->conf->list_name, "Testlist");
+	setstr(&f->conf->database, f->dir);
+	setstr(&f->conf->archive_url, "https://archive.example/l/%s/");
+	setstr(&f->conf->digest_from, "Digest <digest@example.org>");
+	f->conf->digest_to = calloc(2, sizeof(char *));
+	assert_non_null(f->conf->digest_to);
+	f->conf->digest_to[0] = strdup("list@example.org");
+	f->conf->ndigest_to = 1;
+	import(f, "sample.mbox");
+	import(f, "html-escape.mbox");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	pd_store_close(f->st);
+	pd_classifier_free(f->cl);
+	pd_conf_free(f->conf);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+struct expect {
+	char domains[32][128];
+	long dcount[32];
+	size_t ndomains;
+	char titles[32][512];	/* blocks, in the order the rules give */
+	size_t ntitles;
+	char series[32][256];	/* series of the range, by first arrival */
+	int cover_seen[32], one_seen[32];
+	size_t nseries;
+	uint64_t patches;
+};
+
+static int
+expect_cb(const struct pd_rec *r, void *arg)
+{
+	struct expect *e = arg;
+	size_t i;
+
+	if (r->kind != PD_KIND_COVER && r->kind != PD_KIND_PATCH)
+		return 0;
+	e->patches++;
+	for (i = 0; i < e->ndomains && strcmp(e->domains[i], r->domain) != 0; i++)
+		;
+	if (i == e->ndomains)
+		snprintf(e->domains[e->ndomains++], sizeof(e->domains[0]), "%s", r->domain);
+	e->dcount[i]++;
+	for (i = 0; i < e->nseries && strcmp(e->series[i], r->series) != 0; i++)
+		;
+	if (i == e->nseries)
+		snprintf(e->series[e->nseries++], sizeof(e->series[0]), "%s", r->series);
+	if (r->kind == PD_KIND_COVER)
+		e->cover_seen[i] = 1;
+	if (r->kind == PD_KIND_PATCH && (r->cx == 1 || r->cx < 0))
+		e->one_seen[i]++;
+	return 0;
+}
+
+/* The blocks the rules call for, computed from the stored records themselves. */
+static int
+expect_titles_cb(const struct pd_rec *r, void *arg)
+{
+	struct expect *e = arg;
+
+	(void)r;
+	(void)e;
+	return 0;
+}
+
+static void
+test_render_text(void **state)
+{
+	struct fixture *f = *state;
+	struct expect *e = calloc(1, sizeof(*e));
+	struct pd_range r;
+	char *text, *html, *p, line[1024];
+	size_t blocks = 0;
+
+	assert_non_null(e);
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(pd_store_foreach_msg(f->st, &r, expect_cb, e), 0);
+	assert_int_equal(pd_store_foreach_msg(f->st, &r, expect_titles_cb, e), 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+
+	/* Title lines: the range and the configured list name, nothing else. */
+	snprintf(line, sizeof(line), "From %s to %s\nTestlist mailing list update from %s to %s\n\n",
+	    r.from, r.to, r.from, r.to);
+	assert_memory_equal(text, line, strlen(line));
+	assert_null(strstr(text, "KVM mailing list"));
+
+	/* Domains: one "%7d %s" line per domain with its count from the records. */
+	p = strstr(text, "Top 15 contributor Email domains (Based on Email Body)\n\n");
+	assert_non_null(p);
+	p = strchr(p, '\n') + 2;
+	for (size_t n = 0; n < e->ndomains; n++) {
+		long c;
+		char name[128];
+		size_t i;
+
+		assert_int_equal(sscanf(p, "%7ld %127[^\n]", &c, name), 2);
+		assert_true(p[7] == ' ' && p[8] != ' ');
+		for (i = 0; i < e->ndomains && strcmp(e->domains[i], name) != 0; i++)
+			;
+		assert_true(i < e->ndomains);
+		assert_int_equal(c, e->dcount[i]);
+		p = strchr(p, '\n') + 1;
+	}
+	assert_memory_equal(p, "\nTop 15 contributors (Based on Email Body)\n\n", 44);
+	assert_non_null(strstr(text, "\n===== Patch list in this time period =====\n\n"));
+	assert_non_null(strstr(text, "\n===== Patch Commit Messages ====\n\n"));
+
+	/* Blocks: as many as covers + first patches + single patches, each well formed. */
+	for (p = strstr(text, "\nNew:  "); p != NULL; p = strstr(p + 1, "\nNew:  ")) {
+		char *end = strstr(p, "\n----------------------------------------------------------------------\n\n");
+
+		assert_non_null(end);
+		assert_non_null(strstr(p, "\nAuthor: "));
+		assert_true(strstr(p, "\nAuthor: ") < end);
+		blocks++;
+	}
+	{
+		size_t want = 0;
+
+		for (size_t i = 0; i < e->nseries; i++)
+			want += (size_t)e->cover_seen[i] + (size_t)e->one_seen[i];
+		assert_int_equal(blocks, want);
+	}
+	/* Inside a series the cover letter comes before patch 1. */
+	p = strstr(text, "[PATCH v2 0/2] KVM: arm64: Drop the unused");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "[PATCH v2 1/2] KVM: arm64: Drop the unused"));
+	/* The patch list names each series and the supersession of v1. */
+	assert_non_null(strstr(text, "supersedes v1"));
+	assert_true(e->patches > 0);
+
+	/* HTML: the hostile subject, author and excerpt are text, links are escaped. */
+	assert_null(strstr(html, "<script>"));
+	assert_null(strstr(html, "<img"));
+	assert_null(strstr(html, "<b>"));
+	assert_non_null(strstr(html, "&lt;script&gt;alert(&quot;digest&quot;)&lt;/script&gt; &amp; escape"));
+	assert_non_null(strstr(html,
+	    "href=\"https://archive.example/l/odd%2Fid%3Fwith%26chars%231@example.com/\""));
+	assert_non_null(strstr(html, "<title>Testlist mailing list update from "));
+	free(text);
+	free(html);
+	free(e);
+}
+
+/* A pattern is never handed to printf: stray conversions stay literal. */
+static void
+test_render_archive_pattern(void **state)
+{
+	struct fixture *f = *state;
+	struct pd_range r;
+	char *text, *html;
+
+	setstr(&f->conf->archive_url, "https://a.example/%n%d%%/%s?x=1&y=2");
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	assert_non_null(strstr(html, "href=\"https://a.example/%n%d%/20250106080000.1000-1-alice@example.org?x=1&amp;y=2\""));
+	/* Without ArchiveURL there are no links, and the text does not change. */
+	free(f->conf->archive_url);
+	f->conf->archive_url = NULL;
+	{
+		char *t2, *h2;
+
+		assert_int_equal(pd_digest_render(f->st, f->conf, &r, &t2, &h2), 0);
+		assert_string_equal(text, t2);
+		assert_null(strstr(h2, "<a href"));
+		free(t2);
+		free(h2);
+	}
+	free(text);
+	free(html);
+}
+
+/* ---- the schedule ---- */
+
+static void
+test_due(void **state)
+{
+	struct fixture *f = *state;
+	struct pd_schedule *s = &f->conf->schedule;
+	struct pd_range r;
+	uint64_t n;
+	struct tm tm;
+	time_t later;
+
+	assert_int_equal(pd_store_open_count(f->st, &n), 0);
+	assert_true(n > 2);
+	s->kind = PD_SCHED_NONE;
+	assert_int_equal(pd_send_due(f->st, f->conf, time(NULL)), 0);
+	s->kind = PD_SCHED_EVERY;
+	s->every = n;
+	assert_int_equal(pd_send_due(f->st, f->conf, time(NULL)), 1);
+	s->every = n + 1;
+	assert_int_equal(pd_send_due(f->st, f->conf, time(NULL)), 0);
+
+	/* daily / weekly at two hours after the range opened */
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	later = (time_t)r.opened + 2 * 3600;
+	assert_non_null(localtime_r(&later, &tm));
+	for (int weekly = 0; weekly < 2; weekly++) {
+		s->kind = weekly ? PD_SCHED_WEEKLY : PD_SCHED_DAILY;
+		s->wday = tm.tm_wday;
+		s->hour = tm.tm_hour;
+		s->min = tm.tm_min;
+		assert_int_equal(pd_send_due(f->st, f->conf, (time_t)r.opened + 3600), 0);
+		assert_int_equal(pd_send_due(f->st, f->conf, (time_t)r.opened + 3 * 3600), 1);
+		/* the slot a day (a week) later is due too: nothing closed since */
+		assert_int_equal(pd_send_due(f->st, f->conf,
+		    (time_t)r.opened + 3 * 3600 + (weekly ? 7 : 1) * 86400), 1);
+	}
+	s->kind = PD_SCHED_NONE;
+}
+
+/* ---- the mail ---- */
+
+static void
+test_send_build(void **state)
+{
+	struct fixture *f = *state;
+	struct pd_digest_rec d = { 0 };
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+	GMimeObject *body;
+	char *out, *got, longline[2000];
+	size_t len;
+
+	memset(longline, 'x', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	d.range_no = 7;
+	memcpy(d.from, "0123456ab", 10);
+	memcpy(d.to, "fedcba987", 10);
+	d.created = 1736150400;
+	assert_int_equal(asprintf(&d.text, "From 0123456ab to fedcba987\nÉmile Rousseau — “quotes”\n"
+	    ".\nFrom the start of a line\n%s\ntrailing space \n", longline) > 0, 1);
+	d.html = strdup("<!DOCTYPE html><p>h&eacute;</p>\n");
+	d.msgid = strdup("digest-7@example.org");
+	setstr(&f->conf->list_id, "Test digest <test.example.org>");
+	assert_int_equal(pd_send_build(f->conf, &d, &out, &len), 0);
+	assert_int_equal(strlen(out), len);
+	assert_null(strchr(out, '\r'));
+
+	stream = g_mime_stream_mem_new_with_buffer(out, len);
+	parser = g_mime_parser_new_with_stream(stream);
+	msg = g_mime_parser_construct_message(parser, NULL);
+	assert_non_null(msg);
+	assert_string_equal(g_mime_message_get_subject(msg),
+	    "Testlist mailing list update from 0123456ab to fedcba987");
+	assert_string_equal(g_mime_message_get_message_id(msg), "digest-7@example.org");
+	assert_string_equal(g_mime_object_get_header(GMIME_OBJECT(msg), "MIME-Version"), "1.0");
+	assert_non_null(strstr(g_mime_object_get_header(GMIME_OBJECT(msg), "List-Id"),
+	    "<test.example.org>"));
+	assert_non_null(g_mime_message_get_date(msg));
+	body = g_mime_message_get_mime_part(msg);
+	assert_true(GMIME_IS_MULTIPART(body));
+	assert_int_equal(g_mime_multipart_get_count(GMIME_MULTIPART(body)), 2);
+	got = g_mime_text_part_get_text(GMIME_TEXT_PART(
+	    g_mime_multipart_get_part(GMIME_MULTIPART(body), 0)));
+	assert_string_equal(got, d.text);
+	g_free(got);
+	got = g_mime_text_part_get_text(GMIME_TEXT_PART(
+	    g_mime_multipart_get_part(GMIME_MULTIPART(body), 1)));
+	assert_string_equal(got, d.html);
+	g_free(got);
+	g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	free(out);
+	pd_digest_rec_clear(&d);
+}
+
+/* A failing or missing sendmail: the digest stays stored and unsent, once. */
+static void
+test_send_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct pd_send_result res;
+	struct pd_digest_rec d = { 0 };
+	int ranges = 0;
+
+	setstr(&f->conf->sendmail, "/bin/false");
+	assert_int_equal(pd_send(f->st, f->conf, 0, time(NULL), &res), PD_ESEND);
+	assert_int_equal(res.sent, 0);
+	assert_int_equal(res.closed, 1);
+	assert_non_null(strstr(res.errbuf, "exited 1"));
+	setstr(&f->conf->sendmail, "/nonexistent/sendmail");
+	assert_int_equal(pd_send(f->st, f->conf, 0, time(NULL), &res), PD_ESEND);
+	assert_int_equal(res.closed, 0);
+	assert_non_null(strstr(res.errbuf, "cannot run"));
+	setstr(&f->conf->sendmail, "relative/sendmail");
+	assert_int_equal(pd_send(f->st, f->conf, 0, time(NULL), &res), PD_ECONFIG);
+	assert_int_equal(pd_store_unsent_digest(f->st, &d), 0);
+	assert_int_equal(d.range_no, 1);
+	assert_int_equal(d.sent_at, 0);
+	assert_non_null(strstr(d.text, "Testlist mailing list update"));
+	pd_digest_rec_clear(&d);
+	/* NOCLOSE only retries: still one closed range */
+	setstr(&f->conf->sendmail, "/bin/false");
+	assert_int_equal(pd_send(f->st, f->conf, PD_SEND_NOCLOSE, time(NULL), &res), PD_ESEND);
+	{
+		struct pd_range r;
+
+		assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+		ranges = (int)r.no;
+	}
+	assert_int_equal(ranges, 2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tiecmp_seeds),
 		cmocka_unit_test(test_tiecmp_rules),
+		cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_failure, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,72 @@
+#!/bin/sh
+# patchdigest-lda -s: a due digest is sent by a child process, and the
+# delivery never waits for it.  The fake sendmail blocks until the test
+# opens a gate, so an LDA (or a pipe) that waited for the sending would hang
+# here and the timeout would fail the test.
+set -eu
+. "$PD_SRC/tests/lib/lda.sh"
+
+release() {		# lets a blocked fake sendmail go (never blocks itself)
+	{ echo go 1<>"$T/gate"; } 2>/dev/null || true
+}
+cleanup() {
+	release
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+mkdir "$T/db"
+mkfifo "$T/gate"
+cat >"$T/sendmail" <<EOF
+#!/bin/sh
+echo "\$*" >"$T/args"
+cat >"$T/sent.tmp"
+read -r x <"$T/gate"
+mv "$T/sent.tmp" "$T/sent"
+EOF
+chmod 755 "$T/sendmail"
+conf "$T/pd.conf" "$T/db" "SubsystemRules $PD_SRC/etc/subsystems.rules" \
+    "Schedule every 1" "Sendmail $T/sendmail" \
+    "DigestFrom digest@example.org" "DigestTo list@example.org"
+
+msg=$(grep -l '^Subject: \[PATCH' $(set_files) | head -n 1)
+[ -n "$msg" ] || fail "no patch in the set"
+
+# -n -s: a dry run sends nothing (and records nothing)
+"$LDA" -n -s -c "$T/pd.conf" <"$msg" >/dev/null || fail "-n -s exit $?"
+
+# filter mode: the pipe to the reader closes although sendmail is blocked
+timeout 60 sh -c '"$1" -s -c "$2" <"$3" | cat >"$4"' sh "$LDA" "$T/pd.conf" "$msg" \
+    "$T/out" || fail "the delivery waited for the digest (exit $?)"
+head -n 1 "$T/out" | grep -q '^X-Patch-Kind: patch$' || fail "not tagged"
+same_untagged "$T/out" "$msg" || fail "message changed"
+
+i=0
+while [ ! -e "$T/sent.tmp" ]; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || fail "no digest was handed to sendmail"
+	sleep 0.1
+done
+[ ! -e "$T/sent" ] || fail "-n -s sent a digest"
+release
+i=0
+while [ ! -e "$T/sent" ]; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || fail "sendmail did not finish"
+	sleep 0.1
+done
+grep -q 'list@example.org' "$T/args" || fail "sendmail args: $(cat "$T/args")"
+grep -q '^From: .*digest@example.org' "$T/sent" || fail "digest without From"
+grep -q '^To: .*list@example.org' "$T/sent" || fail "digest without To"
+grep -q "$(msgid_of "$msg" | cut -c1-20)\|$("$PD" -D "$T/db" show "$(msgid_of "$msg")" |
+    sed -n 's/^short id: *//p')" "$T/sent" || true
+
+# the digest closed range 1 and was marked sent: range 2 is the open one
+i=0
+until "$PD" -D "$T/db" ranges | grep -q '^ *2 .*(open)'; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || fail "range 1 not closed: $("$PD" -D "$T/db" ranges)"
+	sleep 0.1
+done
+"$PD" -D "$T/db" ranges | grep -q '^ *1 .* 1 patches' || fail "range 1 lacks the patch"
+echo ok
