@@ -84,8 +84,13 @@ cmd_digest(struct cli *c, int argc, char **argv)
 	rc = stored_digest(st, &r, want_html, &out);
 	if (rc == PD_ENOTFOUND) {
 		rc = pd_digest_render(st, c->conf, &r, &text, want_html ? &html : NULL);
-		out = want_html ? html : text;
-		html = text = NULL;
+		if (want_html) {
+			out = html;
+			html = NULL;
+		} else {
+			out = text;
+			text = NULL;
+		}
 	}
 	if (rc != 0) {
 		cli_err("digest: %s", pd_strerror(rc));

@@ -223,14 +223,15 @@ out:
 }
 
 static int
-write_message(const struct input *in, const struct pd_tags *tags, struct sink *s)
+write_message(const struct input *in, size_t skip, const struct pd_tags *tags,
+    struct sink *s)
 {
 	int rc;
 
 	if (tags != NULL)
-		rc = pd_tags_rewrite(in->buf, in->len, tags, sink_write, s);
+		rc = pd_tags_rewrite(in->buf + skip, in->len - skip, tags, sink_write, s);
 	else
-		rc = sink_write(in->buf, in->len, s);
+		rc = sink_write(in->buf + skip, in->len - skip, s);
 	if (rc == 0 && in->over)
 		rc = copy_rest(s);
 	if (rc == 0)
@@ -255,13 +256,14 @@ deliver(const struct opts *o, const struct input *in, const struct pd_tags *tags
 	}
 	if (o->maildir == NULL) {
 		sink_init(s, STDOUT_FILENO);
-		rc = write_message(in, tags, s);
+		rc = write_message(in, 0, tags, s);
 		free(s);
 		return rc;
 	}
 	if (maildir_open(&md, o->maildir, o->create) == 0) {
 		sink_init(s, md.fd);
-		if (write_message(in, tags, s) == 0)
+		/* an mbox "From " line has no place in a Maildir file */
+		if (write_message(in, from_line_len(in), tags, s) == 0)
 			rc = maildir_commit(&md);
 	}
 	maildir_abort(&md);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "patchdigest/digest.h"
 #include "patchdigest/error.h"
 #include "patchdigest/msg.h"
@@ -335,14 +337,13 @@ struct entry {			/* one counter line */
 
 struct block {			/* one shown message */
 	char *msgid, *title, *subject, *from, *excerpt;
-	int cover, cx;
+	int cover;
 	uint64_t seq;
 	size_t series;		/* index into digest.series */
 };
 
-struct series {
+struct series {			/* in order of their first patch message in the range */
 	char *id;
-	uint64_t first_seq;	/* first patch message of it in the range */
 	unsigned messages;	/* patch messages of it in the range */
 	char *subject, *author, *subsystem, *project;
 	struct pd_series info;
@@ -365,6 +366,7 @@ struct digest {
 	size_t nblocks;
 	struct series *series;
 	size_t nseries;
+	GHashTable *series_idx;	/* series id -> index + 1 */
 	struct group *groups;
 	size_t ngroups;
 	int err;
@@ -396,7 +398,6 @@ grow(void *arrp, size_t n, size_t size)
 }
 
 struct count_ctx {
-	struct digest *d;
 	struct entry **arr;
 	size_t *n;
 };
@@ -433,7 +434,7 @@ static int
 load_counter(struct digest *d, pd_store *st, enum pd_counter which, struct entry **arr,
     size_t *n)
 {
-	struct count_ctx c = { d, arr, n };
+	struct count_ctx c = { arr, n };
 	int rc;
 
 	if ((rc = pd_store_foreach_count(st, d->range, which, count_cb, &c)) != 0)
@@ -443,14 +444,13 @@ load_counter(struct digest *d, pd_store *st, enum pd_counter which, struct entry
 	return 0;
 }
 
+/* A range can hold a whole archive: series are found by hash. */
 static struct series *
 find_series(struct digest *d, const char *id)
 {
-	/* Ranges hold hundreds of series at most: a linear search is enough. */
-	for (size_t i = d->nseries; i-- > 0;)
-		if (strcmp(d->series[i].id, id) == 0)
-			return &d->series[i];
-	return NULL;
+	gpointer v = g_hash_table_lookup(d->series_idx, id);
+
+	return v ? &d->series[GPOINTER_TO_SIZE(v) - 1] : NULL;
 }
 
 static struct series *
@@ -466,13 +466,15 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 	}
 	s = &d->series[d->nseries++];
 	memset(s, 0, sizeof(*s));
-	s->first_seq = rec->seq;
 	s->id = xstrdup(d, id);
 	s->subject = xstrdup(d, rec->subject);
 	s->author = xstrdup(d, rec->author);
 	s->subsystem = xstrdup(d, rec->subsystem);
 	s->project = xstrdup(d, rec->project);
-	return d->err ? NULL : s;
+	if (d->err)
+		return NULL;
+	g_hash_table_insert(d->series_idx, s->id, GSIZE_TO_POINTER(d->nseries));
+	return s;
 }
 
 static int
@@ -505,7 +507,6 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	b->series = (size_t)(s - d->series);
 	b->seq = rec->seq;
 	b->cover = rec->kind == PD_KIND_COVER;
-	b->cx = rec->cx;
 	b->msgid = xstrdup(d, rec->msgid);
 	b->title = xstrdup(d, rec->title);
 	b->subject = xstrdup(d, rec->subject);
@@ -663,6 +664,8 @@ digest_clear(struct digest *d)
 			pd_series_clear(&s->info);
 	}
 	free(d->series);
+	if (d->series_idx != NULL)
+		g_hash_table_destroy(d->series_idx);
 	for (size_t i = 0; i < d->ngroups; i++) {
 		free(d->groups[i].name);
 		free(d->groups[i].series);
@@ -935,6 +938,7 @@ pd_digest_render(pd_store *st, const struct pd_conf *conf, const struct pd_range
 		return PD_EINVAL;
 	d.conf = conf;
 	d.range = r;
+	d.series_idx = g_hash_table_new(g_str_hash, g_str_equal);
 	if ((rc = gather(&d, st)) != 0)
 		goto out;
 	if ((rc = render_text(&d, text)) != 0)

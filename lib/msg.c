@@ -356,22 +356,19 @@ is_patch_name(const char *name)
 	    g_str_has_suffix(name, ".diff"));
 }
 
-/* Decoded (transfer encoding) bytes of a part, at most max. */
+/* Decoded bytes of a part through a GMime filter stream, at most max. */
 static GByteArray *
-part_bytes(GMimePart *part, size_t max)
+filtered_bytes(GMimeDataWrapper *dw, GMimeContentEncoding enc, size_t max)
 {
-	GMimeDataWrapper *dw = g_mime_part_get_content(part);
 	GMimeStream *src, *fs;
-	GMimeContentEncoding enc;
 	GByteArray *ba = g_byte_array_new();
 	char buf[16384];
 	ssize_t n;
 
-	if (dw == NULL || (src = g_mime_data_wrapper_get_stream(dw)) == NULL)
+	if ((src = g_mime_data_wrapper_get_stream(dw)) == NULL)
 		return ba;
 	g_mime_stream_reset(src);
 	fs = g_mime_stream_filter_new(src);
-	enc = g_mime_data_wrapper_get_encoding(dw);
 	if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
 	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
@@ -392,23 +389,109 @@ part_bytes(GMimePart *part, size_t max)
 	return ba;
 }
 
+/*
+ * The raw content of a part in place: the parser keeps it as a window on
+ * our input buffer (a GMimeStreamMem substream).  0 if it is elsewhere.
+ */
+static int
+raw_content(GMimeDataWrapper *dw, const char **p, size_t *n)
+{
+	GMimeStream *src = g_mime_data_wrapper_get_stream(dw);
+	GByteArray *buf;
+	gint64 start, end;
+
+	if (src == NULL || !GMIME_IS_STREAM_MEM(src) ||
+	    (buf = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(src))) ==
+	    NULL)
+		return 0;
+	start = src->bound_start;
+	end = src->bound_end;
+	if (end < 0 || end > (gint64)buf->len)
+		end = buf->len;
+	if (start < 0 || start > end)
+		return 0;
+	*p = (const char *)buf->data + start;
+	*n = (size_t)(end - start);
+	return 1;
+}
+
+/* Base64 or quoted-printable decoded, stopping once max bytes are out. */
+static void
+decode_content(GMimeContentEncoding enc, const char *in, size_t len,
+    size_t max, GByteArray *out)
+{
+	GMimeEncoding st;
+	size_t chunk, old;
+
+	g_mime_encoding_init_decode(&st, enc);
+	while (len > 0 && out->len < max) {
+		chunk = len < 65536 ? len : 65536;
+		old = out->len;
+		g_byte_array_set_size(out,
+		    (guint)(old + g_mime_encoding_outlen(&st, chunk)));
+		g_byte_array_set_size(out, (guint)(old + g_mime_encoding_step(&st,
+		    in, chunk, (char *)out->data + old)));
+		in += chunk;
+		len -= chunk;
+	}
+	if (out->len > max)
+		g_byte_array_set_size(out, (guint)max);
+}
+
+/*
+ * Decoded (transfer encoding) bytes of a part, at most max: *p points
+ * into the message when nothing needs decoding, else into *tmp.
+ */
+static void
+part_bytes(GMimePart *part, size_t max, GByteArray **tmp, const char **p,
+    size_t *n)
+{
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeContentEncoding enc;
+	const char *raw;
+	size_t len;
+
+	*tmp = NULL;
+	*p = "";
+	*n = 0;
+	if (dw == NULL)
+		return;
+	enc = g_mime_data_wrapper_get_encoding(dw);
+	if (enc == GMIME_CONTENT_ENCODING_UUENCODE ||
+	    !raw_content(dw, &raw, &len)) {
+		*tmp = filtered_bytes(dw, enc, max);
+	} else if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		*tmp = g_byte_array_new();
+		decode_content(enc, raw, len, max, *tmp);
+	} else {
+		*p = raw;
+		*n = len < max ? len : max;
+		return;
+	}
+	*p = (const char *)(*tmp)->data;
+	*n = (*tmp)->len;
+}
+
 static void
 append_part(GString *out, GMimePart *part, size_t max)
 {
-	GByteArray *ba;
-	const char *cs;
+	GByteArray *tmp;
+	const char *cs, *p;
+	size_t n;
 
 	if (out->len >= max)
 		return;
-	ba = part_bytes(part, max - out->len);
+	part_bytes(part, max - out->len, &tmp, &p, &n);
 	cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
 	    "charset");
 	if (cs != NULL)
 		cs = g_mime_charset_iconv_name(cs);
 	if (out->len > 0 && out->str[out->len - 1] != '\n')
 		g_string_append_c(out, '\n');
-	pd_text_append_utf8(out, (const char *)ba->data, ba->len, cs);
-	g_byte_array_free(ba, TRUE);
+	pd_text_append_utf8(out, p, n, cs);
+	if (tmp != NULL)
+		g_byte_array_free(tmp, TRUE);
 }
 
 struct walk {
@@ -483,6 +566,85 @@ synthetic_id(GMimeMessage *msg, const char *text)
 	return id;
 }
 
+/*
+ * Header fields anyone reads: ours (read_headers, synthetic_id) and the
+ * ones GMime needs for the MIME structure (Content-*).  GMime turns every
+ * field into objects (and parses To/Cc), so a list message's forty-odd
+ * Received/DKIM/X-* fields cost more than the rest of the parse.
+ */
+static int
+keep_field(const char *name, size_t n)
+{
+	static const char *keep[] = { "From", "Subject", "Date", "Message-ID",
+	    "In-Reply-To", "References", "List-Id", "MIME-Version", NULL };
+	size_t i;
+
+	if (n >= 8 && g_ascii_strncasecmp(name, "Content-", 8) == 0)
+		return 1;
+	for (i = 0; keep[i] != NULL; i++)
+		if (strlen(keep[i]) == n && g_ascii_strncasecmp(name, keep[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Length of the field name of "Name:" at p, 0 if the line is not one. */
+static size_t
+field_name(const char *p, const char *end)
+{
+	const char *q;
+
+	for (q = p; q < end && *q > ' ' && *q < 0x7f && *q != ':'; q++)
+		;
+	return q < end && *q == ':' ? (size_t)(q - p) : 0;
+}
+
+/*
+ * Drop the top-level header fields nobody reads, with their continuation
+ * lines, in place.  GMime sees the same fields we keep: the first field
+ * is always kept (so nothing before it changes meaning) and filtering
+ * stops at the end of the header block or at any line that is neither
+ * "Name:" nor a continuation (GMime's idea of those is left to GMime).
+ */
+static void
+drop_fields(GByteArray *ba)
+{
+	char *p = (char *)ba->data, *end = p + ba->len, *w, *eol, *next;
+	int seen = 0, drop = 0;
+	size_t n;
+
+	for (w = p; p < end; p = next) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		next = eol ? eol + 1 : end;
+		if (*p == '\n')
+			break;
+		if (*p == ' ' || *p == '\t') {
+			if (!seen)
+				goto keep;
+			if (!drop)
+				goto keep;
+			continue;
+		}
+		if ((n = field_name(p, next)) == 0) {
+			if (seen)
+				break;
+			goto keep;
+		}
+		drop = seen && !keep_field(p, n);
+		seen = 1;
+		if (drop)
+			continue;
+keep:
+		if (w != p)
+			memmove(w, p, (size_t)(next - p));
+		w += next - p;
+	}
+	if (w != p) {
+		memmove(w, p, (size_t)(end - p));
+		g_byte_array_set_size(ba, (guint)(w - (char *)ba->data +
+		    (end - p)));
+	}
+}
+
 /* Copy of buf with CRLF turned into LF: GMime and the scans see LF only. */
 static GByteArray *
 normalise_input(const char *buf, size_t len)
@@ -502,6 +664,7 @@ normalise_input(const char *buf, size_t len)
 		}
 	}
 	g_byte_array_append(ba, (const guint8 *)p, (guint)(end - p));
+	drop_fields(ba);
 	return ba;
 }
 

@@ -5,19 +5,24 @@
  * transaction; here the digest becomes a MIME message (GMime) handed to
  * sendmail(1) with -i and explicit recipients, by fork/exec, never a shell.
  * A digest is marked sent only after sendmail exits 0; unsent digests are
- * retried first by the next call.  The Message-ID is derived from the stored
- * digest record, so every retry of one digest carries the same Message-ID.
+ * retried first by the next call.  The Message-ID is the one the store keeps
+ * with the digest (else one derived from the digest record), and the Date is
+ * the closing time, so every retry of one digest is the same message.
  *
  * Two senders at once (cron and the milter's own schedule) are serialised by
  * an flock(2) on "send.lock" in the store directory: LMDB alone keeps a range
  * from being closed twice, the lock also keeps a digest that one sender is
- * still handing to sendmail from being retried by the other.
+ * still handing to sendmail from being retried by the other.  A sendmail
+ * that hangs is killed after SENDMAIL_TIMEOUT, so the lock is never held for
+ * long.
  */
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <poll.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -34,6 +39,8 @@
 #include "patchdigest/send.h"
 
 #define LOCK_NAME	"send.lock"
+/* A sendmail that neither reads nor exits in this time is killed. */
+#define SENDMAIL_TIMEOUT	300	/* seconds */
 
 static void __attribute__((format(printf, 3, 4)))
 seterr(char *buf, size_t len, const char *fmt, ...)
@@ -209,6 +216,7 @@ pd_send_build(const struct pd_conf *conf, const struct pd_digest_rec *d,
 		if ((rc = add_addresses(g_mime_message_get_to(msg), conf->digest_to[i])) != 0)
 			goto out;
 	g_mime_message_set_subject(msg, subject, "utf-8");
+	/* Dated when the range closed: a retried digest is the same message. */
 	if ((date = g_date_time_new_from_unix_local(d->created)) == NULL) {
 		rc = PD_EINVAL;
 		goto out;
@@ -301,21 +309,66 @@ fail:
 	_exit(127);
 }
 
-/* Write all of buf to a socket; no SIGPIPE when the reader is gone. */
 static int
-write_all(int fd, const char *buf, size_t len)
+remaining_ms(const struct timespec *deadline)
 {
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	struct timespec now;
+	long long ms;
 
-		if (n < 0 && errno == EINTR)
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+}
+
+/*
+ * Write all of buf to a non-blocking socket before the deadline; no SIGPIPE
+ * when the reader is gone.  Returns 0, or an errno value.
+ */
+static int
+write_all(int fd, const char *buf, size_t len, const struct timespec *deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
 			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return errno;
+		if (remaining_ms(deadline) == 0)
+			return ETIMEDOUT;
+		if (poll(&pfd, 1, remaining_ms(deadline)) == -1 && errno != EINTR)
+			return errno;
 	}
 	return 0;
+}
+
+/* Wait for the child until the deadline, then kill it.  Returns 0 or ETIMEDOUT. */
+static int
+wait_child(pid_t pid, int *status, const struct timespec *deadline)
+{
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return errno;
+		if (remaining_ms(deadline) == 0) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, status, 0) == -1 && errno == EINTR)
+				;
+			return ETIMEDOUT;
+		}
+		nanosleep(&tick, NULL);
+	}
 }
 
 static int
@@ -324,7 +377,8 @@ run_sendmail(const struct pd_conf *conf, const char *buf, size_t len, char *errb
 {
 	char **argv;
 	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	int status, werr = 0, rc = PD_ESEND, e = 0;
+	int status, werr, werr2, rc = PD_ESEND, e = 0;
+	struct timespec deadline;
 	ssize_t n;
 	pid_t pid;
 
@@ -340,6 +394,8 @@ run_sendmail(const struct pd_conf *conf, const char *buf, size_t len, char *errb
 		rc = PD_EIO;
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += SENDMAIL_TIMEOUT;
 	if ((pid = fork()) == -1) {
 		seterr(errbuf, errlen, "fork: %s", strerror(errno));
 		rc = PD_EIO;
@@ -350,17 +406,16 @@ run_sendmail(const struct pd_conf *conf, const char *buf, size_t len, char *errb
 	close(sv[1]);
 	close(ep[1]);
 	sv[1] = ep[1] = -1;
-	if (write_all(sv[0], buf, len) == -1)
-		werr = errno;
+	werr = write_all(sv[0], buf, len, &deadline);
 	close(sv[0]);
 	sv[0] = -1;
+	/* The error pipe closes at exec (or carries exec's errno): no wait here. */
 	while ((n = read(ep[0], &e, sizeof(e))) == -1 && errno == EINTR)
 		;
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR) {
-			seterr(errbuf, errlen, "waitpid: %s", strerror(errno));
-			goto out;
-		}
+	if ((werr2 = wait_child(pid, &status, &deadline)) != 0) {
+		seterr(errbuf, errlen, "%s: %s", conf->sendmail,
+		    werr2 == ETIMEDOUT ? "timed out, killed" : strerror(werr2));
+		goto out;
 	}
 	if (n == (ssize_t)sizeof(e))
 		seterr(errbuf, errlen, "cannot run %s: %s", conf->sendmail, strerror(e));
@@ -421,8 +476,12 @@ render_cb(pd_store *st, const struct pd_range *r, char **text, char **html, void
 	return pd_digest_render(st, arg, r, text, html);
 }
 
+/*
+ * The senders' lock: an fd >= 0, PD_EBUSY when another sender holds it and
+ * wait is 0, or another error.
+ */
 static int
-lock_senders(const struct pd_conf *conf, char *errbuf, size_t errlen)
+lock_senders(const struct pd_conf *conf, int wait, char *errbuf, size_t errlen)
 {
 	char path[4096];
 	int fd, n;
@@ -436,7 +495,11 @@ lock_senders(const struct pd_conf *conf, char *errbuf, size_t errlen)
 		seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return PD_EIO;
 	}
-	while (flock(fd, LOCK_EX) == -1) {
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == -1) {
+		if (errno == EWOULDBLOCK) {
+			close(fd);
+			return PD_EBUSY;
+		}
 		if (errno != EINTR) {
 			seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
 			close(fd);
@@ -457,7 +520,16 @@ pd_send(pd_store *st, const struct pd_conf *conf, unsigned flags, time_t now,
 	memset(res, 0, sizeof(*res));
 	if ((rc = check_recipients(conf, res->errbuf, sizeof(res->errbuf))) != 0)
 		return rc;
-	if ((lock = lock_senders(conf, res->errbuf, sizeof(res->errbuf))) < 0)
+	/*
+	 * A scheduled sender (cron, the milter, the LDA) that finds another
+	 * one at work leaves the job to it rather than wait: the milter must
+	 * not hold up mail behind a slow sendmail, and the next tick catches
+	 * up.  An explicit send waits its turn.
+	 */
+	lock = lock_senders(conf, !(flags & PD_SEND_DUE), res->errbuf, sizeof(res->errbuf));
+	if (lock == PD_EBUSY)
+		return 0;
+	if (lock < 0)
 		return lock;
 	for (;;) {
 		memset(&d, 0, sizeof(d));

@@ -10,9 +10,9 @@
  *   seq       u64 big-endian arrival number -> Message-ID + NUL
  *   shortids  9-char short id -> Message-ID + NUL (DUPSORT: collisions)
  *   series    series id + NUL -> series record (SER_*)
- *   pending   Message-ID + NUL of a part not seen yet -> series id + NUL that
- *             its children already use, so the id stays stable whatever
- *             arrives first
+ *   pending   Message-ID + NUL of a part not seen yet -> version, N, series
+ *             id that its children of that version and N already use, so
+ *             the id stays stable whatever arrives first
  *   loose     lower(author e-mail) NUL version NUL N NUL tags -> i64 date +
  *             series id: series assembly without threading (20 minutes)
  *   versions  "t" author-email NUL title, or "c" change-id -> u64 version +
@@ -1071,18 +1071,84 @@ get_rec(pd_store *st, MDB_txn *t, const char *msgid, MDB_val *k, MDB_val *v,
 	return rec_decode(k, v, r);
 }
 
+/* The series id children of version/N already use for a missing part. */
 static int
-pending_get(pd_store *st, MDB_txn *t, const char *id, char *out, size_t outlen)
+pending_get(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
+    char *out, size_t outlen)
 {
 	MDB_val k = sval(id), v;
-	int rc;
+	struct rbuf rb;
+	const char *sid;
+	int rc, pv, pn;
 
 	if (k.mv_size > 511)
 		return MDB_NOTFOUND;
 	if ((rc = mdb_get(t, st->db[DB_PENDING], &k, &v)) != 0)
 		return rc;
-	snprintf(out, outlen, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+	rb.p = v.mv_data;
+	rb.end = rb.p + v.mv_size;
+	rb.err = 0;
+	pv = r_int(&rb);
+	pn = r_int(&rb);
+	sid = r_str(&rb);
+	if (rb.err)
+		return PD_ECORRUPT;
+	if (pv != version || pn != cn)
+		return MDB_NOTFOUND;
+	snprintf(out, outlen, "%s", sid);
 	return 0;
+}
+
+static int
+pending_put(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
+    const char *sid)
+{
+	MDB_val k = sval(id);
+	struct wbuf b = { 0 };
+	int rc;
+
+	if (k.mv_size > 511)
+		return 0;
+	w_i64(&b, version);
+	w_i64(&b, cn);
+	w_str(&b, sid);
+	rc = b.err ? PD_ENOMEM : put_buf(t, st->db[DB_PENDING], &k, &b, MDB_NOOVERWRITE);
+	free(b.p);
+	return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+/*
+ * git send-email names the parts of one posting alike:
+ * "<date>.<pid>-<n>-<user>@<host>".  1 when two ids differ at most in
+ * that part number.
+ */
+static int
+same_stem(const char *a, const char *b)
+{
+	const char *at = strchr(a, '@'), *bt = strchr(b, '@');
+	const char *ad, *bd;
+
+	if (at == NULL || bt == NULL || strcmp(at, bt) != 0)
+		return 0;
+	/* the last "-<digits>-" before the '@' */
+	for (ad = at; ad > a && ad[-1] != '-'; ad--)
+		;
+	for (bd = bt; bd > b && bd[-1] != '-'; bd--)
+		;
+	if (ad - a < 3 || bd - b < 3)
+		return 0;
+	ad--;		/* at the '-' before <user> */
+	bd--;
+	const char *an = ad, *bn = bd;
+
+	while (an > a && an[-1] >= '0' && an[-1] <= '9')
+		an--;
+	while (bn > b && bn[-1] >= '0' && bn[-1] <= '9')
+		bn--;
+	if (an == ad || bn == bd || an == a || bn == b || an[-1] != '-' || bn[-1] != '-')
+		return 0;
+	return an - a == bn - b && memcmp(a, b, (size_t)(an - a)) == 0 &&
+	    at - ad == bt - bd && memcmp(ad, bd, (size_t)(at - ad)) == 0;
 }
 
 static int
@@ -1094,15 +1160,17 @@ same_part_series(const struct pd_rec *a, int version, int cn)
 
 /*
  * Threading: the nearest stored ancestor of the same version and total
- * gives the series.  Ancestors not stored yet: the oldest of them (before
- * the walk reaches a stored message) is taken as the root, and each is
- * remembered in "pending" so that it adopts the id when it arrives.
+ * gives the series.  Ancestors not stored yet are remembered in "pending",
+ * so that they adopt the id when they arrive; the root guessed among them
+ * is the oldest named like this message by git send-email (a series posted
+ * inside another thread must not take that thread's root), else the
+ * direct parent.
  */
 static int
 series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
     char *sid, size_t sidlen, const char **missing, size_t *nmissing)
 {
-	const char *anc[64];
+	const char *anc[64], *root = NULL;
 	size_t n = 0, nrefs = pd_msg_nrefs(m);
 	const char *irt = pd_msg_in_reply_to(m);
 	MDB_val k, v;
@@ -1131,14 +1199,19 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 		}
 		if (rc != MDB_NOTFOUND)
 			return rc;
-		if ((rc = pending_get(st, t, anc[i], sid, sidlen)) == 0)
+		rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);
+		if (rc == 0)
 			return 0;
 		if (rc != MDB_NOTFOUND)
 			return rc;
 		missing[(*nmissing)++] = anc[i];
+		if (same_stem(anc[i], pd_msg_id(m)))
+			root = anc[i];
 	}
-	if (*nmissing)
-		snprintf(sid, sidlen, "%s", missing[*nmissing - 1]);
+	if (root == NULL && *nmissing)
+		root = missing[0];
+	if (root != NULL)
+		snprintf(sid, sidlen, "%s", root);
 	return 0;
 }
 
@@ -1233,7 +1306,7 @@ series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
 		snprintf(sid, sidlen, "%s", pd_msg_id(m));
 		goto loose;
 	}
-	rc = pending_get(st, t, pd_msg_id(m), sid, sidlen);
+	rc = pending_get(st, t, pd_msg_id(m), version, cn, sid, sidlen);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	if (*sid == '\0' && threaded &&
@@ -1245,15 +1318,9 @@ series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
 		return rc;
 	if (*sid == '\0')
 		snprintf(sid, sidlen, "%s", pd_msg_id(m));
-	for (size_t i = 0; i < nmissing; i++) {
-		MDB_val k = sval(missing[i]), v = sval(sid);
-
-		if (k.mv_size > 511)
-			continue;
-		rc = mdb_put(t, st->db[DB_PENDING], &k, &v, MDB_NOOVERWRITE);
-		if (rc != 0 && rc != MDB_KEYEXIST)
+	for (size_t i = 0; i < nmissing; i++)
+		if ((rc = pending_put(st, t, missing[i], version, cn, sid)) != 0)
 			return rc;
-	}
 loose:
 	if (cx < 0)
 		return 0;
@@ -1279,11 +1346,8 @@ version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
 
 		if (rb.err)
 			return PD_ECORRUPT;
-		if (strcmp(olds, sid) == 0)
+		if (strcmp(olds, sid) == 0 || oldv >= version)
 			return 0;
-		if (oldv >= version) {
-			return 0;
-		}
 		if (*s->supersedes == '\0') {
 			snprintf(prev, prevlen, "%s", olds);
 			s->supersedes = prev;

@@ -134,8 +134,9 @@ GM_CFLAGS=$(pkg-config --cflags gmime-3.0)
 GM_LIBS=$(pkg-config --libs gmime-3.0)
 # shellcheck disable=SC2086
 $CC $CF $GM_CFLAGS -o "$BIN/bare-parse" tests/bench/bare-parse.c $GM_LIBS &&
-    $CC $CF -o "$BIN/peakrss" tests/bench/peakrss.c || {
-	say "cannot build bare-parse or peakrss"; exit 1; }
+    $CC $CF -o "$BIN/peakrss" tests/bench/peakrss.c &&
+    $CC $CF -o "$BIN/fsync-floor" tests/bench/fsync-floor.c || {
+	say "cannot build bare-parse, peakrss or fsync-floor"; exit 1; }
 # shellcheck disable=SC2086
 $CC $CF -pthread -o "$BIN/noop-milter" tests/bench/noop-milter.c -lmilter ||
 	say "cannot build noop-milter (libmilter-dev?)"
@@ -361,6 +362,7 @@ per_msg() {
 
 say "once per message: $LDA_N messages"
 : >"$T/per_msg.err"
+FSYNC_MS=$("$BIN/fsync-floor" "$T" 200) || FSYNC_MS="n/a"
 TRUE_MS=$(per_msg true "$LDA_N" /bin/true)
 BARE1_MS=$(per_msg bare "$LDA_N" "$BIN/bare-parse" -1)
 rm -rf "$T/store"
@@ -373,6 +375,7 @@ else
 	    "bare GMime $BARE1_MS" "n/a" "<= 1.5"
 fi
 row "  fork+exec floor (/bin/true): ms" "$TRUE_MS" "-" "-" "-"
+row "  one fdatasync on this disk (an LMDB commit does 2): ms" "$FSYNC_MS" "-" "-" "-"
 GIT_DIR_MI=$T/mailinfo
 mkdir -p "$GIT_DIR_MI"
 if GIT_MS=$(per_msg git "$LDA_N" git mailinfo "$GIT_DIR_MI/msg" "$GIT_DIR_MI/patch"); then

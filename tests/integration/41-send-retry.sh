@@ -106,4 +106,18 @@ EOP
 [ "$(count)" = 2 ] || fail "send --force did not send the empty range"
 "$pd" -c "$tmp/good.conf" -D "$db" send || fail "third send"
 [ "$(count)" = 2 ] || fail "a digest was sent twice"
+
+# 5. send --due with "every N": nothing below N patch messages, then one digest.
+"$pd" -c "$tmp/good.conf" -D "$db" import "$PD_SRC/tests/data/html-escape.mbox" >/dev/null ||
+    fail "import 2"
+printf 'Schedule every 2\n' | cat "$tmp/good.conf" - >"$tmp/every2.conf"
+printf 'Schedule every 1\n' | cat "$tmp/good.conf" - >"$tmp/every1.conf"
+printf 'Schedule none\n' | cat "$tmp/good.conf" - >"$tmp/none.conf"
+"$pd" -c "$tmp/every2.conf" -D "$db" send --due || fail "send --due (every 2)"
+"$pd" -c "$tmp/none.conf" -D "$db" send --due || fail "send --due (none)"
+[ "$(count)" = 2 ] || fail "send --due sent before the schedule said so"
+"$pd" -c "$tmp/every1.conf" -D "$db" send --due || fail "send --due (every 1)"
+[ "$(count)" = 3 ] || fail "send --due did not send a due digest"
+"$pd" -c "$tmp/every1.conf" -D "$db" send --due || fail "send --due again"
+[ "$(count)" = 3 ] || fail "send --due sent an empty range"
 echo "ok"

@@ -4,7 +4,8 @@
 # together (plain `send`, then `send --due` with "every 1"); exactly one
 # digest per round must be delivered and one range closed.  The fake
 # sendmail is slow on purpose, so the second sender arrives while the first
-# is still handing its digest over.
+# is still handing its digest over (a plain `send` then waits its turn and
+# finds nothing to send; a `send --due` leaves the job to the first).
 set -u
 pd="$PD_BUILD/patchdigest"
 tmp=$(mktemp -d)

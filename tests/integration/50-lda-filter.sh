@@ -77,6 +77,7 @@ done)
 "$LDA" -f -c "$T/small.conf" <"$big" >"$T/out" 2>"$T/err" || fail "oversize: exit $?"
 cmp -s "$T/out" "$big" || fail "oversize message not passed whole"
 grep -q 'MaxMessageSize' "$T/err" || fail "oversize not logged"
+# shellcheck disable=SC2002 # a pipe, not a file, on stdin
 cat "$big" | "$LDA" -c "$T/small.conf" | cmp -s - "$big" || fail "oversize from a pipe"
 
 # -d: delivery into a Maildir, created with -C; without -C a missing one is 75
@@ -85,7 +86,7 @@ rc=0
 [ "$rc" = 75 ] || fail "-d to a missing Maildir exits $rc, not 75"
 "$LDA" -c "$T/pd.conf" -C -d "$T/Maildir" <"$msg" >"$T/out" || fail "-C -d exit $?"
 [ ! -s "$T/out" ] || fail "-d wrote to stdout"
-n=$(ls "$T/Maildir/new" | wc -l)
+n=$(find "$T/Maildir/new" -type f | wc -l)
 [ "$n" = 1 ] || fail "$n files in new/"
 [ -z "$(ls "$T/Maildir/tmp")" ] || fail "tmp/ not empty"
 [ -d "$T/Maildir/cur" ] || fail "no cur/"
@@ -93,7 +94,17 @@ f=$(ls "$T/Maildir/new")
 echo "$f" | grep -Eq '^[0-9]+\.M[0-9]+P[0-9]+_[0-9]+\.' || fail "Maildir name $f"
 cmp -s "$T/Maildir/new/$f" "$T/out2" || fail "-d content differs from filter mode"
 "$LDA" -c "$T/pd.conf" -D "$T/nonexistent" -d "$T/Maildir" <"$msg" 2>/dev/null || fail "-d, no store: exit $?"
-[ "$(ls "$T/Maildir/new" | wc -l)" = 2 ] || fail "-d without a store did not deliver"
+[ "$(find "$T/Maildir/new" -type f | wc -l)" = 2 ] || fail "-d without a store did not deliver"
+
+# an mbox "From " line: kept first by the filter, left out of a Maildir
+{ echo "From someone@example.org Mon Nov 28 10:00:00 2022"; cat "$msg"; } >"$T/from"
+"$LDA" -c "$T/pd.conf" <"$T/from" >"$T/out" || fail "From_ line: exit $?"
+head -n 1 "$T/out" | grep -q '^From someone@example.org ' || fail "From_ line moved"
+sed -n 2p "$T/out" | grep -q '^X-Patch-Kind: ' || fail "no tags below the From_ line"
+sed 1d "$T/out" | cmp -s - "$T/out2" || fail "From_ line changed the tagging"
+"$LDA" -c "$T/pd.conf" -d "$T/Maildir" <"$T/from" || fail "-d From_: exit $?"
+[ "$(find "$T/Maildir/new" -type f | wc -l)" = 3 ] || fail "-d From_: not delivered"
+grep -l '^From someone' "$T/Maildir/new/"* && fail "From_ line in the Maildir"
 
 # a closed or broken stdout is the one failure: exit 75
 rc=0

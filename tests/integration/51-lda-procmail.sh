@@ -53,9 +53,11 @@ grep -E 'Rescue|Error|Couldn|patchdigest-lda' "$T/procmail.log" &&
 # shellcheck disable=SC2046
 python3 "$PD_SRC/tests/lib/lda-check.py" subsystem "$T/mail" $(set_files) ||
     fail "deliveries differ from the set"
-ls "$T/mail" | grep -q '^sub-' || fail "no message got a subsystem folder"
+set -- "$T"/mail/sub-*
+[ -d "$1" ] || fail "no message got a subsystem folder"
 
 # the same counters as a batch import of the same files
+# shellcheck disable=SC2046
 "$PD" -c "$T/ref.conf" import $(set_files) >/dev/null || fail "import failed"
 counters "$T/db" >"$T/db.json"
 counters "$T/ref" >"$T/ref.json"

@@ -41,8 +41,10 @@ done
 # shellcheck disable=SC2046
 python3 "$PD_SRC/tests/lib/lda-check.py" subsystem "$T/mail" $(set_files) ||
     fail "deliveries differ from the set"
-ls "$T/mail" | grep -q '^sub-' || fail "no message got a subsystem folder"
+set -- "$T"/mail/sub-*
+[ -d "$1" ] || fail "no message got a subsystem folder"
 
+# shellcheck disable=SC2046
 "$PD" -c "$T/ref.conf" import $(set_files) >/dev/null || fail "import failed"
 counters "$T/db" >"$T/db.json"
 counters "$T/ref" >"$T/ref.json"

@@ -1,4 +1,5 @@
 # Shared by the patchdigest-lda integration tests (tests/integration/5x-*.sh).
+# shellcheck shell=sh disable=SC2034 # the variables are for the sourcing test
 # Sourced: sets LDA, PD, CORPUS, SET, T (a temporary directory removed at
 # exit) and defines small helpers.
 

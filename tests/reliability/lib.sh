@@ -12,8 +12,7 @@ iterations() {
 
 # rand N: a pseudo-random number in [0, N).
 rand() {
-	awk -v n="$1" -v s="$(od -An -N4 -tu4 /dev/urandom)" \
-	    'BEGIN { srand(s); printf "%d\n", rand() * n }'
+	echo $(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % $1 ))
 }
 
 # msleep MS: sleep MS milliseconds.

@@ -292,8 +292,6 @@ struct expect {
 	char domains[32][128];
 	long dcount[32];
 	size_t ndomains;
-	char titles[32][512];	/* blocks, in the order the rules give */
-	size_t ntitles;
 	char series[32][256];	/* series of the range, by first arrival */
 	int cover_seen[32], one_seen[32];
 	size_t nseries;
@@ -325,17 +323,6 @@ expect_cb(const struct pd_rec *r, void *arg)
 	return 0;
 }
 
-/* The blocks the rules call for, computed from the stored records themselves. */
-static int
-expect_titles_cb(const struct pd_rec *r, void *arg)
-{
-	struct expect *e = arg;
-
-	(void)r;
-	(void)e;
-	return 0;
-}
-
 static void
 test_render_text(void **state)
 {
@@ -348,7 +335,6 @@ test_render_text(void **state)
 	assert_non_null(e);
 	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
 	assert_int_equal(pd_store_foreach_msg(f->st, &r, expect_cb, e), 0);
-	assert_int_equal(pd_store_foreach_msg(f->st, &r, expect_titles_cb, e), 0);
 	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
 
 	/* Title lines: the range and the configured list name, nothing else. */

@@ -301,6 +301,63 @@ test_reimport(void **state)
 	files_free(&f);
 }
 
+static int
+list_ids_of(const struct pd_rec *r, void *arg)
+{
+	*(char **)arg = strdup(r->list_ids);
+	return 0;
+}
+
+/* A copy from another list: not counted, its List-Id recorded. */
+static void
+test_cross_post(void **state)
+{
+	char path[1024], *buf = NULL, *hdr, *ids = NULL, *a, *b;
+	size_t len = 0;
+	FILE *fp, *mem;
+	int c;
+	pd_store *st;
+	pd_msg *m;
+	struct pd_class cls;
+	struct pd_put_result res;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/corpus/lore-kvmarm/009892.eml", shared());
+	st = open_store("db", 0, 0);
+	put_file(st, path, NULL);
+	a = snapshot(st, 1);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	mem = open_memstream(&buf, &len);
+	fputs("List-Id: KVM list <kvm.vger.kernel.org>\n", mem);
+	while ((c = fgetc(fp)) != EOF)
+		fputc(c, mem);
+	fclose(fp);
+	fclose(mem);
+	/* The first List-Id header is the one read: drop the original. */
+	hdr = strstr(buf, "\nList-Id: Where");
+	assert_non_null(hdr);
+	memcpy(hdr + 1, "X-Old", 5);
+	assert_int_equal(pd_msg_parse(buf, len, NULL, &m), 0);
+	assert_string_equal(pd_msg_list_id(m), "kvm.vger.kernel.org");
+	pd_classify(NULL, m, &cls);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pd_store_put(st, m, &cls, &res), 0);
+		assert_true(res.duplicate);
+	}
+	pd_msg_free(m);
+	free(buf);
+	b = snapshot(st, 1);
+	assert_string_equal(a, b);
+	assert_int_equal(pd_store_get_msg(st, "20210315143536.214621-1-qperret@google.com",
+	    list_ids_of, &ids), 0);
+	assert_string_equal(ids, "kvmarm.lists.cs.columbia.edu kvm.vger.kernel.org");
+	free(ids);
+	free(a);
+	free(b);
+	pd_store_close(st);
+}
+
 /* A count computed here from the parser's fields equals the store's. */
 static void
 test_counts_match_parser(void **state)
@@ -399,43 +456,50 @@ test_shuffled_series(void **state)
 	files_free(&f);
 }
 
-/* "[PATCH 0/2] Fixes for FWB" inside the v5 thread stays its own series. */
+/*
+ * "[PATCH 0/2] Fixes for FWB" inside the v5 thread stays its own series,
+ * in arrival order and shuffled.
+ */
 static void
 test_series_in_series(void **state)
 {
 	struct files f;
-	pd_store *st;
-	char *v5;
-	struct pd_range r;
-	struct series_count c;
-	const char *fwb = NULL;
+	char *v5, *fwb = NULL;
 
 	(void)state;
 	set_files("thread_v5-00-36-stage2-for-host", &f);
 	v5 = msgid_of(f.path[0]);
-	st = open_store("db", 0, 0);
-	put_all(st, &f);
-	check_series(st, v5, 36, 36, 1);
 	for (size_t i = 0; i < f.n; i++) {
 		pd_msg *m = load(f.path[i]);
 
 		if (strstr(pd_msg_subject(m), "Fixes for FWB") &&
-		    pd_msg_kind(m) == PD_KIND_COVER) {
+		    pd_msg_kind(m) == PD_KIND_COVER)
 			fwb = strdup(pd_msg_id(m));
-		}
 		pd_msg_free(m);
 	}
 	assert_non_null(fwb);
-	check_series(st, fwb, 2, 2, 1);
-	assert_int_equal(pd_store_range(st, NULL, &r), 0);
-	c.want = v5;
-	c.in = c.other = 0;
-	assert_int_equal(pd_store_foreach_count(st, &r, PD_COUNT_SERIES, count_series, &c), 0);
-	assert_int_equal(c.in, 37);
-	assert_int_equal(c.other, 3);
-	free((char *)fwb);
+	for (unsigned seed = 0; seed < 6; seed++) {
+		char sub[32];
+		pd_store *st;
+		struct pd_range r;
+		struct series_count c = { v5, 0, 0 };
+
+		snprintf(sub, sizeof(sub), "s%u", seed);
+		if (seed)
+			shuffle(&f, seed);
+		st = open_store(sub, 0, 0);
+		put_all(st, &f);
+		check_series(st, v5, 36, 36, 1);
+		check_series(st, fwb, 2, 2, 1);
+		assert_int_equal(pd_store_range(st, NULL, &r), 0);
+		assert_int_equal(pd_store_foreach_count(st, &r, PD_COUNT_SERIES,
+		    count_series, &c), 0);
+		assert_int_equal(c.in, 37);
+		assert_int_equal(c.other, 3);
+		pd_store_close(st);
+	}
+	free(fwb);
 	free(v5);
-	pd_store_close(st);
 	files_free(&f);
 }
 
@@ -841,6 +905,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reimport, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cross_post, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_match_parser, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shuffled_series, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_in_series, setup, teardown),
