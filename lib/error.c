@@ -18,10 +18,13 @@ pd_strerror(int err)
 	case PD_ECONFIG:	return "bad configuration";
 	case PD_ESEND:		return "sending failed";
 	case PD_ETOOBIG:	return "too big";
-	case PD_EVERSION:	return "store has an unknown schema version";
+	case PD_EVERSION:	return
+	    "store has an unknown schema version (move it away and re-import the mail)";
 	case PD_ECORRUPT:	return "store is corrupt (move it away and re-import the mail)";
-	case PD_EROFS:		return "store is read-only";
-	case PD_ENOSTORE:	return "store does not exist";
+	case PD_EROFS:		return
+	    "store is read-only (check the permissions and mount of its directory)";
+	case PD_ENOSTORE:	return
+	    "store does not exist (check Database; patchdigest import creates it)";
 	case PD_EEMPTY:		return "nothing to do";
 	}
 	return "unknown error";

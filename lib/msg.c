@@ -282,9 +282,9 @@ list_id(const char *v)
  * "Name <addr> (Company)" keeps it, as git and mail readers show them.
  */
 static void
-comment_name(pd_msg *m, GMimeObject *obj)
+comment_name(pd_msg *m, char *v)
 {
-	char *v = header_text(obj, "From"), *gt, *open, *close, *name;
+	char *gt, *open, *close, *name;
 
 	if ((gt = strrchr(v, '>')) != NULL && (open = strchr(gt, '(')) != NULL &&
 	    (close = strrchr(open, ')')) != NULL && close > open + 1) {
@@ -302,7 +302,6 @@ comment_name(pd_msg *m, GMimeObject *obj)
 			    m->author_email);
 		}
 	}
-	g_free(v);
 }
 
 static void
@@ -311,7 +310,7 @@ read_headers(pd_msg *m, GMimeMessage *msg)
 	GMimeObject *obj = GMIME_OBJECT(msg);
 	GDateTime *dt;
 	const char *id;
-	char *v;
+	char *v, *from = NULL;
 
 	m->subject = header_text(obj, "Subject");
 	m->from = format_address(g_mime_message_get_from(msg),
@@ -319,12 +318,16 @@ read_headers(pd_msg *m, GMimeMessage *msg)
 	if (m->from == NULL) {
 		g_free(m->author_name);
 		g_free(m->author_email);
-		v = header_text(obj, "From");
-		m->from = address_from_text(v, &m->author_name, &m->author_email);
-		g_free(v);
+		from = header_text(obj, "From");
+		m->from = address_from_text(from, &m->author_name,
+		    &m->author_email);
 	}
-	if (*m->author_email != '\0')
-		comment_name(m, obj);
+	if (*m->author_email != '\0') {
+		if (from == NULL)
+			from = header_text(obj, "From");
+		comment_name(m, from);
+	}
+	g_free(from);
 	m->author = g_strdup(m->from);
 
 	id = g_mime_message_get_message_id(msg);
@@ -615,7 +618,8 @@ drop_fields(GByteArray *ba)
 	for (w = p; p < end; p = next) {
 		eol = memchr(p, '\n', (size_t)(end - p));
 		next = eol ? eol + 1 : end;
-		if (*p == '\n')
+		/* The end of the block for GMime: an empty line, LF or CRLF. */
+		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
 			break;
 		if (*p == ' ' || *p == '\t') {
 			if (!seen)

@@ -702,9 +702,10 @@ read_trailers(struct pd_text *t, const char *p, const char *end)
 
 /* ---- files ---- */
 
+/* Made on the first file: most messages name none in two of the three. */
 struct fileset {
-	GPtrArray	*list;
-	GHashTable	*seen;
+	GPtrArray	*list;		/* owns the names */
+	GHashTable	*seen;		/* the same names */
 };
 
 static void
@@ -716,8 +717,12 @@ fileset_add(struct fileset *fs, const char *p, size_t n)
 		n--;
 	if (n >= 2 && p[0] == '"' && p[n - 1] == '"')
 		p++, n -= 2;
-	if (n == 0 || fs->list->len >= PD_TEXT_MAX_ITEMS)
+	if (n == 0 || (fs->list != NULL && fs->list->len >= PD_TEXT_MAX_ITEMS))
 		return;
+	if (fs->list == NULL) {
+		fs->list = g_ptr_array_new_with_free_func(g_free);
+		fs->seen = g_hash_table_new(g_str_hash, g_str_equal);
+	}
 	s = g_strndup(p, n);
 	pd_text_clean_line(s);
 	if (g_hash_table_contains(fs->seen, s)) {
@@ -725,7 +730,7 @@ fileset_add(struct fileset *fs, const char *p, size_t n)
 		return;
 	}
 	g_hash_table_add(fs->seen, s);
-	g_ptr_array_add(fs->list, g_strdup(s));
+	g_ptr_array_add(fs->list, s);
 }
 
 /* "diff --git a/X b/Y": Y (the new name of a rename). */
@@ -806,31 +811,22 @@ diffstat_line(struct fileset *fs, const struct line *l)
 }
 
 static void
-fileset_init(struct fileset *fs)
-{
-	fs->list = g_ptr_array_new_with_free_func(g_free);
-	fs->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-}
-
-static void
 fileset_free(struct fileset *fs)
 {
-	g_ptr_array_free(fs->list, TRUE);
-	g_hash_table_destroy(fs->seen);
+	if (fs->seen != NULL)
+		g_hash_table_destroy(fs->seen);
+	if (fs->list != NULL)
+		g_ptr_array_free(fs->list, TRUE);
 }
 
 static void
 read_files(struct pd_text *t, const char *text, const char *cut,
     const char *end)
 {
-	struct fileset git, plus, stat, *use;
+	struct fileset git = { 0 }, plus = { 0 }, stat = { 0 }, *use;
 	struct line l;
 	const char *p = text;
-	guint i;
 
-	fileset_init(&git);
-	fileset_init(&plus);
-	fileset_init(&stat);
 	while (next_line(p, end, &l)) {
 		p = l.next;
 		if (l.n < 5)
@@ -844,9 +840,12 @@ read_files(struct pd_text *t, const char *text, const char *cut,
 		else if (l.p[0] == ' ' && l.p < cut)
 			diffstat_line(&stat, &l);
 	}
-	use = git.list->len ? &git : plus.list->len ? &plus : &stat;
-	for (i = 0; i < use->list->len; i++)
-		g_ptr_array_add(t->files, g_strdup(g_ptr_array_index(use->list, i)));
+	use = git.list ? &git : plus.list ? &plus : &stat;
+	if (use->list != NULL) {
+		/* The names move to t->files; seen only points at them. */
+		g_ptr_array_extend_and_steal(t->files, use->list);
+		use->list = NULL;
+	}
 	fileset_free(&git);
 	fileset_free(&plus);
 	fileset_free(&stat);

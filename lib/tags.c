@@ -332,6 +332,9 @@ pd_tags_rewrite(const char *raw, size_t len, const struct pd_tags *tags,
 	if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
 		off = line_end(raw, len, 0);
 		rw_put(&w, raw, off);
+		/* a From_ line alone, without its newline: tags go below it */
+		if (tags != NULL && raw[off - 1] != '\n')
+			rw_put(&w, "\n", 1);
 	}
 	end = line_end(raw, len, off);
 	if (end >= off + 2 && raw[end - 1] == '\n' && raw[end - 2] == '\r')

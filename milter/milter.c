@@ -45,6 +45,7 @@ struct opts {
 
 static pthread_t main_thread;
 static int milter_rc;
+static int busy_at_exit;	/* connection threads still parsing: leave GMime be */
 
 static void __attribute__((noreturn))
 usage(void)
@@ -165,7 +166,8 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	const struct pd_conf *conf = cfg->conf;
 	const char *sock = o->socket ? o->socket : conf->socket;
 	const char *user = o->user ? o->user : conf->user_id;
-	const char *pidfile = o->pidfile ? o->pidfile : conf->pid_file;
+	const char *pidconf = o->pidfile ? o->pidfile : conf->pid_file;
+	char *pidfile = NULL;	/* a copy: a reload frees the configuration */
 	pthread_t tid;
 	sigset_t set;
 	int rc, pid_written = 0;
@@ -189,7 +191,8 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	}
 	log_init(PROGNAME, o->foreground && !conf->syslog, o->debug);
 	rc = EX_CANTCREAT;
-	if (pidfile != NULL && write_pidfile(pidfile) != 0)
+	if (pidconf != NULL && ((pidfile = strdup(pidconf)) == NULL ||
+	    write_pidfile(pidfile) != 0))
 		goto out;
 	pid_written = pidfile != NULL;
 	rc = EX_NOPERM;
@@ -209,15 +212,18 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	signal_loop(&set, confpath);
 	pthread_join(tid, NULL);
 	pdm_listen_close();
-	if (pdm_state_wait_idle(DRAIN_SECONDS) != 0)
+	if (pdm_state_wait_idle(DRAIN_SECONDS) != 0) {
 		log_warnx("messages still in progress after %d s", DRAIN_SECONDS);
+		busy_at_exit = 1;
+	}
 	pdm_sched_stop();
 	rc = milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
 	log_info("stopped");
 out:
-	pdm_state_shutdown();
 	if (pid_written && unlink(pidfile) != 0 && errno != ENOENT)
 		log_debug("unlink %s: %s", pidfile, strerror(errno));
+	free(pidfile);
+	pdm_state_shutdown();
 	return rc;
 }
 
@@ -274,6 +280,7 @@ main(int argc, char **argv)
 		pdm_cfg_put(cfg);
 	} else
 		rc = run(&o, confpath, cfg);
-	pd_msg_shutdown();
+	if (!busy_at_exit)
+		pd_msg_shutdown();
 	return rc;
 }

@@ -22,7 +22,7 @@ echo
 archive=../shared/corpus/archives/kvmarm-2019-2023.mbox.xz
 echo "== a real list archive"
 if [ -f "$archive" ]; then
-	echo "$archive is here; to digest all of it (a few minutes):"
+	echo "$archive is here; to digest all of it (21,000 messages: seconds):"
 else
 	echo "$archive is not here; when it is, run:"
 fi

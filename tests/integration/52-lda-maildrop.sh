@@ -21,8 +21,7 @@ xfilter "$LDA -f -c $T/pd.conf"
 
 if (/^X-Patch-Subsystem: *(.+)\$/)
 {
-	FOLDER=\`printf '%s' "\$MATCH1" | tr -c 'A-Za-z0-9.-' _\`
-	\`test -d "\$MAILDIR/sub-\$FOLDER" || maildirmake "\$MAILDIR/sub-\$FOLDER"\`
+	FOLDER=\`f=\$(printf '%s' "\$MATCH1" | tr -c 'A-Za-z0-9.-' _); test -d "\$MAILDIR/sub-\$f" || maildirmake "\$MAILDIR/sub-\$f"; printf '%s' "\$f"\`
 	to "\$MAILDIR/sub-\$FOLDER"
 }
 if (/^X-Patch-Kind: /)

@@ -78,13 +78,14 @@ if mount -t tmpfs -o size=96k tmpfs "$T/small" 2>/dev/null; then
 	mkdir "$T/small/db" "$T/full"
 	conf "$T/full.conf" "$T/small/db" "SubsystemRules $rules"
 	rc "$T/full.rc" "$T/full" "\"$LDA\" -f -c \"$T/full.conf\""
-	for f in $(set_files); do
+	many=$(set_files | head -n 50)
+	for f in $many; do
 		procmail -m "$T/full.rc" <"$f" || fail "procmail, full store: exit $?"
 	done
 	[ -d "$T/full/tagged" ] || fail "full store: nothing was tagged before it filled"
 	[ -d "$T/full/untagged" ] || fail "the store never filled up"
-	# shellcheck disable=SC2046
-	python3 "$PD_SRC/tests/lib/lda-check.py" either "$T/full" $(set_files) ||
+	# shellcheck disable=SC2086
+	python3 "$PD_SRC/tests/lib/lda-check.py" either "$T/full" $many ||
 	    fail "full store: messages lost or changed"
 	grep -q 'patchdigest-lda: .*store .*untagged' "$T/full/procmail.log" ||
 	    fail "full store not logged"

@@ -64,18 +64,20 @@ md_start "$sock" "$tmp/patchdigest.conf" || fail "milter did not start"
 
 limit=65536
 [ "${PD_SANITIZE:-0}" = 1 ] && limit=100000000	# ASan's shadow memory
-run_lua() {	# script: run one miltertest script against the milter
+run_lua() {	# script [-D var=value...]: run one miltertest script
 	echo "== $1"
-	miltertest -s "$PD_SRC/tests/milter/$1" -D LIB="$PD_SRC/tests/milter/lib.lua" \
+	mt_script=$1
+	shift
+	miltertest "$@" -s "$PD_SRC/tests/milter/$mt_script" -D LIB="$PD_SRC/tests/milter/lib.lua" \
 	    -D SOCK="$sock" -D PID="$MD_PID" -D PATCH="$PATCH" -D REPLY="$REPLY" \
 	    -D MALFORMED="$MALFORMED" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
 	    -D MSG4="$MSG4" -D BIGBODY="$BIGBODY" -D LIMIT_KB="$limit" \
 	    >"$tmp/mt.out" 2>&1
 	rc=$?
 	cat "$tmp/mt.out"
-	[ $rc = 0 ] || fail "$1 exited $rc"
-	! grep -q '^FAIL' "$tmp/mt.out" || fail "$1"
-	kill -0 "$MD_PID" 2>/dev/null || fail "the milter died during $1"
+	[ $rc = 0 ] || fail "$mt_script exited $rc"
+	! grep -q '^FAIL' "$tmp/mt.out" || fail "$mt_script"
+	kill -0 "$MD_PID" 2>/dev/null || fail "the milter died during $mt_script"
 }
 for s in tag.lua accept.lua session.lua big.lua; do
 	run_lua "$s"
@@ -148,4 +150,37 @@ if "$PD_BUILD/patchdigest-milter" -f -c "$tmp/patchdigest.conf" -p "$sock" \
 	fail "started over a regular file"
 fi
 [ "$(cat "$tmp/milter.sock")" = keep ] || fail "a regular file was replaced"
+# A bad configuration: -n names the file and line and exits 78.
+printf 'Database %s/db\nNoSuchKeyword 1\n' "$tmp" >"$tmp/bad.conf"
+"$PD_BUILD/patchdigest-milter" -n -c "$tmp/bad.conf" 2>"$tmp/n.err"
+[ $? = 78 ] || fail "-n with a bad configuration did not exit 78"
+grep -q "bad.conf:2: unknown keyword" "$tmp/n.err" || fail "-n: $(cat "$tmp/n.err")"
+"$PD_BUILD/patchdigest-milter" -n -c "$tmp/patchdigest.conf" >/dev/null ||
+    fail "-n rejects a good configuration"
+
+# The milter's own faults: a store that cannot be opened (its directory
+# would be below a regular file).
+rm -f "$tmp/milter.sock"
+: >"$tmp/notadir"
+printf 'Database %s/notadir/db\nOnError accept\n' "$tmp" >"$tmp/onerr.conf"
+md_start "$sock" "$tmp/onerr.conf" || fail "start with an unusable store"
+run_lua onerror.lua -D EXPECT=accept
+# reloaded: a new connection gets OnError tempfail
+printf 'Database %s/notadir/db\nOnError tempfail\n' "$tmp" >"$tmp/onerr.conf"
+reloads=$(grep -c "configuration reloaded" "$MD_LOG")
+kill -HUP "$MD_PID"
+n=0
+until [ "$(grep -c "configuration reloaded" "$MD_LOG")" -gt "$reloads" ]; do
+	n=$((n + 1)); [ $n -gt 100 ] && fail "no reload on SIGHUP"; sleep 0.1
+done
+run_lua onerror.lua -D EXPECT=tempfail
+md_stop || fail "stop after the OnError checks"
+
+# An inet socket on loopback: same filter; TCP_NODELAY set on the listener.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sock=inet:$port@127.0.0.1
+md_start "$sock" "$tmp/patchdigest.conf" || fail "inet start"
+run_lua tag.lua
+! grep -q "TCP_NODELAY" "$MD_LOG" || fail "TCP_NODELAY not set"
+md_stop || fail "inet stop"
 echo "all milter checks passed"

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -564,6 +566,33 @@ test_send_failure(void **state)
 	assert_int_equal(ranges, 2);
 }
 
+/* A scheduled sender that finds another sender at work leaves it the job. */
+static void
+test_send_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct pd_send_result res;
+	struct pd_range r;
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/send.lock", f->dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	f->conf->schedule.kind = PD_SCHED_EVERY;
+	f->conf->schedule.every = 1;
+	setstr(&f->conf->sendmail, "/bin/false");
+	assert_int_equal(pd_send(f->st, f->conf, PD_SEND_DUE, time(NULL), &res), 0);
+	assert_int_equal(res.closed, 0);
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(r.no, 1);
+	close(fd);
+	assert_int_equal(pd_send(f->st, f->conf, PD_SEND_DUE, time(NULL), &res), PD_ESEND);
+	assert_int_equal(res.closed, 1);
+	f->conf->schedule.kind = PD_SCHED_NONE;
+}
+
 int
 main(void)
 {
@@ -575,6 +604,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_busy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

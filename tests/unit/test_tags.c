@@ -340,6 +340,10 @@ test_rewrite_odd_shapes(void **state)
 	rewrite("", 0, &t, &out);
 	assert_string_equal(out.p, TAGS_LF);
 	free(out.p);
+	/* a lone From_ line without its newline: the tags still go below it */
+	rewrite("From x", 6, &t, &out);
+	assert_string_equal(out.p, "From x\n" TAGS_LF);
+	free(out.p);
 	/* no tags: only the removal; NUL bytes pass through */
 	rewrite("A: \0b\nX-Patch-A: 1\n\nc\0d", 23, NULL, &out);
 	assert_int_equal(out.len, 10);

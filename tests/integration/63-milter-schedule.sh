@@ -1,0 +1,59 @@
+#!/bin/sh
+# The milter's own digest schedule: with "Schedule every 3", the third
+# counted patch message makes the daemon close the range and hand the digest
+# to the Sendmail program once; the store shows the range closed and sent.
+set -u
+. "$PD_SRC/tests/lib/milter.sh"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+corpus=$PD_SHARED/corpus/lore-kvmarm
+tmp=$(mktemp -d /tmp/pd-sched.XXXXXX)
+MD_LOG=$tmp/milter.log
+trap 'md_kill; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+# Three patches of one series (n/m counters, n >= 1).
+set -- $(grep -l '^Subject: \[PATCH v2 0*[1-9][0-9]*/50\]' "$corpus"/*.eml | head -n 3)
+[ $# = 3 ] || fail "corpus lacks three parts of the v2 /50 series"
+
+cat >"$tmp/sendmail" <<'EOS'
+#!/bin/sh
+# Stand-in sendmail: keeps each digest with its command line.
+n=$(ls "$(dirname "$0")"/sent.* 2>/dev/null | wc -l)
+{ echo "ARGS: $*"; cat; } >"$(dirname "$0")/sent.$n"
+EOS
+chmod 755 "$tmp/sendmail"
+cat >"$tmp/patchdigest.conf" <<EOC || fail "config"
+Database $tmp/db
+Schedule every 3
+DigestFrom KVM patch digest <digest@example.org>
+DigestTo subscribers@example.org
+Sendmail $tmp/sendmail
+ArchiveURL https://lore.kernel.org/kvm/%s/
+EOC
+
+sock=unix:$tmp/milter.sock
+md_start "$sock" "$tmp/patchdigest.conf" || fail "milter start"
+miltertest -s "$PD_SRC/tests/milter/sched.lua" -D LIB="$PD_SRC/tests/milter/lib.lua" \
+    -D SOCK="$sock" -D PID="$MD_PID" -D MSG1="$1" -D MSG2="$2" -D MSG3="$3" \
+    >"$tmp/mt.out" 2>&1
+rc=$?
+cat "$tmp/mt.out"
+[ $rc = 0 ] && ! grep -q '^FAIL' "$tmp/mt.out" || fail "sched.lua"
+
+n=0
+until [ -f "$tmp/sent.0" ] && grep -q "digest schedule: 1 digest" "$MD_LOG"; do
+	n=$((n + 1)); [ $n -gt 300 ] && { cat "$MD_LOG"; fail "no digest sent"; }
+	sleep 0.1
+done
+md_stop || fail "milter did not stop cleanly"
+cat "$MD_LOG"
+[ ! -f "$tmp/sent.1" ] || fail "more than one digest sent"
+grep -q '^ARGS: -i subscribers@example.org$' "$tmp/sent.0" || fail "sendmail arguments"
+grep -q '^Subject: KVM mailing list update from 000000000 to ' "$tmp/sent.0" ||
+    fail "digest subject"
+"$PD_BUILD/patchdigest" ranges -D "$tmp/db" >"$tmp/ranges" || fail "ranges"
+cat "$tmp/ranges"
+[ "$(grep -c . "$tmp/ranges")" -ge 2 ] || fail "the range was not closed"
+echo "schedule test passed"

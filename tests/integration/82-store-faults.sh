@@ -1,0 +1,146 @@
+#!/bin/sh
+# Store faults through the real programs.  A missing store, a corrupt one
+# (random bytes over all of data.mdb, or over some of its pages), a
+# read-only one (a read-only remount), a full one (a tiny MapSizeMax, and a
+# full 2 MB tmpfs): patchdigest-lda passes every message on unchanged with
+# exit 0 and logs the store's fault, patchdigest-milter accepts every
+# message, `patchdigest stats` prints one line saying what is wrong and how
+# to recover.  Once the fault is gone (space freed, the store moved away and
+# rebuilt, the filesystem writable again), re-delivered mail is counted
+# exactly as by one clean run.
+set -eu
+. "$PD_SRC/tests/lib/lda.sh"
+. "$PD_SRC/tests/lib/milter.sh"
+. "$PD_SRC/tests/reliability/lib.sh"
+command -v miltertest >/dev/null || fail "miltertest is not installed"
+mnt=
+cleanup() {
+	md_kill || true
+	[ -z "$mnt" ] || umount "$mnt" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+set_files | head -n 40 >"$T/list"
+"$PD" -D "$T/ref" import $(cat "$T/list") >/dev/null || fail "reference import"
+want=$(counters_unordered "$T/ref")
+sock=unix:$T/milter.sock
+MD_LOG=$T/milter.log
+
+# lda_pass CONF WHAT: each message through the LDA (filter mode): exit 0,
+# and the output without X-Patch-* lines is the input.  stderr in lda.err.
+lda_pass() {
+	: >"$T/lda.err"
+	while read -r f; do
+		st=0
+		"$LDA" -f -c "$1" <"$f" >"$T/out" 2>>"$T/lda.err" || st=$?
+		[ "$st" = 0 ] || fail "$2: the LDA exits $st for $f"
+		untag "$T/out" >"$T/out.u"
+		cmp -s "$T/out.u" "$f" || fail "$2: $f did not pass unchanged"
+	done <"$T/list"
+}
+
+# milter_pass CONF WHAT: every message accepted by a milter on this store.
+milter_pass() {
+	md_start "$sock" "$1" || fail "$2: the milter does not start"
+	feed_milter "$sock" "$T/list" Q >"$T/feed.out" ||
+	    { cat "$T/feed.out"; fail "$2: the milter did not accept every message"; }
+	grep -q "^accepted 40 " "$T/feed.out" || { cat "$T/feed.out"; fail "$2: not all accepted"; }
+	md_stop || fail "$2: the milter did not stop cleanly"
+}
+
+# stats_error DB WHAT: stats fails with one line naming the fault and a way out.
+stats_error() {
+	st=0
+	"$PD" -D "$1" stats >"$T/stats.out" 2>"$T/stats.err" || st=$?
+	[ "$st" != 0 ] || fail "$2: stats succeeded"
+	[ "$(wc -l <"$T/stats.err")" = 1 ] || { cat "$T/stats.err"; fail "$2: not one line"; }
+	grep -qE 'move|import|create|permission|mount|free|space|MapSize|check' "$T/stats.err" ||
+	    fail "$2: no way to recover in: $(cat "$T/stats.err")"
+	echo "$2: $(cat "$T/stats.err")"
+}
+
+# ---- missing ----
+conf "$T/missing.conf" "$T/nonexistent"
+lda_pass "$T/missing.conf" missing
+grep -q 'does not exist' "$T/lda.err" || fail "missing: the LDA did not log it"
+[ ! -e "$T/nonexistent" ] || fail "missing: the LDA created a store elsewhere"
+stats_error "$T/nonexistent" missing
+milter_pass "$T/missing.conf" "missing (milter)"
+
+# ---- corrupt: the whole file, then pages in the middle ----
+for how in whole pages; do
+	db=$T/corrupt-$how
+	"$PD" -D "$db" import $(cat "$T/list") >/dev/null || fail "corrupt: import"
+	size=$(stat -c %s "$db/data.mdb")
+	if [ "$how" = whole ]; then
+		head -c "$size" /dev/urandom >"$T/noise"
+		dd if="$T/noise" of="$db/data.mdb" conv=notrunc 2>/dev/null
+	else
+		dd if=/dev/urandom of="$db/data.mdb" bs=4096 seek=2 count=8 conv=notrunc 2>/dev/null
+	fi
+	conf "$T/corrupt.conf" "$db"
+	lda_pass "$T/corrupt.conf" "corrupt $how"
+	[ -s "$T/lda.err" ] || fail "corrupt $how: the LDA logged nothing"
+	stats_error "$db" "corrupt $how"
+	milter_pass "$T/corrupt.conf" "corrupt $how (milter)"
+	# recovery as the message says: move it away and re-import
+	mv "$db" "$db.bad"
+	"$PD" -D "$db" import $(cat "$T/list") >/dev/null || fail "corrupt $how: re-import"
+	[ "$(counters_unordered "$db")" = "$want" ] || fail "corrupt $how: rebuilt store differs"
+done
+
+# ---- full: a tiny MapSizeMax ----
+mkdir "$T/small"
+conf "$T/small.conf" "$T/small" "MapSize 32K" "MapSizeMax 64K"
+lda_pass "$T/small.conf" "MapSizeMax (LDA)"
+grep -q 'store is full' "$T/lda.err" || fail "MapSizeMax: no 'store is full' logged"
+milter_pass "$T/small.conf" "MapSizeMax (milter)"
+grep -q 'store is full' "$MD_LOG" || fail "MapSizeMax: the milter did not log it"
+stored=$("$PD" -D "$T/small" stats --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"])')
+[ "$stored" -lt 40 ] || fail "MapSizeMax: the store never filled"
+echo "MapSizeMax: $stored of 40 stored before full"
+# room again: everything re-delivered is counted once
+conf "$T/small.conf" "$T/small" "MapSize 32K" "MapSizeMax 64M"
+lda_pass "$T/small.conf" "MapSizeMax raised"
+[ "$(counters_unordered "$T/small")" = "$want" ] || fail "MapSizeMax raised: counters differ"
+
+# ---- full disk and read-only: a small tmpfs ----
+mkdir "$T/fs"
+if ! mount -t tmpfs -o size=2m tmpfs "$T/fs" 2>/dev/null; then
+	echo "tmpfs mount not permitted here: full-disk and read-only cases skipped"
+	echo ok
+	exit 0
+fi
+mnt=$T/fs
+mkdir "$T/fs/db"
+conf "$T/fs.conf" "$T/fs/db"
+"$LDA" -c "$T/fs.conf" <"$(head -n 1 "$T/list")" >/dev/null || fail "tmpfs: first delivery"
+# fill what is left of the filesystem
+dd if=/dev/zero of="$T/fs/filler" bs=4096 2>/dev/null || true
+lda_pass "$T/fs.conf" "disk full (LDA)"
+grep -qiE 'full|space' "$T/lda.err" || fail "disk full: not logged: $(head -n 3 "$T/lda.err")"
+milter_pass "$T/fs.conf" "disk full (milter)"
+"$PD" -D "$T/fs/db" stats >/dev/null || fail "disk full: the store does not open"
+rm "$T/fs/filler"
+lda_pass "$T/fs.conf" "disk freed"
+[ "$(counters_unordered "$T/fs/db")" = "$want" ] || fail "disk freed: counters differ"
+
+# read-only filesystem
+mount -o remount,ro "$T/fs" || fail "cannot remount read-only"
+lda_pass "$T/fs.conf" "read-only (LDA)"
+[ -s "$T/lda.err" ] || fail "read-only: the LDA logged nothing"
+milter_pass "$T/fs.conf" "read-only (milter)"
+st=0
+"$PD" -D "$T/fs/db" stats >/dev/null 2>"$T/stats.err" || st=$?
+if [ "$st" != 0 ]; then
+	stats_error "$T/fs/db" "read-only"
+fi
+mount -o remount,rw "$T/fs" || fail "cannot remount read-write"
+"$PD" -D "$T/fs/db" stats >/dev/null || fail "read-write again: stats"
+[ "$(counters_unordered "$T/fs/db")" = "$want" ] || fail "read-only: counters changed"
+umount "$T/fs"
+mnt=
+echo ok
