@@ -481,7 +481,7 @@ append_part(GString *out, GMimePart *part, size_t max)
 {
 	GByteArray *tmp;
 	const char *cs, *p;
-	size_t n;
+	size_t n, old;
 
 	if (out->len >= max)
 		return;
@@ -490,6 +490,10 @@ append_part(GString *out, GMimePart *part, size_t max)
 	    "charset");
 	if (cs != NULL)
 		cs = g_mime_charset_iconv_name(cs);
+	/* Room for the text at once (GString has no reserve call). */
+	old = out->len;
+	g_string_set_size(out, old + n + 1);
+	g_string_truncate(out, old);
 	if (out->len > 0 && out->str[out->len - 1] != '\n')
 		g_string_append_c(out, '\n');
 	pd_text_append_utf8(out, p, n, cs);
@@ -571,21 +575,26 @@ synthetic_id(GMimeMessage *msg, const char *text)
 
 /*
  * Header fields anyone reads: ours (read_headers, synthetic_id) and the
- * ones GMime needs for the MIME structure (Content-*).  GMime turns every
- * field into objects (and parses To/Cc), so a list message's forty-odd
+ * three GMime needs for the MIME structure.  GMime turns every field
+ * into objects (and parses To/Cc), so a list message's forty-odd
  * Received/DKIM/X-* fields cost more than the rest of the parse.
  */
 static int
 keep_field(const char *name, size_t n)
 {
-	static const char *keep[] = { "From", "Subject", "Date", "Message-ID",
-	    "In-Reply-To", "References", "List-Id", "MIME-Version", NULL };
+#define F(s)	{ s, sizeof(s) - 1 }
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} keep[] = { F("From"), F("Subject"), F("Date"), F("Message-ID"),
+	    F("In-Reply-To"), F("References"), F("List-Id"), F("Content-Type"),
+	    F("Content-Transfer-Encoding"), F("Content-Disposition") };
+#undef F
 	size_t i;
 
-	if (n >= 8 && g_ascii_strncasecmp(name, "Content-", 8) == 0)
-		return 1;
-	for (i = 0; keep[i] != NULL; i++)
-		if (strlen(keep[i]) == n && g_ascii_strncasecmp(name, keep[i], n) == 0)
+	for (i = 0; i < G_N_ELEMENTS(keep); i++)
+		if (keep[i].len == n &&
+		    g_ascii_strncasecmp(name, keep[i].name, n) == 0)
 			return 1;
 	return 0;
 }
@@ -601,43 +610,45 @@ field_name(const char *p, const char *end)
 	return q < end && *q == ':' ? (size_t)(q - p) : 0;
 }
 
+enum { LINE_KEEP, LINE_DROP, LINE_STOP };
+
 /*
- * Drop the top-level header fields nobody reads, with their continuation
- * lines, in place.  GMime sees the same fields we keep: the first field
- * is always kept (so nothing before it changes meaning) and filtering
- * stops at the end of the header block or at any line that is neither
- * "Name:" nor a continuation (GMime's idea of those is left to GMime).
+ * What to do with the header line [p, next).  The first field is always
+ * kept, so that nothing before it changes meaning for GMime; a line that
+ * is neither "Name:" nor a continuation after it stops the filtering
+ * (what GMime makes of such lines is left to GMime).
  */
+static int
+field_line(const char *p, const char *next, int *seen, int *drop)
+{
+	size_t n;
+
+	/* The end of the header block for GMime: an empty line, LF or CRLF. */
+	if (*p == '\n' || (*p == '\r' && p + 1 < next && p[1] == '\n'))
+		return LINE_STOP;
+	if (*p == ' ' || *p == '\t')
+		return *drop ? LINE_DROP : LINE_KEEP;
+	if ((n = field_name(p, next)) == 0)
+		return *seen ? LINE_STOP : LINE_KEEP;
+	*drop = *seen && !keep_field(p, n);
+	*seen = 1;
+	return *drop ? LINE_DROP : LINE_KEEP;
+}
+
+/* Drop the top-level fields nobody reads, with their continuations. */
 static void
 drop_fields(GByteArray *ba)
 {
-	char *p = (char *)ba->data, *end = p + ba->len, *w, *eol, *next;
-	int seen = 0, drop = 0;
-	size_t n;
+	char *p = (char *)ba->data, *end = p + ba->len, *w = p, *eol, *next;
+	int seen = 0, drop = 0, what;
 
-	for (w = p; p < end; p = next) {
+	for (; p < end; p = next) {
 		eol = memchr(p, '\n', (size_t)(end - p));
 		next = eol ? eol + 1 : end;
-		/* The end of the block for GMime: an empty line, LF or CRLF. */
-		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+		if ((what = field_line(p, next, &seen, &drop)) == LINE_STOP)
 			break;
-		if (*p == ' ' || *p == '\t') {
-			if (!seen)
-				goto keep;
-			if (!drop)
-				goto keep;
+		if (what == LINE_DROP)
 			continue;
-		}
-		if ((n = field_name(p, next)) == 0) {
-			if (seen)
-				break;
-			goto keep;
-		}
-		drop = seen && !keep_field(p, n);
-		seen = 1;
-		if (drop)
-			continue;
-keep:
 		if (w != p)
 			memmove(w, p, (size_t)(next - p));
 		w += next - p;

@@ -299,8 +299,8 @@ decode_word(GByteArray *out, char enc, const char *txt, size_t n)
 char *
 pd_text_decode_header(const char *s)
 {
-	GString *out = g_string_new(NULL);
-	GByteArray *run = g_byte_array_new();
+	GString *out = g_string_sized_new(strlen(s) + 1);
+	GByteArray *run = NULL;
 	char cs[64], runcs[64] = "", enc;
 	const char *p = s, *q, *txt, *e;
 	size_t n;
@@ -310,6 +310,8 @@ pd_text_decode_header(const char *s)
 		    (e = encoded_word(p, cs, &enc, &txt, &n)) != NULL) {
 			/* Adjacent words of one charset are decoded as one run:
 			 * a multibyte character may be split between them. */
+			if (run == NULL)
+				run = g_byte_array_new();
 			if (run->len > 0 && g_ascii_strcasecmp(cs, runcs) != 0) {
 				pd_text_append_utf8(out, (const char *)run->data,
 				    run->len, runcs);
@@ -325,7 +327,7 @@ pd_text_decode_header(const char *s)
 			    encoded_word(q, cs, &enc, &txt, &n) != NULL) ? q : e;
 			continue;
 		}
-		if (run->len > 0) {
+		if (run != NULL && run->len > 0) {
 			pd_text_append_utf8(out, (const char *)run->data,
 			    run->len, runcs);
 			g_byte_array_set_size(run, 0);
@@ -335,10 +337,12 @@ pd_text_decode_header(const char *s)
 		pd_text_append_utf8(out, p, (size_t)(q - p), NULL);
 		p = q;
 	}
-	if (run->len > 0)
-		pd_text_append_utf8(out, (const char *)run->data, run->len,
-		    runcs);
-	g_byte_array_free(run, TRUE);
+	if (run != NULL) {
+		if (run->len > 0)
+			pd_text_append_utf8(out, (const char *)run->data,
+			    run->len, runcs);
+		g_byte_array_free(run, TRUE);
+	}
 	pd_text_clean_line(out->str);
 	return g_strstrip(g_string_free(out, FALSE));
 }

@@ -167,17 +167,51 @@ add_addresses(InternetAddressList *dst, const char *s)
 	return n > 0 ? 0 : PD_ECONFIG;
 }
 
+/*
+ * Quoted-printable, and "From " at a line start written "=46rom ": an mbox
+ * delivery would otherwise turn the digest's first line into ">From X to Y".
+ */
+static GByteArray *
+qp_encode(const char *text)
+{
+	GMimeEncoding enc;
+	GByteArray *out;
+	size_t len = strlen(text), n;
+	char *buf;
+
+	g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	buf = g_malloc(g_mime_encoding_outlen(&enc, len) + 1);
+	n = g_mime_encoding_flush(&enc, text, len, buf);
+	out = g_byte_array_sized_new((guint)(n + n / 16 + 16));
+	for (size_t i = 0; i < n; i++) {
+		if ((i == 0 || buf[i - 1] == '\n') && n - i >= 5 &&
+		    memcmp(buf + i, "From ", 5) == 0) {
+			g_byte_array_append(out, (const guint8 *)"=46", 3);
+			continue;
+		}
+		g_byte_array_append(out, (const guint8 *)buf + i, 1);
+	}
+	g_free(buf);
+	return out;
+}
+
 static GMimeTextPart *
 text_part(const char *subtype, const char *text)
 {
 	GMimeTextPart *p = g_mime_text_part_new_with_subtype(subtype);
+	GByteArray *qp = qp_encode(text);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(qp);
+	GMimeDataWrapper *w;
 
-	g_mime_text_part_set_text(p, text);
-	g_mime_text_part_set_charset(p, "utf-8");
-	/* Quoted-printable keeps long lines and non-ASCII text intact on the wire. */
+	/* The stream owns the array; the wrapper says it is encoded already. */
+	w = g_mime_data_wrapper_new_with_stream(stream,
+	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_mime_part_set_content(GMIME_PART(p), w);
 	g_mime_part_set_content_encoding(GMIME_PART(p),
-	    g_mime_part_get_best_content_encoding(GMIME_PART(p),
-	    GMIME_ENCODING_CONSTRAINT_7BIT));
+	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_mime_text_part_set_charset(p, "utf-8");
+	g_object_unref(w);
+	g_object_unref(stream);
 	return p;
 }
 

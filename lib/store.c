@@ -98,6 +98,8 @@ pd_rc(int rc)
 		return rc;
 	switch (rc) {
 	case MDB_MAP_FULL:
+	case ENOSPC:
+	case EDQUOT:
 		return PD_EFULL;
 	case MDB_INVALID:
 	case MDB_CORRUPTED:
@@ -122,7 +124,6 @@ pd_rc(int rc)
 	case ENOMEM:
 		return PD_ENOMEM;
 	case EIO:
-	case ENOSPC:
 		return PD_EIO;
 	default:
 		return PD_ESTORE;

@@ -183,4 +183,15 @@ md_start "$sock" "$tmp/patchdigest.conf" || fail "inet start"
 run_lua tag.lua
 ! grep -q "TCP_NODELAY" "$MD_LOG" || fail "TCP_NODELAY not set"
 md_stop || fail "inet stop"
+# SIGTERM during a message: it is finished, then the daemon exits 0.
+sock=unix:$tmp/milter.sock
+md_start "$sock" "$tmp/patchdigest.conf" || fail "start for the drain check"
+run_lua drain.lua
+n=0
+while kill -0 "$MD_PID" 2>/dev/null; do
+	n=$((n + 1)); [ $n -gt 300 ] && fail "no exit after SIGTERM"; sleep 0.1
+done
+wait "$MD_PID" || fail "exit status $? after SIGTERM"
+MD_PID=
+grep -q "QIDDRAIN: .* kind=patch" "$MD_LOG" || fail "the message in progress was not logged"
 echo "all milter checks passed"

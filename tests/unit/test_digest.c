@@ -499,6 +499,18 @@ test_send_build(void **state)
 	assert_int_equal(pd_send_build(f->conf, &d, &out, &len), 0);
 	assert_int_equal(strlen(out), len);
 	assert_null(strchr(out, '\r'));
+	/* No body line starts with "From ": mbox delivery would mangle it. */
+	assert_null(strstr(out, "\nFrom "));
+	/* 7-bit, short lines on the wire. */
+	for (const char *l = out; *l; ) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) : strlen(l);
+
+		assert_true(n <= 998);
+		for (size_t i = 0; i < n; i++)
+			assert_true((unsigned char)l[i] < 0x80);
+		l += n + (nl != NULL);
+	}
 
 	stream = g_mime_stream_mem_new_with_buffer(out, len);
 	parser = g_mime_parser_new_with_stream(stream);

@@ -1,0 +1,17 @@
+-- SIGTERM in the middle of a message: the message is finished (accepted
+-- and tagged) before the daemon exits.
+dofile(LIB)
+
+pd_run("SIGTERM lets the message in progress finish", function()
+	local hdrs, body = pd_split(pd_read(MSG1))
+	local conn = pd_connect()
+	pd_begin(conn, hdrs, "QIDDRAIN")
+	pd_check(mt.bodystring(conn, body:sub(1, 200)) == nil, "body")
+	pd_check(os.execute("kill -TERM " .. PID), "kill")
+	mt.sleep(1)
+	pd_check(mt.bodystring(conn, body:sub(201)) == nil, "rest of body")
+	pd_check(mt.eom(conn) == nil, "eom")
+	pd_check(mt.getreply(conn) == SMFIR_ACCEPT, "not accepted")
+	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "patch"), "not tagged")
+	mt.disconnect(conn)
+end)
