@@ -126,17 +126,70 @@ pd_kind_from_name(const char *name)
 
 /* ---- headers ---- */
 
+/*
+ * The fields only we read, never GMime.  When the header block is plain
+ * (see take_own), their raw values are taken out of it before GMime
+ * parses it: GMime would build an object of each, and decode Subject.
+ */
+enum { OWN_SUBJECT, OWN_IN_REPLY_TO, OWN_REFERENCES, OWN_LIST_ID, NOWN };
+
+struct own {
+	int	 taken;		/* v[] stands for GMime's header list */
+	char	*v[NOWN];	/* raw values as GMime keeps them; NULL: absent */
+};
+
+static int
+name_is(const char *name, size_t n, const char *s)
+{
+	return strlen(s) == n && g_ascii_strncasecmp(name, s, n) == 0;
+}
+
+static int
+own_index(const char *name, size_t n)
+{
+	static const char *own_names[NOWN] = { "Subject", "In-Reply-To",
+	    "References", "List-Id" };
+	int i;
+
+	for (i = 0; i < NOWN; i++)
+		if (name_is(name, n, own_names[i]))
+			return i;
+	return -1;
+}
+
+static void
+own_clear(struct own *o)
+{
+	int i;
+
+	for (i = 0; i < NOWN; i++)
+		g_free(o->v[i]);
+	memset(o, 0, sizeof(*o));
+}
+
+/* The raw value of the first field called name, NULL if absent. */
+static const char *
+raw_field(GMimeObject *obj, const struct own *o, const char *name)
+{
+	GMimeHeader *h;
+	int i;
+
+	if (o->taken && (i = own_index(name, strlen(name))) >= 0)
+		return o->v[i];
+	if ((h = g_mime_header_list_get_header(g_mime_object_get_header_list(obj),
+	    name)) == NULL)
+		return NULL;
+	return g_mime_header_get_raw_value(h);
+}
+
 /* Unfolded, RFC 2047-decoded, trimmed value of a header; "" if absent. */
 static char *
-header_text(GMimeObject *obj, const char *name)
+header_text(GMimeObject *obj, const struct own *o, const char *name)
 {
-	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-	GMimeHeader *h;
-	const char *raw;
+	const char *raw = raw_field(obj, o, name);
 	char *unfolded, *dec;
 
-	if ((h = g_mime_header_list_get_header(hl, name)) == NULL ||
-	    (raw = g_mime_header_get_raw_value(h)) == NULL)
+	if (raw == NULL)
 		return g_strdup("");
 	/* Our own decoder: GMime 3.2 drops words of split base64 runs. */
 	unfolded = g_mime_utils_header_unfold(raw);
@@ -147,18 +200,13 @@ header_text(GMimeObject *obj, const char *name)
 
 /* Unfolded raw value (for ids and dates, which are ASCII). */
 static char *
-header_raw(GMimeObject *obj, const char *name)
+header_raw(GMimeObject *obj, const struct own *o, const char *name)
 {
-	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-	GMimeHeader *h;
-	const char *raw;
-	char *v;
+	const char *raw = raw_field(obj, o, name);
 
-	if ((h = g_mime_header_list_get_header(hl, name)) == NULL ||
-	    (raw = g_mime_header_get_raw_value(h)) == NULL)
+	if (raw == NULL)
 		return NULL;
-	v = g_mime_utils_header_unfold(raw);
-	return g_strstrip(v);
+	return g_strstrip(g_mime_utils_header_unfold(raw));
 }
 
 /* "Name <addr>" (bare addr when no name); sets *name and *addr. */
@@ -305,26 +353,26 @@ comment_name(pd_msg *m, char *v)
 }
 
 static void
-read_headers(pd_msg *m, GMimeMessage *msg)
+read_headers(pd_msg *m, GMimeMessage *msg, const struct own *o)
 {
 	GMimeObject *obj = GMIME_OBJECT(msg);
 	GDateTime *dt;
 	const char *id;
 	char *v, *from = NULL;
 
-	m->subject = header_text(obj, "Subject");
+	m->subject = header_text(obj, o, "Subject");
 	m->from = format_address(g_mime_message_get_from(msg),
 	    &m->author_name, &m->author_email);
 	if (m->from == NULL) {
 		g_free(m->author_name);
 		g_free(m->author_email);
-		from = header_text(obj, "From");
+		from = header_text(obj, o, "From");
 		m->from = address_from_text(from, &m->author_name,
 		    &m->author_email);
 	}
 	if (*m->author_email != '\0') {
 		if (from == NULL)
-			from = header_text(obj, "From");
+			from = header_text(obj, o, "From");
 		comment_name(m, from);
 	}
 	g_free(from);
@@ -336,16 +384,16 @@ read_headers(pd_msg *m, GMimeMessage *msg)
 		pd_text_clean_line(m->id);
 		g_strstrip(m->id);
 	}
-	v = header_raw(obj, "In-Reply-To");
+	v = header_raw(obj, o, "In-Reply-To");
 	m->in_reply_to = first_msgid(v);
 	g_free(v);
-	v = header_raw(obj, "References");
+	v = header_raw(obj, o, "References");
 	read_refs(m, v);
 	g_free(v);
-	v = header_text(obj, "List-Id");
+	v = header_text(obj, o, "List-Id");
 	m->list_id = list_id(v);
 	g_free(v);
-	m->date_str = header_text(obj, "Date");
+	m->date_str = header_text(obj, o, "Date");
 	if ((dt = g_mime_message_get_date(msg)) != NULL)
 		m->date = (time_t)g_date_time_to_unix(dt);
 }
@@ -552,7 +600,7 @@ walk(GMimeObject *obj, int depth, struct walk *w)
 }
 
 static char *
-synthetic_id(GMimeMessage *msg, const char *text)
+synthetic_id(GMimeMessage *msg, const struct own *o, const char *text)
 {
 	static const char *hdrs[] = { "From", "Date", "Subject" };
 	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA1);
@@ -560,7 +608,7 @@ synthetic_id(GMimeMessage *msg, const char *text)
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS(hdrs); i++) {
-		v = header_raw(GMIME_OBJECT(msg), hdrs[i]);
+		v = header_raw(GMIME_OBJECT(msg), o, hdrs[i]);
 		if (v != NULL)
 			g_checksum_update(ck, (const guchar *)v, (gssize)strlen(v));
 		g_checksum_update(ck, (const guchar *)"\n", 1);
@@ -574,27 +622,24 @@ synthetic_id(GMimeMessage *msg, const char *text)
 }
 
 /*
- * Header fields anyone reads: ours (read_headers, synthetic_id) and the
- * three GMime needs for the MIME structure.  GMime turns every field
- * into objects (and parses To/Cc), so a list message's forty-odd
- * Received/DKIM/X-* fields cost more than the rest of the parse.
+ * Header fields GMime must see: those read through GMime (read_headers,
+ * synthetic_id) and the three of the MIME structure; ours too unless
+ * taken out.  GMime turns every field into objects (and parses To/Cc),
+ * so a list message's forty-odd Received/DKIM/X-* fields cost more than
+ * the rest of the parse.
  */
 static int
-keep_field(const char *name, size_t n)
+keep_field(const char *name, size_t n, int taken)
 {
-#define F(s)	{ s, sizeof(s) - 1 }
-	static const struct {
-		const char	*name;
-		size_t		 len;
-	} keep[] = { F("From"), F("Subject"), F("Date"), F("Message-ID"),
-	    F("In-Reply-To"), F("References"), F("List-Id"), F("Content-Type"),
-	    F("Content-Transfer-Encoding"), F("Content-Disposition") };
-#undef F
+	static const char *keep[] = { "From", "Date", "Message-ID",
+	    "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
+	    NULL };
 	size_t i;
 
-	for (i = 0; i < G_N_ELEMENTS(keep); i++)
-		if (keep[i].len == n &&
-		    g_ascii_strncasecmp(name, keep[i].name, n) == 0)
+	if (own_index(name, n) >= 0)
+		return !taken;
+	for (i = 0; keep[i] != NULL; i++)
+		if (name_is(name, n, keep[i]))
 			return 1;
 	return 0;
 }
@@ -619,7 +664,7 @@ enum { LINE_KEEP, LINE_DROP, LINE_STOP };
  * (what GMime makes of such lines is left to GMime).
  */
 static int
-field_line(const char *p, const char *next, int *seen, int *drop)
+field_line(const char *p, const char *next, int taken, int *seen, int *drop)
 {
 	size_t n;
 
@@ -630,22 +675,66 @@ field_line(const char *p, const char *next, int *seen, int *drop)
 		return *drop ? LINE_DROP : LINE_KEEP;
 	if ((n = field_name(p, next)) == 0)
 		return *seen ? LINE_STOP : LINE_KEEP;
-	*drop = *seen && !keep_field(p, n);
+	*drop = *seen && !keep_field(p, n, taken);
 	*seen = 1;
 	return *drop ? LINE_DROP : LINE_KEEP;
 }
 
-/* Drop the top-level fields nobody reads, with their continuations. */
+/*
+ * When every line of the header block is a "Name:" field or a
+ * continuation, the block ends with an empty LF line and holds no NUL,
+ * GMime keeps each field's raw value as the bytes after the colon up to
+ * the next field: copy those of our fields (the first of each name) and
+ * return 1.  Anything else returns 0 and leaves them to GMime.
+ */
+static int
+take_own(const char *p, const char *end, struct own *o)
+{
+	const char *start = p, *next, *eol, *from[NOWN] = { 0 }, *to[NOWN];
+	int cur = -1, i;
+	size_t n;
+
+	if (p == end || field_name(p, end) == 0)
+		return 0;
+	for (;; p = next) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return 0;
+		next = eol + 1;
+		if (*p == '\n')
+			break;
+		if (*p == ' ' || *p == '\t')
+			continue;
+		if ((n = field_name(p, next)) == 0)
+			return 0;
+		if (cur >= 0)
+			to[cur] = p;
+		cur = -1;
+		if ((i = own_index(p, n)) >= 0 && from[i] == NULL)
+			from[cur = i] = p + n + 1;
+	}
+	if (cur >= 0)
+		to[cur] = p;
+	if (memchr(start, '\0', (size_t)(p - start)) != NULL)
+		return 0;
+	for (i = 0; i < NOWN; i++)
+		if (from[i] != NULL)
+			o->v[i] = g_strndup(from[i], (gsize)(to[i] - from[i]));
+	return o->taken = 1;
+}
+
+/* Drop the top-level fields GMime need not see, with their continuations. */
 static void
-drop_fields(GByteArray *ba)
+drop_fields(GByteArray *ba, struct own *o)
 {
 	char *p = (char *)ba->data, *end = p + ba->len, *w = p, *eol, *next;
-	int seen = 0, drop = 0, what;
+	int seen = 0, drop = 0, what, taken;
 
+	taken = take_own(p, end, o);
 	for (; p < end; p = next) {
 		eol = memchr(p, '\n', (size_t)(end - p));
 		next = eol ? eol + 1 : end;
-		if ((what = field_line(p, next, &seen, &drop)) == LINE_STOP)
+		what = field_line(p, next, taken, &seen, &drop);
+		if (what == LINE_STOP)
 			break;
 		if (what == LINE_DROP)
 			continue;
@@ -662,7 +751,7 @@ drop_fields(GByteArray *ba)
 
 /* Copy of buf with CRLF turned into LF: GMime and the scans see LF only. */
 static GByteArray *
-normalise_input(const char *buf, size_t len)
+normalise_input(const char *buf, size_t len, struct own *o)
 {
 	GByteArray *ba = g_byte_array_sized_new((guint)len + 1);
 	const char *p = buf, *end = buf + len, *cr;
@@ -679,7 +768,7 @@ normalise_input(const char *buf, size_t len)
 		}
 	}
 	g_byte_array_append(ba, (const guint8 *)p, (guint)(end - p));
-	drop_fields(ba);
+	drop_fields(ba, o);
 	return ba;
 }
 
@@ -746,6 +835,7 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	GMimeMessage *msg;
 	GMimeObject *top;
 	pd_msg *m = NULL;
+	struct own own;
 	struct walk w;
 	size_t max_excerpt = opts && opts->max_excerpt ? opts->max_excerpt :
 	    DEFAULT_MAX_EXCERPT;
@@ -756,7 +846,8 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 		pd_msg_init();
 	if (buf == NULL)
 		return PD_EINVAL;
-	input = normalise_input(buf, len);
+	memset(&own, 0, sizeof(own));
+	input = normalise_input(buf, len, &own);
 	stream = g_mime_stream_mem_new_with_byte_array(input);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -766,7 +857,7 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 		goto out;
 
 	m = msg_new();
-	read_headers(m, msg);
+	read_headers(m, msg, &own);
 	if (pd_subject_parse(m->subject, &m->subj) != 0) {
 		r = PD_ENOMEM;
 		goto out;
@@ -793,8 +884,10 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	}
 	g_string_free(w.patches, TRUE);
 	pd_text_scan(&m->text, w.body->str, w.body->len, max_excerpt);
-	if (m->id == NULL) {
-		m->id = synthetic_id(msg, w.body->str);
+	if (m->id == NULL || m->id[0] == '\0') {
+		/* a Message-ID of only blanks or control bytes is none */
+		g_free(m->id);
+		m->id = synthetic_id(msg, &own, w.body->str);
 		m->id_synthetic = 1;
 	}
 	g_string_free(w.body, TRUE);
@@ -802,6 +895,7 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	m->domain = domain_of(m->author_email);
 	r = 0;
 out:
+	own_clear(&own);
 	if (msg != NULL)
 		g_object_unref(msg);
 	g_object_unref(stream);

@@ -33,9 +33,20 @@
  * the patch it answers and for the patch's series; a reply to a cover letter
  * counts for the series only.
  *
- * Concurrency: LMDB serialises writers across processes.  Within a process
- * a rwlock guards map resizing (mdb_env_set_mapsize needs no live txn): every
- * transaction holds it shared, resizing holds it exclusive.
+ * Pointers into the map: inside a write txn a value from mdb_get or a
+ * cursor is valid only until the txn's next put or del (pages are changed
+ * in place, split, or spilled and freed), so every record decoded on the
+ * write paths is decoded from a private copy (get_copy) or read before the
+ * first write.  Read-only calls hand out map pointers for a callback only.
+ *
+ * Concurrency: LMDB serialises writers across processes and threads (one
+ * pd_store may be shared by threads: MDB_NOTLS).  Within a process a rwlock
+ * guards map resizing (mdb_env_set_mapsize needs no live txn in the
+ * process): every top-level txn holds it shared, resizing holds it
+ * exclusive.  The store's mutable state (the batch, the write txn that
+ * its thread's reads go through, and which thread that is) is guarded by a
+ * mutex and withdrawn before the txn ends, i.e. before LMDB's writer lock
+ * passes to another thread.
  */
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -80,10 +91,12 @@ struct pd_store {
 	MDB_dbi db[DB_MAX];
 	unsigned flags;
 	size_t map_max;
-	pthread_rwlock_t lock;
+	pthread_rwlock_t lock;	/* shared by every txn, exclusive to resize */
+	pthread_mutex_t mu;	/* guards batch, wtxn and owner */
 	MDB_txn *batch;		/* parent txn between begin and commit */
 	MDB_txn *wtxn;		/* write txn the owner's reads go through */
-	pthread_t owner;
+	pthread_t owner;	/* the thread that runs batch and wtxn */
+	/* Batch accounting: only the owner, holding LMDB's writer lock. */
 	size_t batch_avail;	/* free map bytes when the batch began */
 	size_t batch_map;	/* map size then */
 	size_t batch_est;	/* generous guess of the pages the batch dirtied */
@@ -545,6 +558,26 @@ put_buf(MDB_txn *t, MDB_dbi db, MDB_val *k, struct wbuf *b, unsigned flags)
 	return mdb_put(t, db, k, &v, flags);
 }
 
+/*
+ * A value from mdb_get is valid only until the next put or del of the txn
+ * (its page may be changed in place, split, or spilled and freed), so the
+ * write paths decode records from a private copy, freed by the caller.
+ */
+static int
+get_copy(MDB_txn *t, MDB_dbi db, MDB_val *k, MDB_val *v, void **copy)
+{
+	int rc;
+
+	*copy = NULL;
+	if ((rc = mdb_get(t, db, k, v)) != 0)
+		return rc;
+	if ((*copy = malloc(v->mv_size ? v->mv_size : 1)) == NULL)
+		return PD_ENOMEM;
+	memcpy(*copy, v->mv_data, v->mv_size);
+	v->mv_data = *copy;
+	return 0;
+}
+
 static int
 meta_get_u64(pd_store *st, MDB_txn *t, const char *name, uint64_t *out)
 {
@@ -646,10 +679,60 @@ out:
 
 /* ---- transactions ---- */
 
-static int
-is_owner(const pd_store *st)
+/* The calling thread's write txn (the batch or a child of it), or NULL. */
+static MDB_txn *
+my_wtxn(pd_store *st)
 {
-	return st->wtxn != NULL && pthread_equal(st->owner, pthread_self());
+	MDB_txn *t = NULL;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->wtxn != NULL && pthread_equal(st->owner, pthread_self()))
+		t = st->wtxn;
+	pthread_mutex_unlock(&st->mu);
+	return t;
+}
+
+static MDB_txn *
+my_batch(pd_store *st)
+{
+	MDB_txn *t = NULL;
+
+	pthread_mutex_lock(&st->mu);
+	if (st->batch != NULL && pthread_equal(st->owner, pthread_self()))
+		t = st->batch;
+	pthread_mutex_unlock(&st->mu);
+	return t;
+}
+
+/*
+ * Publish (or, with NULLs, withdraw) the calling thread's write txn.  It is
+ * withdrawn before the txn ends: once LMDB's writer lock is released another
+ * thread may publish its own.
+ */
+static void
+set_wtxn(pd_store *st, MDB_txn *batch, MDB_txn *t)
+{
+	pthread_mutex_lock(&st->mu);
+	st->batch = batch;
+	st->wtxn = t;
+	st->owner = pthread_self();
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* With the lock held: the map size and its room left. */
+static void
+map_room(pd_store *st, size_t *avail, size_t *size)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	size_t used;
+
+	*avail = *size = 0;
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0)
+		return;
+	used = (info.me_last_pgno + 1) * ms.ms_psize;
+	*avail = info.me_mapsize > used ? info.me_mapsize - used : 0;
+	*size = info.me_mapsize;
 }
 
 static int
@@ -663,15 +746,19 @@ adopt_size(pd_store *st)
 	return rc;
 }
 
+/*
+ * Double the map that was seen full.  Threads that hit the limit together
+ * grow it once: a map already larger than seen is left alone.
+ */
 static int
-grow(pd_store *st)
+grow(pd_store *st, size_t seen)
 {
 	MDB_envinfo info;
 	size_t size;
 	int rc;
 
 	pthread_rwlock_wrlock(&st->lock);
-	if ((rc = mdb_env_info(st->env, &info)) != 0)
+	if ((rc = mdb_env_info(st->env, &info)) != 0 || info.me_mapsize > seen)
 		goto out;
 	if (info.me_mapsize >= st->map_max) {
 		rc = PD_EFULL;
@@ -703,21 +790,47 @@ txn_begin(pd_store *st, unsigned flags, MDB_txn **t)
 	}
 }
 
-/* A txn for reading: the owner's write txn when there is one. */
+enum { END_ABORT, END_COMMIT, END_COMMIT_SYNC };
+
+/*
+ * End a top-level txn (END_COMMIT_SYNC: and sync a PD_STORE_NOSYNC store)
+ * and release the lock; *seen is the map size it ran with, *avail the room
+ * left after it.
+ */
+static int
+txn_end(pd_store *st, MDB_txn *t, int how, size_t *seen, size_t *avail)
+{
+	size_t a, s;
+	int rc = 0;
+
+	if (how == END_ABORT)
+		mdb_txn_abort(t);
+	else
+		rc = mdb_txn_commit(t);
+	if (rc == 0 && how == END_COMMIT_SYNC && (st->flags & PD_STORE_NOSYNC))
+		rc = mdb_env_sync(st->env, 1);
+	map_room(st, &a, &s);
+	pthread_rwlock_unlock(&st->lock);
+	if (seen)
+		*seen = s;
+	if (avail)
+		*avail = a;
+	return rc;
+}
+
+/* A txn for reading: the caller's write txn when it runs one. */
 static int
 rd_begin(pd_store *st, MDB_txn **t)
 {
-	if (is_owner(st)) {
-		*t = st->wtxn;
+	if ((*t = my_wtxn(st)) != NULL)
 		return 0;
-	}
 	return txn_begin(st, MDB_RDONLY, t);
 }
 
 static void
 rd_end(pd_store *st, MDB_txn *t)
 {
-	if (t == st->wtxn && is_owner(st))
+	if (t == my_wtxn(st))
 		return;
 	mdb_txn_abort(t);
 	pthread_rwlock_unlock(&st->lock);
@@ -725,103 +838,106 @@ rd_end(pd_store *st, MDB_txn *t)
 
 typedef int (*write_fn)(pd_store *st, MDB_txn *t, void *arg);
 
-/* Room left in the map for the batch, measured when it begins. */
-static void
-batch_room(pd_store *st)
+static int
+batch_start(pd_store *st)
 {
-	MDB_envinfo info;
-	MDB_stat ms;
-	size_t used;
+	MDB_txn *t;
+	int rc;
 
+	if ((rc = txn_begin(st, 0, &t)) != 0)
+		return rc;
+	map_room(st, &st->batch_avail, &st->batch_map);
 	st->batch_est = 0;
-	st->batch_avail = 0;
-	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &ms) != 0)
-		return;
-	used = (info.me_last_pgno + 1) * ms.ms_psize;
-	st->batch_avail = info.me_mapsize > used ? info.me_mapsize - used : 0;
-	st->batch_map = info.me_mapsize;
+	set_wtxn(st, t, t);
+	return 0;
 }
 
 /*
  * Commit the batch so far and start another one, growing the map first
- * when it is full (grow) or getting low, so that a commit never lacks room.
+ * when it is full (grow_now) or getting low, so that a commit never lacks
+ * room.
  */
 static int
-batch_cycle(pd_store *st, int grow_now)
+batch_cycle(pd_store *st, MDB_txn *batch, int grow_now)
 {
-	int rc, low;
+	size_t seen, avail;
+	int rc;
 
-	rc = mdb_txn_commit(st->batch);
-	st->batch = st->wtxn = NULL;
-	pthread_rwlock_unlock(&st->lock);
-	if (rc == 0 && (st->flags & PD_STORE_NOSYNC))
-		rc = mdb_env_sync(st->env, 1);
-	if (rc != 0)
+	set_wtxn(st, NULL, NULL);
+	if ((rc = txn_end(st, batch, END_COMMIT_SYNC, &seen, &avail)) != 0)
 		return rc;
-	batch_room(st);
-	low = st->batch_avail < st->batch_map / 4;
-	if (grow_now || low) {
-		rc = grow(st);
+	if (grow_now || avail < seen / 4) {
+		rc = grow(st, seen);
 		if (rc == PD_EFULL && !grow_now)
 			rc = 0;
 		if (rc != 0)
 			return rc;
 	}
-	if ((rc = txn_begin(st, 0, &st->batch)) != 0)
-		return rc;
-	st->wtxn = st->batch;
-	st->owner = pthread_self();
-	batch_room(st);
-	return 0;
+	return batch_start(st);
+}
+
+/* fn in a child of the caller's batch; a full map commits, grows, retries. */
+static int
+batch_op(pd_store *st, MDB_txn *batch, write_fn fn, void *arg)
+{
+	MDB_txn *t;
+	int rc;
+
+	for (;;) {
+		if (st->batch_est > st->batch_avail / 2) {
+			if ((rc = batch_cycle(st, batch, 0)) != 0)
+				return pd_rc(rc);
+			batch = my_batch(st);
+		}
+		if ((rc = mdb_txn_begin(st->env, batch, 0, &t)) != 0)
+			return pd_rc(rc);
+		set_wtxn(st, batch, t);
+		rc = fn(st, t, arg);
+		set_wtxn(st, batch, batch);
+		if (rc == 0)
+			rc = mdb_txn_commit(t);
+		else
+			mdb_txn_abort(t);
+		st->batch_est += BATCH_OP_EST;
+		if (rc != MDB_MAP_FULL)
+			return pd_rc(rc);
+		if ((rc = batch_cycle(st, batch, 1)) != 0)
+			return pd_rc(rc);
+		batch = my_batch(st);
+	}
 }
 
 /*
- * Run fn in a write txn: a child of the batch when batching, else its own
- * durable txn.  A full map is grown and fn run again.
+ * Run fn in a write txn: a child of the caller's batch, else its own
+ * durable txn.  A full map is grown and fn run again.  fn and what it calls
+ * back must not write (LMDB has one writer: that would wait for itself).
  */
 static int
 write_op(pd_store *st, write_fn fn, void *arg)
 {
 	MDB_txn *t;
+	size_t seen;
 	int rc;
 
 	if (st->flags & PD_STORE_RDONLY)
 		return PD_EROFS;
+	if ((t = my_batch(st)) != NULL)
+		return batch_op(st, t, fn, arg);
+	if (my_wtxn(st) != NULL)
+		return PD_EINVAL;
 	for (;;) {
-		if (st->batch != NULL && is_owner(st)) {
-			if (st->batch_est > st->batch_avail / 2 &&
-			    (rc = batch_cycle(st, 0)) != 0)
-				return pd_rc(rc);
-			if ((rc = mdb_txn_begin(st->env, st->batch, 0, &t)) != 0)
-				return pd_rc(rc);
-			st->wtxn = t;
-			rc = fn(st, t, arg);
-			st->wtxn = st->batch;
-			if (rc == 0)
-				rc = mdb_txn_commit(t);
-			else
-				mdb_txn_abort(t);
-			st->batch_est += BATCH_OP_EST;
-			if (rc != MDB_MAP_FULL)
-				return pd_rc(rc);
-			if ((rc = batch_cycle(st, 1)) != 0)
-				return pd_rc(rc);
-			continue;
-		}
 		if ((rc = txn_begin(st, 0, &t)) != 0)
 			return pd_rc(rc);
-		st->wtxn = t;
-		st->owner = pthread_self();
+		set_wtxn(st, NULL, t);
 		rc = fn(st, t, arg);
-		st->wtxn = NULL;
+		set_wtxn(st, NULL, NULL);
 		if (rc == 0)
-			rc = mdb_txn_commit(t);
+			rc = txn_end(st, t, END_COMMIT, &seen, NULL);
 		else
-			mdb_txn_abort(t);
-		pthread_rwlock_unlock(&st->lock);
+			(void)txn_end(st, t, END_ABORT, &seen, NULL);
 		if (rc != MDB_MAP_FULL)
 			return pd_rc(rc);
-		if ((rc = grow(st)) != 0)
+		if ((rc = grow(st, seen)) != 0)
 			return pd_rc(rc);
 	}
 }
@@ -829,41 +945,31 @@ write_op(pd_store *st, write_fn fn, void *arg)
 int
 pd_store_begin(pd_store *st)
 {
-	int rc;
-
-	if (st == NULL || st->batch != NULL || (st->flags & PD_STORE_RDONLY))
+	if (st == NULL || (st->flags & PD_STORE_RDONLY) || my_wtxn(st) != NULL)
 		return PD_EINVAL;
-	if ((rc = txn_begin(st, 0, &st->batch)) != 0)
-		return pd_rc(rc);
-	st->wtxn = st->batch;
-	st->owner = pthread_self();
-	batch_room(st);
-	return 0;
+	return pd_rc(batch_start(st));
 }
 
 int
 pd_store_commit(pd_store *st)
 {
-	int rc;
+	MDB_txn *t;
 
-	if (st == NULL || st->batch == NULL)
+	if (st == NULL || (t = my_batch(st)) == NULL)
 		return PD_EINVAL;
-	rc = mdb_txn_commit(st->batch);
-	st->batch = st->wtxn = NULL;
-	pthread_rwlock_unlock(&st->lock);
-	if (rc == 0 && (st->flags & PD_STORE_NOSYNC))
-		rc = mdb_env_sync(st->env, 1);
-	return pd_rc(rc);
+	set_wtxn(st, NULL, NULL);
+	return pd_rc(txn_end(st, t, END_COMMIT_SYNC, NULL, NULL));
 }
 
 void
 pd_store_abort(pd_store *st)
 {
-	if (st == NULL || st->batch == NULL)
+	MDB_txn *t;
+
+	if (st == NULL || (t = my_batch(st)) == NULL)
 		return;
-	mdb_txn_abort(st->batch);
-	st->batch = st->wtxn = NULL;
-	pthread_rwlock_unlock(&st->lock);
+	set_wtxn(st, NULL, NULL);
+	(void)txn_end(st, t, END_ABORT, NULL, NULL);
 }
 
 /* ---- open / close ---- */
@@ -1002,6 +1108,7 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 	if (st->map_max < map_size)
 		st->map_max = map_size;
 	pthread_rwlock_init(&st->lock, NULL);
+	pthread_mutex_init(&st->mu, NULL);
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
 	if ((rc = mdb_env_set_maxdbs(st->env, DB_MAX)) != 0)
@@ -1038,14 +1145,14 @@ pd_store_close(pd_store *st)
 {
 	if (st == NULL)
 		return;
-	if (st->batch != NULL)
-		pd_store_abort(st);
+	pd_store_abort(st);
 	if (st->env != NULL) {
 		if (!(st->flags & PD_STORE_RDONLY))
 			mdb_env_sync(st->env, 1);
 		mdb_env_close(st->env);
 	}
 	pthread_rwlock_destroy(&st->lock);
+	pthread_mutex_destroy(&st->mu);
 	free(st);
 }
 
@@ -1058,18 +1165,21 @@ struct put_ctx {
 	char sid[512];
 };
 
+/* A message record decoded from a copy (get_copy): free *copy. */
 static int
-get_rec(pd_store *st, MDB_txn *t, const char *msgid, MDB_val *k, MDB_val *v,
-    struct pd_rec *r)
+get_rec(pd_store *st, MDB_txn *t, const char *msgid, MDB_val *k, struct pd_rec *r,
+    void **copy)
 {
+	MDB_val v;
 	int rc;
 
+	*copy = NULL;
 	*k = sval(msgid);
 	if (k->mv_size > 511)
 		return MDB_NOTFOUND;
-	if ((rc = mdb_get(t, st->db[DB_MSGS], k, v)) != 0)
+	if ((rc = get_copy(t, st->db[DB_MSGS], k, &v, copy)) != 0)
 		return rc;
-	return rec_decode(k, v, r);
+	return rec_decode(k, &v, r);
 }
 
 /* The series id children of version/N already use for a missing part. */
@@ -1174,9 +1284,10 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 	const char *anc[64], *root = NULL;
 	size_t n = 0, nrefs = pd_msg_nrefs(m);
 	const char *irt = pd_msg_in_reply_to(m);
-	MDB_val k, v;
+	MDB_val k;
 	struct pd_rec a;
-	int rc;
+	void *copy;
+	int rc, same, part;
 
 	if (*irt)
 		anc[n++] = irt;
@@ -1188,16 +1299,20 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 	}
 	*nmissing = 0;
 	for (size_t i = 0; i < n; i++) {
-		rc = get_rec(st, t, anc[i], &k, &v, &a);
+		rc = get_rec(st, t, anc[i], &k, &a, &copy);
 		if (rc == 0) {
-			if (same_part_series(&a, version, cn) && *a.series) {
+			same = same_part_series(&a, version, cn) && *a.series;
+			part = a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH;
+			if (same)
 				snprintf(sid, sidlen, "%s", a.series);
+			free(copy);
+			if (same)
 				return 0;
-			}
-			if (a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH)
+			if (part)
 				break;	/* another series' thread */
 			continue;
 		}
+		free(copy);
 		if (rc != MDB_NOTFOUND)
 			return rc;
 		rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);
@@ -1399,15 +1514,17 @@ series_update(pd_store *st, MDB_txn *t, const pd_msg *m, const struct pd_class *
 	struct srec s;
 	struct wbuf b = { 0 };
 	unsigned char *parts = NULL;
+	void *copy = NULL;
 	char prev[512];
 	int cn, cx = pd_msg_counter(m, &cn), kind = pd_msg_kind(m), fresh, rc;
 	size_t need;
 
 	if (k.mv_size > 511)
 		return 0;
-	rc = mdb_get(t, st->db[DB_SERIES], &k, &v);
+	/* s lives across the puts of series_versions: decoded from a copy. */
+	rc = get_copy(t, st->db[DB_SERIES], &k, &v, &copy);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
+		goto out;
 	fresh = rc == MDB_NOTFOUND;
 	rc = 0;
 	if (fresh) {
@@ -1416,7 +1533,7 @@ series_update(pd_store *st, MDB_txn *t, const pd_msg *m, const struct pd_class *
 		s.first_seq = seq;
 		s.supersedes = "";
 	} else if ((rc = ser_decode(&k, &v, &s)) != 0)
-		return rc;
+		goto out;
 	if (fresh || (kind == PD_KIND_COVER && !s.has_cover)) {
 		s.subject = pd_msg_subject(m);
 		s.title = pd_msg_title(m);
@@ -1434,8 +1551,10 @@ series_update(pd_store *st, MDB_txn *t, const pd_msg *m, const struct pd_class *
 	if (need < s.nparts)
 		need = s.nparts;
 	if (need) {
-		if ((parts = calloc(1, need)) == NULL)
-			return PD_ENOMEM;
+		if ((parts = calloc(1, need)) == NULL) {
+			rc = PD_ENOMEM;
+			goto out;
+		}
 		if (s.nparts)
 			memcpy(parts, s.parts, s.nparts);
 		if (cx >= 1 && cx <= STORE_MAXPARTS)
@@ -1448,8 +1567,10 @@ series_update(pd_store *st, MDB_txn *t, const pd_msg *m, const struct pd_class *
 		rc = series_versions(st, t, m, sid, &s, prev, sizeof(prev));
 	if (rc == 0 && (rc = ser_encode(&s, &b)) == 0)
 		rc = put_buf(t, st->db[DB_SERIES], &k, &b, 0);
+out:
 	free(b.p);
 	free(parts);
+	free(copy);
 	return rc;
 }
 
@@ -1459,11 +1580,11 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 {
 	unsigned rv = 0, ak = 0, ts = 0;
 	const char *parent = pd_msg_in_reply_to(m);
-	MDB_val k, v, sk, sv;
+	MDB_val k, sk, sv;
 	struct pd_rec r;
 	struct srec s;
 	struct wbuf b = { 0 };
-	char *series = NULL;
+	void *rcopy = NULL, *scopy = NULL;
 	int rc;
 
 	for (size_t i = 0; i < pd_msg_ntrailers(m); i++) {
@@ -1479,15 +1600,10 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 		parent = pd_msg_ref(m, pd_msg_nrefs(m) - 1);
 	if (*parent == '\0')
 		return 0;
-	rc = get_rec(st, t, parent, &k, &v, &r);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
+	if ((rc = get_rec(st, t, parent, &k, &r, &rcopy)) != 0)
+		goto out;
 	if ((r.kind != PD_KIND_COVER && r.kind != PD_KIND_PATCH) || *r.series == '\0')
-		return 0;
-	if ((series = strdup(r.series)) == NULL)
-		return PD_ENOMEM;
+		goto out;
 	if (r.kind == PD_KIND_PATCH) {
 		r.reviewed += rv;
 		r.acked += ak;
@@ -1496,8 +1612,8 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 		    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, 0)) != 0)
 			goto out;
 	}
-	sk = sval(series);
-	if ((rc = mdb_get(t, st->db[DB_SERIES], &sk, &sv)) != 0 ||
+	sk = sval(r.series);
+	if ((rc = get_copy(t, st->db[DB_SERIES], &sk, &sv, &scopy)) != 0 ||
 	    (rc = ser_decode(&sk, &sv, &s)) != 0)
 		goto out;
 	s.reviewed += rv;
@@ -1509,7 +1625,8 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 out:
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
-	free(series);
+	free(rcopy);
+	free(scopy);
 	free(b.p);
 	return rc;
 }
@@ -1537,16 +1654,19 @@ list_has(const char *list, const char *id)
 }
 
 static int
-put_duplicate(pd_store *st, MDB_txn *t, MDB_val *k, MDB_val *v, struct put_ctx *c)
+put_duplicate(pd_store *st, MDB_txn *t, MDB_val *k, struct put_ctx *c)
 {
 	struct pd_rec r;
 	struct wbuf b = { 0 };
 	char *ids = NULL;
 	const char *lid = pd_msg_list_id(c->m);
+	void *copy = NULL;
+	MDB_val v;
 	int rc;
 
-	if ((rc = rec_decode(k, v, &r)) != 0)
-		return rc;
+	if ((rc = get_copy(t, st->db[DB_MSGS], k, &v, &copy)) != 0 ||
+	    (rc = rec_decode(k, &v, &r)) != 0)
+		goto out;
 	c->res->duplicate = 1;
 	c->res->seq = r.seq;
 	snprintf(c->res->short_id, sizeof(c->res->short_id), "%s", r.short_id);
@@ -1555,14 +1675,19 @@ put_duplicate(pd_store *st, MDB_txn *t, MDB_val *k, MDB_val *v, struct put_ctx *
 	c->res->cx = r.cx;
 	c->res->cn = r.cn;
 	if (*lid == '\0' || list_has(r.list_ids, lid))
-		return 0;
-	if (asprintf(&ids, "%s%s%s", r.list_ids, *r.list_ids ? " " : "", lid) < 0)
-		return PD_ENOMEM;
+		goto out;
+	if (asprintf(&ids, "%s%s%s", r.list_ids, *r.list_ids ? " " : "", lid) < 0) {
+		ids = NULL;
+		rc = PD_ENOMEM;
+		goto out;
+	}
 	r.list_ids = ids;
 	if ((rc = rec_encode(&r, &b)) == 0)
 		rc = put_buf(t, st->db[DB_MSGS], k, &b, 0);
+out:
 	free(b.p);
 	free(ids);
+	free(copy);
 	return rc;
 }
 
@@ -1630,7 +1755,7 @@ put_fn(pd_store *st, MDB_txn *t, void *arg)
 		return PD_ETOOBIG;
 	rc = mdb_get(t, st->db[DB_MSGS], &k, &v);
 	if (rc == 0)
-		return put_duplicate(st, t, &k, &v, c);
+		return put_duplicate(st, t, &k, c);
 	if (rc != MDB_NOTFOUND)
 		return rc;
 	if ((rc = meta_get_u64(st, t, "next_seq", &seq)) != 0 ||
@@ -1757,7 +1882,10 @@ pd_store_get_msg(pd_store *st, const char *id,
 		return rc;
 	if ((rc = rd_begin(st, &t)) != 0)
 		return pd_rc(rc);
-	rc = get_rec(st, t, key, &k, &v, &r);
+	/* Read only: the record is handed out straight from the map. */
+	k = sval(key);
+	if ((rc = mdb_get(t, st->db[DB_MSGS], &k, &v)) == 0)
+		rc = rec_decode(&k, &v, &r);
 	if (rc == MDB_NOTFOUND && is_shortid(key)) {
 		MDB_val sk = { 9, key }, mid;
 

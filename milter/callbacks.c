@@ -20,7 +20,7 @@ struct conn {
 	struct pdm_cfg *cfg;
 	int internal;		/* client in InternalHosts: tag, don't count */
 	int noreply;		/* SMFIP_NR_HDR | SMFIP_NR_BODY negotiated */
-	int in_msg;		/* counted in pdm_state_busy */
+	int in_msg;		/* counted by pdm_state_busy_begin */
 	char qid[32];
 	struct pdm_msg msg;
 };
@@ -56,19 +56,15 @@ msg_done(struct conn *c)
 	log_setqid(NULL);
 	if (c->in_msg) {
 		c->in_msg = 0;
-		pdm_state_busy(-1);
+		pdm_state_busy_end();
 	}
 }
 
 static void
-msg_begin(SMFICTX *ctx, struct conn *c)
+get_qid(SMFICTX *ctx, struct conn *c)
 {
 	const char *qid;
 
-	if (!c->in_msg) {
-		c->in_msg = 1;
-		pdm_state_busy(1);
-	}
 	if (c->qid[0] == '\0' && (qid = smfi_getsymval(ctx, "i")) != NULL)
 		snprintf(c->qid, sizeof(c->qid), "%s", qid);
 }
@@ -136,7 +132,16 @@ xxfi_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return on_error(NULL);
 	msg_done(c);
-	msg_begin(ctx, c);
+	get_qid(ctx, c);
+	if (pdm_state_busy_begin() != 0) {
+		/* after SIGTERM, once the messages in progress are done */
+		log_setqid(c->qid[0] ? c->qid : NULL);
+		log_info("shutting down: message passed on %s",
+		    c->cfg->conf->on_error == PD_ONERR_TEMPFAIL ? "to tempfail" : "unchanged");
+		log_setqid(NULL);
+		return on_error(c);
+	}
+	c->in_msg = 1;
 	return SMFIS_CONTINUE;
 }
 
@@ -147,7 +152,7 @@ xxfi_header(SMFICTX *ctx, char *name, char *value)
 
 	if (c == NULL)
 		return on_error(NULL);
-	msg_begin(ctx, c);
+	get_qid(ctx, c);
 	(void)pdm_msg_header(&c->msg, name, value);	/* failures end at eom */
 	return reply(c);
 }
@@ -159,7 +164,6 @@ xxfi_body(SMFICTX *ctx, unsigned char *p, size_t n)
 
 	if (c == NULL)
 		return on_error(NULL);
-	msg_begin(ctx, c);
 	(void)pdm_msg_body(&c->msg, p, n);
 	return reply(c);
 }
@@ -214,7 +218,7 @@ xxfi_eom(SMFICTX *ctx)
 
 	if (c == NULL)
 		return on_error(NULL);
-	msg_begin(ctx, c);
+	get_qid(ctx, c);
 	log_setqid(c->qid[0] ? c->qid : NULL);
 	if (pdm_msg_finish(&c->msg) != 0 || (in = malloc(sizeof(*in))) == NULL ||
 	    (tags = malloc(sizeof(*tags))) == NULL) {

@@ -131,6 +131,22 @@ block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Let the messages in progress finish before stopping libmilter: Debian's
+ * libmilter (built with its workers pool) drops open sessions on
+ * smfi_stop().  Messages that start after that are refused (OnError).
+ */
+static void
+drain(void)
+{
+	log_info("stopping: finishing messages in progress");
+	if (pdm_state_drain(DRAIN_SECONDS) != 0) {
+		log_warnx("messages still in progress after %d s", DRAIN_SECONDS);
+		busy_at_exit = 1;
+	}
+	smfi_stop();
+}
+
 /* Wait for signals until libmilter's thread ends. */
 static void
 signal_loop(const sigset_t *set, const char *confpath)
@@ -149,9 +165,8 @@ signal_loop(const sigset_t *set, const char *confpath)
 		case SIGTERM:
 		case SIGINT:
 			if (!stopping) {
-				log_info("stopping: finishing messages in progress");
 				stopping = 1;
-				smfi_stop();
+				drain();
 			}
 			break;
 		case SIGUSR2:
@@ -212,10 +227,6 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	signal_loop(&set, confpath);
 	pthread_join(tid, NULL);
 	pdm_listen_close();
-	if (pdm_state_wait_idle(DRAIN_SECONDS) != 0) {
-		log_warnx("messages still in progress after %d s", DRAIN_SECONDS);
-		busy_at_exit = 1;
-	}
 	pdm_sched_stop();
 	rc = milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
 	log_info("stopped");

@@ -53,9 +53,14 @@ struct pdm_cfg *pdm_state_cfg(void);	/* a new reference to the current one */
 void pdm_state_reload(const char *path);	/* logs the outcome */
 void pdm_state_open_store(void);	/* at start-up; failures are retried later */
 
-/* in-flight messages, for a clean SIGTERM */
-void pdm_state_busy(int delta);
-int pdm_state_wait_idle(int seconds);	/* 0 when idle in time */
+/*
+ * Messages in progress, for a clean SIGTERM.  begin fails (-1) once drain
+ * has run.  drain waits until none is in progress (or seconds pass), then
+ * refuses new ones; 0 when it got idle in time.
+ */
+int pdm_state_busy_begin(void);
+void pdm_state_busy_end(void);
+int pdm_state_drain(int seconds);
 
 /*
  * Parse, classify and (count != 0) record one message; fill tags.

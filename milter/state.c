@@ -35,6 +35,7 @@ static time_t store_tried;
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
 static int busy;
+static int closing;	/* drained: new messages are refused */
 
 int
 pdm_cfg_load(const char *path, const char *dbdir, struct pdm_cfg **out,
@@ -282,18 +283,31 @@ pdm_state_send_due(const struct pd_conf *conf, int *sent, char *errbuf, size_t e
 	return rc;
 }
 
+int
+pdm_state_busy_begin(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&busy_lock);
+	if (closing)
+		rc = -1;
+	else
+		busy++;
+	pthread_mutex_unlock(&busy_lock);
+	return rc;
+}
+
 void
-pdm_state_busy(int delta)
+pdm_state_busy_end(void)
 {
 	pthread_mutex_lock(&busy_lock);
-	busy += delta;
-	if (busy == 0)
+	if (--busy == 0)
 		pthread_cond_broadcast(&busy_cond);
 	pthread_mutex_unlock(&busy_lock);
 }
 
 int
-pdm_state_wait_idle(int seconds)
+pdm_state_drain(int seconds)
 {
 	struct timespec until;
 	int rc = 0;
@@ -303,6 +317,7 @@ pdm_state_wait_idle(int seconds)
 	pthread_mutex_lock(&busy_lock);
 	while (busy > 0 && rc == 0)
 		rc = pthread_cond_timedwait(&busy_cond, &busy_lock, &until);
+	closing = 1;
 	rc = busy > 0 ? -1 : 0;
 	pthread_mutex_unlock(&busy_lock);
 	return rc;

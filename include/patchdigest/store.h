@@ -6,6 +6,17 @@
  * Strings in the structs handed to callbacks point into the store's memory
  * map and are valid only during the callback.  Structs filled by *_get
  * functions own their strings: release them with the matching *_clear.
+ *
+ * Threads: one pd_store may be shared by several threads (the milter's).
+ * Every call may run concurrently with any other, except pd_store_close
+ * (no other call may be running or follow).  Writers wait for each other
+ * (LMDB has one writer per environment, across processes); readers never
+ * wait for writers.  A batch (pd_store_begin .. commit/abort) belongs to
+ * the thread that began it: that thread's puts and reads go through it;
+ * other threads' puts wait until it ends, so keep batches short when the
+ * store is shared.  Callbacks must not write to the store they are called
+ * from: inside pd_store_close_range's render that fails with PD_EINVAL,
+ * inside a read's callback it could wait for itself when the map grows.
  */
 #ifndef PATCHDIGEST_STORE_H
 #define PATCHDIGEST_STORE_H

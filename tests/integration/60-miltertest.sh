@@ -35,7 +35,7 @@ MSG2=$(echo "$patches" | sed -n 3p)
 MSG3=$(echo "$patches" | sed -n 4p)
 MSG4=$(echo "$patches" | sed -n 5p)
 REPLY=$(pick 'Subject: Re:' 1)
-[ -n "$MSG4" ] && [ -n "$REPLY" ] || fail "corpus set lacks patches or replies"
+{ [ -n "$MSG4" ] && [ -n "$REPLY" ]; } || fail "corpus set lacks patches or replies"
 
 MALFORMED=$tmp/malformed.eml
 {

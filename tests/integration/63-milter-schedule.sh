@@ -14,6 +14,7 @@ trap 'md_kill; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 
 # Three patches of one series (n/m counters, n >= 1).
+# shellcheck disable=SC2046 # file names without blanks
 set -- $(grep -l '^Subject: \[PATCH v2 0*[1-9][0-9]*/50\]' "$corpus"/*.eml | head -n 3)
 [ $# = 3 ] || fail "corpus lacks three parts of the v2 /50 series"
 
@@ -40,7 +41,8 @@ miltertest -s "$PD_SRC/tests/milter/sched.lua" -D LIB="$PD_SRC/tests/milter/lib.
     >"$tmp/mt.out" 2>&1
 rc=$?
 cat "$tmp/mt.out"
-[ $rc = 0 ] && ! grep -q '^FAIL' "$tmp/mt.out" || fail "sched.lua"
+[ $rc = 0 ] || fail "sched.lua exited $rc"
+! grep -q '^FAIL' "$tmp/mt.out" || fail "sched.lua"
 
 n=0
 until [ -f "$tmp/sent.0" ] && grep -q "digest schedule: 1 digest" "$MD_LOG"; do

@@ -61,8 +61,8 @@ while [ $i -lt "$rounds" ]; do
 done
 
 # ---- patchdigest-lda ----
-# 40 messages of the week (every one in PD_FULL runs)
-if [ "$FULL" = 1 ]; then set_files; else set_files | head -n 40; fi >"$T/list"
+# 25 messages of the week (every one in PD_FULL runs)
+if [ "$FULL" = 1 ]; then set_files; else set_files | head -n 25; fi >"$T/list"
 conf "$T/lda.conf" "$T/ref-lda"
 mkdir "$T/ref-lda"
 while read -r f; do

@@ -19,7 +19,7 @@ md_start() {
 	md_conf=$2
 	shift 2
 	MD_LOG=${MD_LOG:-$(mktemp /tmp/pd-milter-log.XXXXXX)}
-	md_from=$(( $(cat "$MD_LOG" 2>/dev/null | wc -l) + 1 ))
+	md_from=$(( $(wc -l 2>/dev/null <"$MD_LOG" || echo 0) + 1 ))
 	"$PD_BUILD/patchdigest-milter" -f -c "$md_conf" -p "$md_sock" "$@" \
 	    </dev/null >>"$MD_LOG" 2>&1 &
 	MD_PID=$!

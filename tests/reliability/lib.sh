@@ -29,14 +29,21 @@ feed_milter() {
 }
 
 # The counters of a store without the range's last id, which depends on
-# the arrival order (parallel deliveries).
+# the arrival order (parallel deliveries).  With SERIES_ORDER=0 the series
+# counters are left out too: a patch answering a non-patch (a [GIT PULL])
+# joins the parent's series only when it arrives first (a known store
+# bug, see tests/RELIABILITY.md), so in parallel runs they depend on the
+# order; PD_FULL runs keep them.
 counters_unordered() {
-	counters "$1" | python3 -c '
-import json, sys
+	counters "$1" | SERIES=${SERIES_ORDER:-1} python3 -c '
+import json, os, sys
 d = json.load(sys.stdin)
+skip = {"to", "from"}
+if os.environ["SERIES"] == "0":
+    skip.add("series")
 def drop(v):
     if isinstance(v, dict):
-        return {k: drop(x) for k, x in v.items() if k not in ("to", "from")}
+        return {k: drop(x) for k, x in v.items() if k not in skip}
     if isinstance(v, list):
         return [drop(x) for x in v]
     return v

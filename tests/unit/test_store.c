@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@
 #define MAXFILES	256
 
 struct files {
-	char *path[MAXFILES];
+	char *path[MAXFILES * 2];
 	size_t n;
 };
 
@@ -854,6 +855,264 @@ test_concurrent(void **state)
 	files_free(&f);
 }
 
+/* ---- batches and threads ---- */
+
+/* window_week and the two big threads, in corpus order (with duplicates). */
+static void
+mixed_files(struct files *f)
+{
+	static const char *const sets[] = { "window_week-2022-11-28",
+	    "thread_v2-00-50-kvm-init-rework", "thread_v5-00-36-stage2-for-host" };
+	struct files one;
+
+	f->n = 0;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		set_files(sets[i], &one);
+		for (size_t j = 0; j < one.n; j++) {
+			assert_true(f->n < MAXFILES * 2);
+			f->path[f->n++] = one.path[j];
+		}
+		one.n = 0;
+	}
+}
+
+/* Every stored field but the arrival time, as text. */
+static int
+dump_rec(const struct pd_rec *r, void *arg)
+{
+	FILE *fp = arg;
+
+	fprintf(fp, "seq %llu date %lld kind %d v%d %d/%d flags %u r%u a%u t%u\n"
+	    "id %s\nshort %s\nsubject %s\ntitle %s\nauthor %s\nfrom %s\n"
+	    "domain %s\nseries %s\nsubsystem %s\nproject %s\nirt %s\ntags %s\n"
+	    "lists %s\nexcerpt %zu %s\n",
+	    (unsigned long long)r->seq, (long long)r->date, r->kind, r->version,
+	    r->cx, r->cn, r->flags, r->reviewed, r->acked, r->tested, r->msgid,
+	    r->short_id, r->subject, r->title, r->author, r->from, r->domain,
+	    r->series, r->subsystem, r->project, r->in_reply_to, r->tags,
+	    r->list_ids, strlen(r->excerpt), r->excerpt);
+	return 0;
+}
+
+static int
+dump_series_of(const struct pd_rec *r, void *arg)
+{
+	pd_store *st = ((void **)arg)[0];
+	FILE *fp = ((void **)arg)[1];
+	struct pd_series s;
+
+	if (*r->series == '\0')
+		return 0;
+	assert_int_equal(pd_store_series_get(st, r->series, &s), 0);
+	fprintf(fp, "series %s\nsubject %s\ntitle %s\nauthor %s\nsubsystem %s\n"
+	    "project %s\nv%d total %d received %u cover %d r%u a%u t%u\n"
+	    "supersedes %s v%d first %llu\n", s.id, s.subject, s.title, s.author,
+	    s.subsystem, s.project, s.version, s.total, s.received, s.has_cover,
+	    s.reviewed, s.acked, s.tested, s.supersedes ? s.supersedes : "-",
+	    s.supersedes_version, (unsigned long long)s.first_seq);
+	pd_series_clear(&s);
+	return 0;
+}
+
+/* Every record (by Message-ID), every series, the counters: as text. */
+static char *
+dump_store(pd_store *st, const struct files *f)
+{
+	char *buf = NULL, *snap;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	struct pd_range r;
+	void *arg[2] = { st, fp };
+
+	assert_non_null(fp);
+	for (size_t i = 0; i < f->n; i++) {
+		char *id = msgid_of(f->path[i]);
+
+		assert_int_equal(pd_store_get_msg(st, id, dump_rec, fp), 0);
+		assert_int_equal(pd_store_get_msg(st, id, dump_series_of, arg), 0);
+		free(id);
+	}
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(pd_store_foreach_msg(st, &r, dump_rec, fp), 0);
+	snap = snapshot(st, 1);
+	fputs(snap, fp);
+	free(snap);
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * One big batch (one transaction, or many as a tiny map grows) stores
+ * exactly what one durable transaction per message stores: records decoded
+ * inside the transaction stay intact across its later writes.  Read inside
+ * the batch, and again after the commit.
+ */
+static void
+test_batch_records(void **state)
+{
+	static const size_t maps[] = { 0, 32 * 1024 };
+	struct files f;
+	pd_store *st;
+	char *want, *got;
+
+	(void)state;
+	mixed_files(&f);
+	st = open_store("durable", 0, 0);
+	put_all(st, &f);
+	want = dump_store(st, &f);
+	pd_store_close(st);
+	assert_non_null(strstr(want, "Fixes for FWB"));
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		char sub[32];
+
+		snprintf(sub, sizeof(sub), "batch%zu", i);
+		st = open_store(sub, maps[i], 256 << 20);
+		assert_int_equal(pd_store_begin(st), 0);
+		assert_int_equal(pd_store_begin(st), PD_EINVAL);
+		put_all(st, &f);
+		got = dump_store(st, &f);
+		assert_string_equal(got, want);
+		free(got);
+		assert_int_equal(pd_store_commit(st), 0);
+		assert_int_equal(pd_store_commit(st), PD_EINVAL);
+		pd_store_close(st);
+		st = open_store(sub, 0, 0);
+		got = dump_store(st, &f);
+		assert_string_equal(got, want);
+		free(got);
+		pd_store_close(st);
+	}
+	free(want);
+	files_free(&f);
+}
+
+struct worker {
+	pd_store *st;
+	pd_msg **msgs;
+	struct pd_class *cls;
+	size_t n;
+	unsigned seed;
+	int batch;		/* commit every that many puts; 0: no batch */
+	uint64_t stored;	/* puts that were not duplicates */
+	int err;		/* first failure, as a line number */
+	char why[128];
+};
+
+static int
+seen_rec(const struct pd_rec *r, void *arg)
+{
+	return strcmp(r->msgid, arg) == 0 ? 0 : PD_ECORRUPT;
+}
+
+#define W_CHECK(w, cond) do {						\
+	if (!(cond) && !(w)->err) {					\
+		(w)->err = __LINE__;					\
+		snprintf((w)->why, sizeof((w)->why), "%s", #cond);	\
+	}								\
+} while (0)
+
+/* Puts every message in its own order, reading back as it goes. */
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	size_t *order = calloc(w->n, sizeof(*order));
+	unsigned seed = w->seed;
+	int rc;
+
+	W_CHECK(w, order != NULL);
+	for (size_t i = 0; order && i < w->n; i++)
+		order[i] = i;
+	for (size_t i = w->n; order && i > 1; i--) {
+		size_t j = (size_t)rand_r(&seed) % i, t = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (size_t i = 0; order && i < w->n && !w->err; i++) {
+		const pd_msg *m = w->msgs[order[i]];
+		struct pd_put_result res;
+		struct pd_range r;
+
+		if (w->batch && i % (size_t)w->batch == 0)
+			W_CHECK(w, pd_store_begin(w->st) == 0);
+		rc = pd_store_put(w->st, m, &w->cls[order[i]], &res);
+		if (rc != 0 && !w->err)
+			fprintf(stderr, "put: %s\n", pd_strerror(rc));
+		W_CHECK(w, rc == 0);
+		w->stored += rc == 0 && !res.duplicate;
+		W_CHECK(w, pd_store_get_msg(w->st, pd_msg_id(m), seen_rec,
+		    (void *)pd_msg_id(m)) == 0);
+		W_CHECK(w, pd_store_range(w->st, NULL, &r) == 0 && r.messages >= 1);
+		if (w->batch && (i % (size_t)w->batch == (size_t)w->batch - 1 ||
+		    i == w->n - 1))
+			W_CHECK(w, pd_store_commit(w->st) == 0);
+	}
+	free(order);
+	return NULL;
+}
+
+/*
+ * Threads share one pd_store (the milter's case): each puts every message,
+ * one of them in batches, while a tiny map grows under them.  Every
+ * message is counted exactly once and the counters equal one sequential
+ * import's.
+ */
+static void
+test_threads(void **state)
+{
+	enum { NTHREADS = 6 };
+	struct files f;
+	pd_store *st;
+	pd_msg *msgs[MAXFILES * 2];
+	struct pd_class cls[MAXFILES * 2];
+	struct worker w[NTHREADS];
+	pthread_t tid[NTHREADS];
+	size_t n = 0;
+	uint64_t stored = 0, listed = 0;
+	struct pd_range r;
+	char *want, *got;
+
+	(void)state;
+	mixed_files(&f);
+	for (size_t i = 0; i < f.n; i++) {
+		msgs[n] = load(f.path[i]);
+		pd_classify(NULL, msgs[n], &cls[n]);
+		n++;
+	}
+	st = open_store("ref", 0, 0);
+	put_all(st, &f);
+	want = snapshot(st, 1);
+	pd_store_close(st);
+
+	st = open_store("shared", 32 * 1024, 256 << 20);
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ st, msgs, cls, n, (unsigned)i + 101,
+		    i == 0 ? 16 : 0, 0, 0, "" };
+		assert_int_equal(pthread_create(&tid[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		if (w[i].err)
+			print_error("thread %d: line %d: %s\n", i, w[i].err, w[i].why);
+		assert_int_equal(w[i].err, 0);
+		stored += w[i].stored;
+	}
+	got = snapshot(st, 1);
+	assert_string_equal(got, want);
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(stored, r.messages);
+	assert_int_equal(pd_store_foreach_msg(st, &r, count_msg, &listed), 0);
+	assert_int_equal(listed, r.messages);
+	assert_int_equal(r.last_seq - r.first_seq + 1, r.messages);
+	free(got);
+	free(want);
+	pd_store_close(st);
+	for (size_t i = 0; i < n; i++)
+		pd_msg_free(msgs[i]);
+	files_free(&f);
+}
+
 static void
 test_ingest(void **state)
 {
@@ -915,6 +1174,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),
 	};
 	int rc;
