@@ -138,23 +138,32 @@ struct own {
 	char	*v[NOWN];	/* raw values as GMime keeps them; NULL: absent */
 };
 
+struct name {
+	const char	*s;
+	size_t		 n;
+};
+#define NAME(s)	{ s, sizeof(s) - 1 }
+
+/* Index of name[0..n) in names, -1 if absent; the length first, cheaply. */
 static int
-name_is(const char *name, size_t n, const char *s)
+name_index(const struct name *names, int count, const char *name, size_t n)
 {
-	return strlen(s) == n && g_ascii_strncasecmp(name, s, n) == 0;
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (names[i].n == n &&
+		    g_ascii_strncasecmp(name, names[i].s, n) == 0)
+			return i;
+	return -1;
 }
 
 static int
 own_index(const char *name, size_t n)
 {
-	static const char *own_names[NOWN] = { "Subject", "In-Reply-To",
-	    "References", "List-Id" };
-	int i;
+	static const struct name own_names[NOWN] = { NAME("Subject"),
+	    NAME("In-Reply-To"), NAME("References"), NAME("List-Id") };
 
-	for (i = 0; i < NOWN; i++)
-		if (name_is(name, n, own_names[i]))
-			return i;
-	return -1;
+	return name_index(own_names, NOWN, name, n);
 }
 
 static void
@@ -631,17 +640,13 @@ synthetic_id(GMimeMessage *msg, const struct own *o, const char *text)
 static int
 keep_field(const char *name, size_t n, int taken)
 {
-	static const char *keep[] = { "From", "Date", "Message-ID",
-	    "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
-	    NULL };
-	size_t i;
+	static const struct name keep[] = { NAME("From"), NAME("Date"),
+	    NAME("Message-ID"), NAME("Content-Type"),
+	    NAME("Content-Transfer-Encoding"), NAME("Content-Disposition") };
 
 	if (own_index(name, n) >= 0)
 		return !taken;
-	for (i = 0; keep[i] != NULL; i++)
-		if (name_is(name, n, keep[i]))
-			return 1;
-	return 0;
+	return name_index(keep, G_N_ELEMENTS(keep), name, n) >= 0;
 }
 
 /* Length of the field name of "Name:" at p, 0 if the line is not one. */

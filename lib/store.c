@@ -69,7 +69,8 @@
 #define STORE_VERSION	1
 #define STORE_EXCERPT_MAX	(16 * 1024)
 #define STORE_MAXPARTS	4096	/* bitmap bound for a bogus x/N */
-#define BATCH_OP_EST	(16 * 1024)	/* map bytes one put may dirty */
+#define BATCH_OP_EST	(STORE_EXCERPT_MAX + 16 * 1024)	/* map bytes one put may dirty */
+#define BATCH_TXN_PAGES	(4 * (DB_MAX + 2))	/* a fresh txn copies each tree's path */
 #define LOOSE_WINDOW	(20 * 60)
 #define DEFAULT_MAP	((size_t)64 << 20)
 #define DEFAULT_MAP_MAX	((size_t)64 << 30)
@@ -98,8 +99,8 @@ struct pd_store {
 	pthread_t owner;	/* the thread that runs batch and wtxn */
 	/* Batch accounting: only the owner, holding LMDB's writer lock. */
 	size_t batch_avail;	/* free map bytes when the batch began */
-	size_t batch_map;	/* map size then */
-	size_t batch_est;	/* generous guess of the pages the batch dirtied */
+	size_t batch_est;	/* generous guess of the map bytes the batch dirtied */
+	size_t fresh_est;	/* that guess for a fresh txn (immutable) */
 };
 
 /* ---- errors ---- */
@@ -842,20 +843,23 @@ static int
 batch_start(pd_store *st)
 {
 	MDB_txn *t;
+	size_t size;
 	int rc;
 
 	if ((rc = txn_begin(st, 0, &t)) != 0)
 		return rc;
-	map_room(st, &st->batch_avail, &st->batch_map);
-	st->batch_est = 0;
+	map_room(st, &st->batch_avail, &size);
+	st->batch_est = st->fresh_est;
 	set_wtxn(st, t, t);
 	return 0;
 }
 
 /*
  * Commit the batch so far and start another one, growing the map first
- * when it is full (grow_now) or getting low, so that a commit never lacks
- * room.
+ * when it is full (grow_now) or getting low.  A batch keeps half of the
+ * room it began with in reserve, and its estimate starts with what a fresh
+ * txn and its commit may copy: the commit of a batch must never lack room,
+ * that would lose puts that already returned 0.
  */
 static int
 batch_cycle(pd_store *st, MDB_txn *batch, int grow_now)
@@ -866,7 +870,8 @@ batch_cycle(pd_store *st, MDB_txn *batch, int grow_now)
 	set_wtxn(st, NULL, NULL);
 	if ((rc = txn_end(st, batch, END_COMMIT_SYNC, &seen, &avail)) != 0)
 		return rc;
-	if (grow_now || avail < seen / 4) {
+	if (grow_now || avail < seen / 4 ||
+	    avail / 2 < st->fresh_est + 2 * BATCH_OP_EST) {
 		rc = grow(st, seen);
 		if (rc == PD_EFULL && !grow_now)
 			rc = 0;
@@ -881,13 +886,15 @@ static int
 batch_op(pd_store *st, MDB_txn *batch, write_fn fn, void *arg)
 {
 	MDB_txn *t;
-	int rc;
+	int rc, cycled = 0;
 
 	for (;;) {
-		if (st->batch_est > st->batch_avail / 2) {
+		/* Once per put: at the map limit the reserve cannot be had. */
+		if (!cycled && st->batch_est + BATCH_OP_EST > st->batch_avail / 2) {
 			if ((rc = batch_cycle(st, batch, 0)) != 0)
 				return pd_rc(rc);
 			batch = my_batch(st);
+			cycled = 1;
 		}
 		if ((rc = mdb_txn_begin(st->env, batch, 0, &t)) != 0)
 			return pd_rc(rc);
@@ -904,6 +911,7 @@ batch_op(pd_store *st, MDB_txn *batch, write_fn fn, void *arg)
 		if ((rc = batch_cycle(st, batch, 1)) != 0)
 			return pd_rc(rc);
 		batch = my_batch(st);
+		cycled = 1;
 	}
 }
 
@@ -1092,6 +1100,7 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 {
 	pd_store *st;
 	MDB_envinfo info;
+	MDB_stat ms;
 	unsigned ef = MDB_NOTLS;
 	int rc;
 
@@ -1120,6 +1129,9 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 	if ((rc = mdb_env_set_mapsize(st->env, map_size)) != 0 ||
 	    (rc = mdb_env_open(st->env, dir, ef, 0600)) != 0)
 		goto fail;
+	if ((rc = mdb_env_stat(st->env, &ms)) != 0)
+		goto fail;
+	st->fresh_est = BATCH_TXN_PAGES * (size_t)ms.ms_psize;
 	/* An existing store keeps its (possibly grown) size. */
 	if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0 ||
 	    (rc = mdb_env_info(st->env, &info)) != 0)

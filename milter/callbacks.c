@@ -90,7 +90,7 @@ xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
-		return SMFIS_REJECT;	/* libmilter then runs without this filter */
+		return SMFIS_REJECT;	/* the MTA goes on without this filter */
 	if ((c = conn_get(ctx)) == NULL)
 		return SMFIS_REJECT;
 	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
