@@ -4,7 +4,10 @@
  * One GMime parse per message; everything else is a linear scan of the
  * decoded text.  The header block and the body are each read at most a
  * bounded number of bytes (opts), so that huge or hostile input costs
- * bounded time and memory.
+ * bounded time and memory.  GMime is handed only the header fields it must
+ * interpret (drop_fields): building objects of the forty-odd others of a
+ * list message cost more than the rest of the parse (tests/bench/README.md,
+ * "Parser profile").
  */
 #include <string.h>
 

@@ -839,45 +839,53 @@ rd_end(pd_store *st, MDB_txn *t)
 
 typedef int (*write_fn)(pd_store *st, MDB_txn *t, void *arg);
 
+/*
+ * Begin a batch txn with room in reserve: half of the room it begins with
+ * is kept for its commit, and its estimate starts with what a fresh txn
+ * may copy (every tree's path).  The commit of a batch must never lack
+ * room: that would lose puts that already returned 0.  The room is
+ * measured holding LMDB's writer lock, so no other thread can take it; a
+ * map too small is grown (with no txn: the empty one is aborted) first.
+ * At the map limit the batch begins with what there is.
+ */
 static int
 batch_start(pd_store *st)
 {
 	MDB_txn *t;
-	size_t size;
-	int rc;
+	size_t avail, size;
+	int rc, full = 0;
 
-	if ((rc = txn_begin(st, 0, &t)) != 0)
-		return rc;
-	map_room(st, &st->batch_avail, &size);
+	for (;;) {
+		if ((rc = txn_begin(st, 0, &t)) != 0)
+			return rc;
+		map_room(st, &avail, &size);
+		if (full || (avail >= size / 4 &&
+		    avail / 2 >= st->fresh_est + 2 * BATCH_OP_EST))
+			break;
+		(void)txn_end(st, t, END_ABORT, NULL, NULL);
+		if ((rc = grow(st, size)) == PD_EFULL)
+			full = 1;
+		else if (rc != 0)
+			return rc;
+	}
+	st->batch_avail = avail;
 	st->batch_est = st->fresh_est;
 	set_wtxn(st, t, t);
 	return 0;
 }
 
-/*
- * Commit the batch so far and start another one, growing the map first
- * when it is full (grow_now) or getting low.  A batch keeps half of the
- * room it began with in reserve, and its estimate starts with what a fresh
- * txn and its commit may copy: the commit of a batch must never lack room,
- * that would lose puts that already returned 0.
- */
+/* Commit the batch so far and start another one (grow_now: map full). */
 static int
 batch_cycle(pd_store *st, MDB_txn *batch, int grow_now)
 {
-	size_t seen, avail;
+	size_t seen;
 	int rc;
 
 	set_wtxn(st, NULL, NULL);
-	if ((rc = txn_end(st, batch, END_COMMIT_SYNC, &seen, &avail)) != 0)
+	if ((rc = txn_end(st, batch, END_COMMIT_SYNC, &seen, NULL)) != 0)
 		return rc;
-	if (grow_now || avail < seen / 4 ||
-	    avail / 2 < st->fresh_est + 2 * BATCH_OP_EST) {
-		rc = grow(st, seen);
-		if (rc == PD_EFULL && !grow_now)
-			rc = 0;
-		if (rc != 0)
-			return rc;
-	}
+	if (grow_now && (rc = grow(st, seen)) != 0)
+		return rc;
 	return batch_start(st);
 }
 
@@ -1282,24 +1290,44 @@ same_part_series(const struct pd_rec *a, int version, int cn)
 }
 
 /*
+ * Past an ancestor not stored yet, the References could be another
+ * series' thread (a series posted in reply to one).  What is found there
+ * counts only if it fits a --chain-reply-to chain: the part at distance d
+ * is part cx - d, sent within the loose window.
+ */
+static int
+chain_fits(const struct pd_rec *a, const pd_msg *m, int cx, size_t d)
+{
+	int64_t date = (int64_t)pd_msg_date(m);
+
+	return a->cx == cx - (int)d && a->date != 0 && date != 0 &&
+	    a->date - date <= LOOSE_WINDOW && date - a->date <= LOOSE_WINDOW;
+}
+
+/*
  * Threading: the nearest stored ancestor of the same version and total
  * gives the series.  Ancestors not stored yet are remembered in "pending",
- * so that they adopt the id when they arrive; the root guessed among them
- * is the oldest named like this message by git send-email (a series posted
- * inside another thread must not take that thread's root), else the
- * direct parent.
+ * so that they adopt the id when they arrive.  The root guessed among them
+ * is the oldest named like this message by git send-email, else the direct
+ * parent (the cover letter or patch 1 in git's default threading).  Only
+ * the ancestors up to that root are remembered, and past a gap (an
+ * ancestor not stored) a stored part must fit a chain (chain_fits) and a
+ * pending one must be named like this message: a series posted inside
+ * another series' thread neither joins it nor captures its parts.
+ * Non-git Message-IDs with --chain-reply-to arriving shuffled can split a
+ * series; merging two was judged the worse failure.
  */
 static int
 series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
     char *sid, size_t sidlen, const char **missing, size_t *nmissing)
 {
-	const char *anc[64], *root = NULL;
-	size_t n = 0, nrefs = pd_msg_nrefs(m);
+	const char *anc[64];
+	size_t n = 0, nrefs = pd_msg_nrefs(m), root = 0;
 	const char *irt = pd_msg_in_reply_to(m);
 	MDB_val k;
 	struct pd_rec a;
 	void *copy;
-	int rc, same, part;
+	int rc, same, part, cx = pd_msg_counter(m, NULL), stem;
 
 	if (*irt)
 		anc[n++] = irt;
@@ -1310,11 +1338,13 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 			anc[n++] = ref;
 	}
 	*nmissing = 0;
-	for (size_t i = 0; i < n; i++) {
+	/* At distance d = i + 1; past a gap a chain reaches back cx parts. */
+	for (size_t i = 0; i < n && (*nmissing == 0 || i + 1 <= (size_t)cx); i++) {
 		rc = get_rec(st, t, anc[i], &k, &a, &copy);
 		if (rc == 0) {
-			same = same_part_series(&a, version, cn) && *a.series;
 			part = a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH;
+			same = part && same_part_series(&a, version, cn) && *a.series &&
+			    (*nmissing == 0 || chain_fits(&a, m, cx, i + 1));
 			if (same)
 				snprintf(sid, sidlen, "%s", a.series);
 			free(copy);
@@ -1327,19 +1357,22 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 		free(copy);
 		if (rc != MDB_NOTFOUND)
 			return rc;
-		rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);
-		if (rc == 0)
-			return 0;
-		if (rc != MDB_NOTFOUND)
-			return rc;
+		stem = same_stem(anc[i], pd_msg_id(m));
+		if (*nmissing == 0 || stem) {
+			rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);
+			if (rc == 0)
+				return 0;
+			if (rc != MDB_NOTFOUND)
+				return rc;
+		}
+		if (stem)
+			root = *nmissing;
 		missing[(*nmissing)++] = anc[i];
-		if (same_stem(anc[i], pd_msg_id(m)))
-			root = anc[i];
 	}
-	if (root == NULL && *nmissing)
-		root = missing[0];
-	if (root != NULL)
-		snprintf(sid, sidlen, "%s", root);
+	if (*nmissing == 0)
+		return 0;
+	snprintf(sid, sidlen, "%s", missing[root]);
+	*nmissing = root + 1;	/* what is above the root is another thread */
 	return 0;
 }
 

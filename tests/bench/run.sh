@@ -370,7 +370,7 @@ fi
 # Messages in the store: proof that the runs really stored them.
 stored() {
 	"$PD" -c "$T/bench.conf" stats 2>/dev/null |
-	    awk '/^messages/ { print $2; n = 1 } END { if (!n) print "none" }'
+	    awk '/^messages/ { sub(/,$/, "", $2); print $2; n = 1 } END { if (!n) print "none" }'
 }
 
 # per_msg NAME N CMD...: runs CMD once per message file (stdin), N files;

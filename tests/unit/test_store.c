@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -501,6 +502,159 @@ test_series_in_series(void **state)
 	}
 	free(fwb);
 	free(v5);
+	files_free(&f);
+}
+
+/*
+ * The corpus 3-part series re-threaded: header lines Message-ID, Date,
+ * In-Reply-To and References replaced, "tag" added to the subject prefix.
+ */
+static pd_msg *
+rethread(const char *path, const char *id, const char *date, const char *irt,
+    const char *refs, const char *tag)
+{
+	FILE *fp = fopen(path, "rb"), *mem;
+	char line[4096], *buf = NULL;
+	size_t len = 0;
+	int body = 0, skip = 0;
+	pd_msg *m = NULL;
+
+	assert_non_null(fp);
+	mem = open_memstream(&buf, &len);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (!body && (*line == ' ' || *line == '\t') && skip)
+			continue;
+		skip = 0;
+		if (!body && (strncasecmp(line, "Message-ID:", 11) == 0 ||
+		    strncasecmp(line, "Date:", 5) == 0 ||
+		    strncasecmp(line, "In-Reply-To:", 12) == 0 ||
+		    strncasecmp(line, "References:", 11) == 0)) {
+			skip = 1;
+			continue;
+		}
+		if (!body && strncmp(line, "Subject: [PATCH ", 16) == 0 && *tag) {
+			char *e = strchr(line, ']');
+
+			assert_non_null(e);
+			fprintf(mem, "%.*s %s%s", (int)(e - line), line, tag, e);
+			continue;
+		}
+		if (!body && (*line == '\n' || strcmp(line, "\r\n") == 0)) {
+			body = 1;
+			fprintf(mem, "Message-ID: <%s>\nDate: %s\n", id, date);
+			if (*irt)
+				fprintf(mem, "In-Reply-To: <%s>\nReferences: %s\n", irt, refs);
+		}
+		fputs(line, mem);
+	}
+	fclose(fp);
+	fclose(mem);
+	assert_true(body);
+	assert_int_equal(pd_msg_parse(buf, len, NULL, &m), 0);
+	free(buf);
+	return m;
+}
+
+/* Series of each message after putting msgs[order[0..n-1]] in a fresh store. */
+static void
+series_after(const char *sub, pd_msg **msgs, const int *order, int n, char out[][256])
+{
+	pd_store *st;
+	char dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+	assert_int_equal(pd_store_open(dir, PD_STORE_CREATE | PD_STORE_NOSYNC, 0, 0,
+	    &st), 0);
+	for (int i = 0; i < n; i++) {
+		struct pd_class cls;
+		struct pd_put_result res;
+
+		pd_classify(NULL, msgs[order[i]], &cls);
+		assert_int_equal(pd_store_put(st, msgs[order[i]], &cls, &res), 0);
+		snprintf(out[order[i]], 256, "%s", res.series);
+	}
+	pd_store_close(st);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int
+next_perm(int *p, int n)
+{
+	int i = n - 2, j = n - 1;
+
+	while (i >= 0 && p[i] > p[i + 1])
+		i--;
+	if (i < 0)
+		return 0;
+	while (p[j] < p[i])
+		j--;
+	int t = p[i]; p[i] = p[j]; p[j] = t;
+	for (i++, j = n - 1; i < j; i++, j--) {
+		t = p[i]; p[i] = p[j]; p[j] = t;
+	}
+	return 1;
+}
+
+/*
+ * A series (same version and N) posted two days later in reply to patch 1
+ * of another, with Message-IDs not named by git send-email: in every
+ * arrival order, both covers included, each stays its own series.  And a
+ * --chain-reply-to series with git send-email names assembles in any order.
+ */
+static void
+test_series_in_reply_to_series(void **state)
+{
+	static const char *const d1 = "Sun, 11 Sep 2016 23:22:02 +0100";
+	static const char *const d2 = "Tue, 13 Sep 2016 10:00:00 +0100";
+	struct files f;
+	pd_msg *m[6];
+	char got[6][256];
+	int p[6] = { 0, 1, 2, 3, 4, 5 }, orders = 0;
+
+	(void)state;
+	prefix_files("patchwork/series", "base-cover-letter.mbox", 3, &f);
+	m[0] = rethread(f.path[0], "c1.aaa@ex.org", d1, "", "", "");
+	m[1] = rethread(f.path[1], "p1.bbb@ex.org", d1, "c1.aaa@ex.org",
+	    "<c1.aaa@ex.org>", "");
+	m[2] = rethread(f.path[2], "p2.ccc@ex.org", d1, "c1.aaa@ex.org",
+	    "<c1.aaa@ex.org>", "");
+	m[3] = rethread(f.path[0], "x9.ddd@ex.org", d2, "p1.bbb@ex.org",
+	    "<c1.aaa@ex.org> <p1.bbb@ex.org>", "other");
+	m[4] = rethread(f.path[1], "y8.eee@ex.org", d2, "x9.ddd@ex.org",
+	    "<c1.aaa@ex.org> <p1.bbb@ex.org> <x9.ddd@ex.org>", "other");
+	m[5] = rethread(f.path[2], "z7.fff@ex.org", d2, "x9.ddd@ex.org",
+	    "<c1.aaa@ex.org> <p1.bbb@ex.org> <x9.ddd@ex.org>", "other");
+	do {
+		/* Every other order: both covers first, last, or in between. */
+		if (orders++ % 2)
+			continue;
+		series_after("nest", m, p, 6, got);
+		for (int i = 0; i < 6; i++)
+			assert_string_equal(got[i], i < 3 ? "c1.aaa@ex.org" : "x9.ddd@ex.org");
+	} while (next_perm(p, 6));
+	assert_int_equal(orders, 720);
+	for (int i = 0; i < 6; i++)
+		pd_msg_free(m[i]);
+
+	/* git send-email --chain-reply-to: cover <- 1/2 <- 2/2. */
+	m[0] = rethread(f.path[0], "20160911222202.8585-1-a@ex.org", d1,
+	    "", "", "");
+	m[1] = rethread(f.path[1], "20160911222202.8585-2-a@ex.org", d1,
+	    "20160911222202.8585-1-a@ex.org",
+	    "<20160911222202.8585-1-a@ex.org>", "");
+	m[2] = rethread(f.path[2], "20160911222202.8585-3-a@ex.org", d1,
+	    "20160911222202.8585-2-a@ex.org",
+	    "<20160911222202.8585-1-a@ex.org> "
+	    "<20160911222202.8585-2-a@ex.org>", "");
+	for (int i = 0; i < 3; i++)
+		p[i] = i;
+	do {
+		series_after("chain", m, p, 3, got);
+		for (int i = 0; i < 3; i++)
+			assert_string_equal(got[i], "20160911222202.8585-1-a@ex.org");
+	} while (next_perm(p, 3));
+	for (int i = 0; i < 3; i++)
+		pd_msg_free(m[i]);
 	files_free(&f);
 }
 
@@ -1168,6 +1322,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_counts_match_parser, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shuffled_series, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_in_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_in_reply_to_series, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_cover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
