@@ -12,7 +12,9 @@
  *   series    series id + NUL -> series record (SER_*)
  *   pending   Message-ID + NUL of a part not seen yet -> version, N, series
  *             id that its children of that version and N already use, so
- *             the id stays stable whatever arrives first
+ *             the id stays stable whatever arrives first; only ancestors
+ *             up to the guessed root are entered (series_by_thread: a
+ *             series posted inside another's thread must not capture it)
  *   loose     lower(author e-mail) NUL version NUL N NUL tags -> i64 date +
  *             series id: series assembly without threading (20 minutes)
  *   versions  "t" author-email NUL title, or "c" change-id -> u64 version +

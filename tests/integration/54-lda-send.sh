@@ -50,7 +50,9 @@ while [ ! -e "$T/sent.tmp" ]; do
 	sleep 0.1
 done
 [ ! -e "$T/sent" ] || fail "-n -s sent a digest"
-release
+# a blocking open: "go" reaches sendmail's read even if it has not opened
+# the gate yet (release's read-write open would drop it on close)
+timeout 60 sh -c 'echo go >"$1"' sh "$T/gate" || fail "sendmail never read the gate"
 i=0
 while [ ! -e "$T/sent" ]; do
 	i=$((i + 1))

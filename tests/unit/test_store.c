@@ -1,7 +1,8 @@
 /*
  * The LMDB store with real corpus mail parsed by GMime: exactly-once
  * counting, series assembly in any arrival order, versions, trailers,
- * ranges and digests, map growth, concurrent writer processes.
+ * ranges and digests, map growth, batches, concurrent writer processes and
+ * threads sharing one pd_store.
  */
 #include <sys/wait.h>
 
