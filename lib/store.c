@@ -10,7 +10,8 @@
  *   seq       u64 big-endian arrival number -> Message-ID + NUL
  *   shortids  9-char short id -> Message-ID + NUL (DUPSORT: collisions)
  *   series    series id + NUL -> series record (SER_*)
- *   pending   Message-ID + NUL of a part not seen yet -> version, N, series
+ *   pending   Message-ID + NUL of an ancestor not seen yet or seen as a
+ *             non-part (never a series' member) -> version, N, series
  *             id that its children of that version and N already use, so
  *             the id stays stable whatever arrives first; only ancestors
  *             up to the guessed root are entered (series_by_thread: a
@@ -1122,10 +1123,11 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return PD_ENOMEM;
 	st->flags = flags;
-	map_size = map_size ? map_size : DEFAULT_MAP;
+	/* The limit wins over the initial size: MapSizeMax 256K must fill. */
 	st->map_max = map_max ? map_max : DEFAULT_MAP_MAX;
-	if (st->map_max < map_size)
-		st->map_max = map_size;
+	map_size = map_size ? map_size : DEFAULT_MAP;
+	if (map_size > st->map_max)
+		map_size = st->map_max;
 	pthread_rwlock_init(&st->lock, NULL);
 	pthread_mutex_init(&st->mu, NULL);
 	if ((rc = mdb_env_create(&st->env)) != 0)
@@ -1142,12 +1144,18 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 	if ((rc = mdb_env_stat(st->env, &ms)) != 0)
 		goto fail;
 	st->fresh_est = BATCH_TXN_PAGES * (size_t)ms.ms_psize;
-	/* An existing store keeps its (possibly grown) size. */
+	/*
+	 * An existing store keeps its (possibly grown) size, within map_max
+	 * (LMDB never shrinks it below the data).
+	 */
 	if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0 ||
 	    (rc = mdb_env_info(st->env, &info)) != 0)
 		goto fail;
-	if (info.me_mapsize < map_size &&
-	    (rc = mdb_env_set_mapsize(st->env, map_size)) != 0)
+	if (info.me_mapsize < map_size)
+		info.me_mapsize = map_size;
+	if (info.me_mapsize > st->map_max)
+		info.me_mapsize = st->map_max;
+	if ((rc = mdb_env_set_mapsize(st->env, info.me_mapsize)) != 0)
 		goto fail;
 	if (flags & PD_STORE_RDONLY)
 		rc = init_rdonly(st);
@@ -1169,7 +1177,8 @@ pd_store_close(pd_store *st)
 		return;
 	pd_store_abort(st);
 	if (st->env != NULL) {
-		if (!(st->flags & PD_STORE_RDONLY))
+		/* Only NOSYNC commits may be undurable: others synced already. */
+		if ((st->flags & PD_STORE_NOSYNC) && !(st->flags & PD_STORE_RDONLY))
 			mdb_env_sync(st->env, 1);
 		mdb_env_close(st->env);
 	}
@@ -1309,7 +1318,12 @@ chain_fits(const struct pd_rec *a, const pd_msg *m, int cx, size_t d)
 /*
  * Threading: the nearest stored ancestor of the same version and total
  * gives the series.  Ancestors not stored yet are remembered in "pending",
- * so that they adopt the id when they arrive.  The root guessed among them
+ * so that they adopt the id when they arrive.  A stored ancestor that is
+ * not a part (a [GIT PULL], a discussion mail) is treated exactly like one
+ * not stored yet, pending entry included: otherwise patches replying to it
+ * would assemble one way when it arrives first and another way when it
+ * arrives last (non-parts never take part in series assembly, so every
+ * arrival order then gives what the order with the non-parts last gives).  The root guessed among them
  * is the oldest named like this message by git send-email, else the direct
  * parent (the cover letter or patch 1 in git's default threading).  Only
  * the ancestors up to that root are remembered, and past a gap (an
@@ -1343,21 +1357,27 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 	/* At distance d = i + 1; past a gap a chain reaches back cx parts. */
 	for (size_t i = 0; i < n && (*nmissing == 0 || i + 1 <= (size_t)cx); i++) {
 		rc = get_rec(st, t, anc[i], &k, &a, &copy);
-		if (rc == 0) {
-			part = a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH;
-			same = part && same_part_series(&a, version, cn) && *a.series &&
-			    (*nmissing == 0 || chain_fits(&a, m, cx, i + 1));
+		part = rc == 0 && (a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH);
+		if (part) {
+			/*
+			 * A cover of the same git send-email posting is this
+			 * series' whatever its subject says ("[PATCH 00/15]"
+			 * over "[PATCH v2 01/15]"): pending names it too.
+			 */
+			same = (same_part_series(&a, version, cn) &&
+			    (*nmissing == 0 || chain_fits(&a, m, cx, i + 1))) ||
+			    (a.kind == PD_KIND_COVER && same_stem(anc[i], pd_msg_id(m)));
+			same = same && *a.series;
 			if (same)
 				snprintf(sid, sidlen, "%s", a.series);
 			free(copy);
 			if (same)
 				return 0;
-			if (part)
-				break;	/* another series' thread */
-			continue;
+			break;	/* another series' thread */
 		}
 		free(copy);
-		if (rc != MDB_NOTFOUND)
+		/* A stored non-part is a gap like one not stored yet. */
+		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 		stem = same_stem(anc[i], pd_msg_id(m));
 		if (*nmissing == 0 || stem) {

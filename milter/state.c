@@ -3,10 +3,14 @@
  * takes a reference to the configuration generation current when it began,
  * so a reload (SIGHUP, SIGUSR1) only changes new connections.
  *
- * The store is opened once at start-up and shared.  Every use of it (and of
- * GMime, through pd_ingest) holds store_lock: LMDB serializes writers
- * anyway, and one parse at a time bounds memory.  The lock is taken with a
- * timeout, so that a slow digest send can never hold mail up for long.
+ * The store is opened once at start-up and shared by every thread: the
+ * store is thread-safe and LMDB serializes its writers, so messages hold
+ * store_rw only for reading, which keeps the handle alive while in use;
+ * (re)opening and closing it take store_rw for writing.  Parsing and
+ * classifying, the expensive part, run outside any lock.  A counting limit
+ * (slots) bounds how many messages are parsed and held at once, which bounds
+ * memory.  Every wait has a timeout, so that a slow digest send or a stuck
+ * store can never hold mail up for long.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,23 +18,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "patchdigest/error.h"
 #include "patchdigest/log.h"
 #include "patchdigest/send.h"
 #include "milter.h"
 
-#define LOCK_WAIT	30	/* seconds a message waits for the store */
+#define LOCK_WAIT	30	/* seconds a message waits for a slot and the store */
 #define REOPEN_EVERY	10	/* seconds between attempts to reopen the store */
+#define SLOTS_MIN	2	/* messages parsed at once: 2 per CPU, within these */
+#define SLOTS_MAX	8
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pdm_cfg *current;
 static char *db_override;	/* -D */
 
-static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t store_rw = PTHREAD_RWLOCK_INITIALIZER;
 static pd_store *store;
 static char *store_dir;		/* the directory store was opened from */
+static unsigned long store_gen;	/* bumped on every open, to close the right one */
 static time_t store_tried;
+
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slot_cond = PTHREAD_COND_INITIALIZER;
+static int slots_free = -1;	/* -1: not sized yet */
 
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
@@ -142,18 +154,22 @@ pdm_state_reload(const char *path)
 	log_info("configuration reloaded from %s", path ? path : "defaults");
 }
 
-/* With store_lock held: the store of conf, opened (again) if needed. */
+static void
+deadline(struct timespec *until)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += LOCK_WAIT;
+}
+
+/* With store_rw held for writing: the store of conf, opened (again) if needed. */
 static int
-store_get(const struct pd_conf *conf, pd_store **out)
+store_get(const struct pd_conf *conf)
 {
 	time_t now = time(NULL);
 	int rc;
 
-	if (store != NULL && strcmp(store_dir, conf->database) == 0) {
-		*out = store;
+	if (store != NULL && strcmp(store_dir, conf->database) == 0)
 		return 0;
-	}
-	*out = NULL;
 	if (store != NULL) {
 		pd_store_close(store);
 		store = NULL;
@@ -171,34 +187,74 @@ store_get(const struct pd_conf *conf, pd_store **out)
 		store = NULL;
 		return rc;
 	}
+	store_gen++;
 	store_tried = 0;
-	*out = store;
 	return 0;
 }
 
-/* After a store error: keep the handle for passing conditions, else reopen. */
-static void
-store_failed(int err)
+/*
+ * The store of conf, with store_rw held (for reading, or for writing when
+ * it had to be opened: rare, and it saves a second round between
+ * configurations naming different databases).  Release with store_release.
+ */
+static int
+store_acquire(const struct pd_conf *conf, const struct timespec *until,
+    pd_store **out, unsigned long *gen)
 {
-	if (err == PD_EBUSY || err == PD_EFULL || err == PD_ENOMEM || store == NULL)
+	int rc;
+
+	*out = NULL;
+	if (pthread_rwlock_timedrdlock(&store_rw, until) != 0)
+		return PD_EBUSY;
+	if (store == NULL || strcmp(store_dir, conf->database) != 0) {
+		pthread_rwlock_unlock(&store_rw);
+		if (pthread_rwlock_timedwrlock(&store_rw, until) != 0)
+			return PD_EBUSY;
+		if ((rc = store_get(conf)) != 0) {
+			pthread_rwlock_unlock(&store_rw);
+			return rc;
+		}
+	}
+	*out = store;
+	*gen = store_gen;
+	return 0;
+}
+
+/*
+ * Drop store_rw.  After a store error, keep the handle for passing
+ * conditions, else close it so that the next message reopens it (unless
+ * another thread already did).
+ */
+static void
+store_release(int err, unsigned long gen)
+{
+	struct timespec until;
+
+	pthread_rwlock_unlock(&store_rw);
+	if (err == 0 || err == PD_EBUSY || err == PD_EFULL || err == PD_ENOMEM)
 		return;
-	log_warnx("closing the database after: %s", pd_strerror(err));
-	pd_store_close(store);
-	store = NULL;
-	store_tried = 0;
+	deadline(&until);
+	if (pthread_rwlock_timedwrlock(&store_rw, &until) != 0)
+		return;
+	if (store != NULL && store_gen == gen) {
+		log_warnx("closing the database after: %s", pd_strerror(err));
+		pd_store_close(store);
+		store = NULL;
+		store_tried = 0;
+	}
+	pthread_rwlock_unlock(&store_rw);
 }
 
 void
 pdm_state_open_store(void)
 {
 	struct pdm_cfg *c = pdm_state_cfg();
-	pd_store *st;
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&store_lock);
-	(void)store_get(c->conf, &st);
-	pthread_mutex_unlock(&store_lock);
+	pthread_rwlock_wrlock(&store_rw);
+	(void)store_get(c->conf);
+	pthread_rwlock_unlock(&store_rw);
 	pdm_cfg_put(c);
 }
 
@@ -207,12 +263,12 @@ pdm_state_shutdown(void)
 {
 	struct pdm_cfg *c;
 
-	pthread_mutex_lock(&store_lock);
+	pthread_rwlock_wrlock(&store_rw);
 	pd_store_close(store);
 	store = NULL;
 	free(store_dir);
 	store_dir = NULL;
-	pthread_mutex_unlock(&store_lock);
+	pthread_rwlock_unlock(&store_rw);
 	pthread_mutex_lock(&cfg_lock);
 	c = current;
 	current = NULL;
@@ -223,38 +279,109 @@ pdm_state_shutdown(void)
 }
 
 static int
-lock_store(void)
+slot_take(const struct timespec *until)
 {
-	struct timespec until;
+	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += LOCK_WAIT;
-	return pthread_mutex_timedlock(&store_lock, &until) == 0 ? 0 : PD_EBUSY;
+	pthread_mutex_lock(&slot_lock);
+	if (slots_free < 0) {
+		long n = 2 * sysconf(_SC_NPROCESSORS_ONLN);
+
+		slots_free = n < SLOTS_MIN ? SLOTS_MIN : n > SLOTS_MAX ? SLOTS_MAX : (int)n;
+	}
+	while (slots_free == 0 && rc == 0)
+		rc = pthread_cond_timedwait(&slot_cond, &slot_lock, until);
+	if (slots_free > 0) {
+		slots_free--;
+		rc = 0;
+	} else
+		rc = PD_EBUSY;
+	pthread_mutex_unlock(&slot_lock);
+	return rc;
+}
+
+static void
+slot_give(void)
+{
+	pthread_mutex_lock(&slot_lock);
+	slots_free++;
+	pthread_cond_signal(&slot_cond);
+	pthread_mutex_unlock(&slot_lock);
+}
+
+static void
+copy_str(char *dst, size_t dstlen, const char *src)
+{
+	size_t n = strnlen(src, dstlen - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * pd_ingest's steps and results, with only the store step under store_rw.
+ * Returns 0 when parsed (a store failure is in res->store_err), the parse
+ * error, or the error that kept the message from the store.
+ */
+static int
+ingest(struct pdm_cfg *cfg, const char *raw, size_t len, int count,
+    const struct timespec *until, struct pd_ingest *res)
+{
+	pd_msg *m = NULL;
+	pd_store *st;
+	unsigned long gen = 0;
+	int rc;
+
+	if ((rc = pd_msg_parse(raw, len, NULL, &m)) != 0)
+		return rc;
+	res->parsed = 1;
+	res->kind = pd_msg_kind(m);
+	copy_str(res->msgid, sizeof(res->msgid), pd_msg_id(m));
+	pd_classify(cfg->cl, m, &res->cls);
+	if (count) {
+		if ((rc = store_acquire(cfg->conf, until, &st, &gen)) != 0) {
+			pd_msg_free(m);
+			if (rc == PD_EBUSY)
+				log_warnx("database busy for %d s", LOCK_WAIT);
+			return rc;
+		}
+		res->store_err = pd_store_put(st, m, &res->cls, &res->put);
+		store_release(res->store_err, gen);
+		if (res->store_err == 0) {
+			res->stored = 1;
+			res->duplicate = res->put.duplicate;
+		}
+	}
+	if (!count || res->store_err != 0) {
+		memset(&res->put, 0, sizeof(res->put));
+		pd_short_id(pd_msg_id(m), res->put.short_id);
+		pd_series_guess(m, res->put.series, sizeof(res->put.series));
+		res->put.version = pd_msg_version(m);
+		res->put.cx = pd_msg_counter(m, &res->put.cn);
+	}
+	pd_msg_free(m);
+	return 0;
 }
 
 int
 pdm_ingest(struct pdm_cfg *cfg, const char *raw, size_t len, int count,
     struct pd_ingest *res, struct pd_tags *tags)
 {
-	pd_store *st = NULL;
+	struct timespec until;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = lock_store()) != 0) {
-		log_warnx("database busy for %d s", LOCK_WAIT);
+	deadline(&until);
+	if ((rc = slot_take(&until)) != 0) {
+		log_warnx("no parse slot for %d s", LOCK_WAIT);
 		return rc;
 	}
-	if (count && (rc = store_get(cfg->conf, &st)) != 0)
-		goto out;
-	rc = pd_ingest(st, cfg->cl, raw, len, NULL, res);
-	if (rc == 0 && res->store_err != 0) {
-		rc = res->store_err;
-		store_failed(rc);
-	}
-out:
-	pthread_mutex_unlock(&store_lock);
+	rc = ingest(cfg, raw, len, count, &until, res);
+	slot_give();
 	if (rc == 0 && !res->parsed)
 		rc = PD_EPARSE;
+	if (rc == 0 && res->store_err != 0)
+		rc = res->store_err;
 	if (rc != 0)
 		return rc;
 	if (count && res->stored && !res->duplicate && cfg->conf->schedule.kind == PD_SCHED_EVERY)
@@ -266,20 +393,22 @@ int
 pdm_state_send_due(const struct pd_conf *conf, int *sent, char *errbuf, size_t errlen)
 {
 	struct pd_send_result res;
+	struct timespec until;
 	pd_store *st;
+	unsigned long gen;
 	int rc;
 
 	*sent = 0;
-	if ((rc = lock_store()) != 0)
-		return rc;
-	if ((rc = store_get(conf, &st)) == 0) {
-		memset(&res, 0, sizeof(res));
-		rc = pd_send(st, conf, PD_SEND_DUE, time(NULL), &res);
-		*sent = res.sent;
-		snprintf(errbuf, errlen, "%s", res.errbuf[0] ? res.errbuf : pd_strerror(rc));
-	} else
+	deadline(&until);
+	if ((rc = store_acquire(conf, &until, &st, &gen)) != 0) {
 		snprintf(errbuf, errlen, "%s", pd_strerror(rc));
-	pthread_mutex_unlock(&store_lock);
+		return rc;
+	}
+	memset(&res, 0, sizeof(res));
+	rc = pd_send(st, conf, PD_SEND_DUE, time(NULL), &res);
+	*sent = res.sent;
+	snprintf(errbuf, errlen, "%s", res.errbuf[0] ? res.errbuf : pd_strerror(rc));
+	store_release(0, gen);
 	return rc;
 }
 

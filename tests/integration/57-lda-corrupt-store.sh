@@ -10,7 +10,8 @@ set -eu
 . "$PD_SRC/tests/lib/lda.sh"
 
 nmsg=10
-seeds="1 2 3 4 5 6 7 8 9 10 11 12"
+# PD_FULL=1: many more seeds
+if [ "${PD_FULL:-0}" = 1 ]; then seeds=$(seq 1 60); else seeds=$(seq 1 8); fi
 set_files | head -n $nmsg >"$T/list"
 
 # corrupt DB SEED: even seeds overwrite all of data.mdb past page 1, odd
@@ -76,5 +77,8 @@ EOF
 done
 echo "$untagged of $(( nmsg * $(echo "$seeds" | wc -w) )) passed on untagged; $deaths store steps died"
 [ "$untagged" -gt 0 ] || fail "no corruption was ever noticed"
-san_lmdb_only "$T/san" || fail "a sanitizer report outside LMDB"
+if [ -d "$T/san" ]; then
+	echo "$(ls "$T/san" | wc -l) sanitizer reports of LMDB's faults set aside"
+	san_lmdb_only "$T/san" || fail "a sanitizer report outside LMDB"
+fi
 echo ok

@@ -24,6 +24,7 @@
 #include "patchdigest/classify.h"
 #include "patchdigest/error.h"
 #include "patchdigest/ingest.h"
+#include "patchdigest/mbox.h"
 #include "patchdigest/msg.h"
 #include "patchdigest/store.h"
 
@@ -926,6 +927,48 @@ test_map_growth(void **state)
 	assert_string_equal(a, b);
 	free(b);
 	pd_store_close(st);
+
+	/*
+	 * A limit below the initial size (MapSize default, MapSizeMax 256K)
+	 * is kept: the store fills; with a larger limit the rest goes in.
+	 */
+	st = open_store("cap", 0, 256 * 1024);
+	int crc = 0;
+	size_t capped = 0;
+	for (size_t i = 0; i < f.n && crc == 0; i++) {
+		struct pd_put_result res;
+
+		pd_msg *m = load(f.path[i]);
+		struct pd_class cls;
+
+		pd_classify(NULL, m, &cls);
+		crc = pd_store_put(st, m, &cls, &res);
+		capped += crc == 0;
+		pd_msg_free(m);
+	}
+	assert_int_equal(crc, PD_EFULL);
+	assert_true(capped > 0 && capped < f.n);
+	pd_store_close(st);
+	st = open_store("cap", 0, 256 * 1024);	/* reopened: still the limit */
+	{
+		struct pd_put_result res;
+		pd_msg *m = load(f.path[capped]);
+		struct pd_class cls;
+
+		pd_classify(NULL, m, &cls);
+		assert_int_equal(pd_store_put(st, m, &cls, &res), PD_EFULL);
+		pd_msg_free(m);
+	}
+	pd_store_close(st);
+	st = open_store("cap", 0, 0);
+	put_all(st, &f);
+	b = snapshot(st, 1);
+	assert_string_equal(a, b);
+	free(b);
+	pd_store_close(st);
+	/* A store grown large, reopened with a small limit, adopts no more. */
+	st = open_store("big", 0, 256 * 1024);
+	pd_store_close(st);
 	free(a);
 
 	/* The limit is reached: an error, and the range matches the records. */
@@ -1313,6 +1356,160 @@ test_ingest(void **state)
 	files_free(&f);
 }
 
+/* ---- arrival order of an archive's messages ---- */
+
+#define ARCH_MSGS	200
+
+struct arch {
+	pd_msg *m[ARCH_MSGS];
+	size_t n;
+};
+
+/* The first ARCH_MSGS parseable messages of the kvmarm archive. */
+static void
+arch_load(struct arch *a)
+{
+	char cmd[1024];
+	const char *buf;
+	size_t len;
+	pd_mbox *mb;
+	FILE *fp;
+
+	snprintf(cmd, sizeof(cmd), "xz -dc '%s/corpus/archives/kvmarm-2019-2023.mbox.xz'",
+	    shared());
+	fp = popen(cmd, "r");
+	assert_non_null(fp);
+	assert_int_equal(pd_mbox_new(fp, &mb), 0);
+	a->n = 0;
+	while (a->n < ARCH_MSGS && pd_mbox_next(mb, &buf, &len) == 1)
+		if (pd_msg_parse(buf, len, NULL, &a->m[a->n]) == 0)
+			a->n++;
+	pd_mbox_free(mb);
+	pclose(fp);	/* xz may die of SIGPIPE: only what was read matters */
+	assert_int_equal(a->n, ARCH_MSGS);
+}
+
+/* Import a->m in the order ord; sid[i] = series id of a->m[i]. */
+static pd_store *
+arch_import(const struct arch *a, const size_t *ord, const char *sub, char **sid)
+{
+	pd_store *st = open_store(sub, 0, 0);
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct pd_put_result res;
+		struct pd_class cls;
+		const pd_msg *m = a->m[ord[i]];
+
+		pd_classify(NULL, m, &cls);
+		assert_int_equal(pd_store_put(st, m, &cls, &res), 0);
+		sid[ord[i]] = strdup(res.series);
+		assert_non_null(sid[ord[i]]);
+	}
+	return st;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct series_counts {
+	uint64_t v[ARCH_MSGS];
+	size_t n;
+};
+
+static int
+series_count_one(const char *name, uint64_t count, void *arg)
+{
+	struct series_counts *c = arg;
+
+	(void)name;
+	assert_true(c->n < ARCH_MSGS);
+	c->v[c->n++] = count;
+	return 0;
+}
+
+/* The series counters' values, sorted: names depend on what came first. */
+static void
+series_counts(pd_store *st, struct series_counts *c)
+{
+	struct pd_range r;
+
+	c->n = 0;
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(pd_store_foreach_count(st, &r, PD_COUNT_SERIES,
+	    series_count_one, c), 0);
+	qsort(c->v, c->n, sizeof(c->v[0]), cmp_u64);
+}
+
+/*
+ * Patches replying to a non-part ([GIT PULL], discussion) arriving before
+ * or after it: archive order, reversed and shuffled give the same series
+ * (same partition of the messages, same counters), and a series named
+ * after a cover letter has that name in every order.
+ */
+static void
+test_archive_order(void **state)
+{
+	static struct arch a;
+	size_t ord[3][ARCH_MSGS];
+	char *sid[3][ARCH_MSGS];
+	struct series_counts c[3];
+	const char *subs[3] = { "fwd", "rev", "shuf" };
+	int nameless = 0;
+
+	(void)state;
+	arch_load(&a);
+	for (size_t i = 0; i < a.n; i++) {
+		ord[0][i] = i;
+		ord[1][i] = a.n - 1 - i;
+		ord[2][i] = i;
+	}
+	srand(4242);
+	for (size_t i = a.n; i > 1; i--) {
+		size_t j = (size_t)rand() % i, t = ord[2][i - 1];
+
+		ord[2][i - 1] = ord[2][j];
+		ord[2][j] = t;
+	}
+	for (int o = 0; o < 3; o++) {
+		pd_store *st = arch_import(&a, ord[o], subs[o], sid[o]);
+
+		series_counts(st, &c[o]);
+		pd_store_close(st);
+	}
+	/* Not trivially equal: there are many series, some of many parts. */
+	assert_true(c[0].n >= 10);
+	assert_true(c[0].v[c[0].n - 1] >= 3);
+	for (int o = 1; o < 3; o++) {
+		print_message("%s: %zu series, forward %zu\n", subs[o], c[o].n, c[0].n);
+		assert_int_equal(c[o].n, c[0].n);
+		assert_memory_equal(c[o].v, c[0].v, c[0].n * sizeof(c[0].v[0]));
+		for (size_t i = 0; i < a.n; i++) {
+			for (size_t j = 0; j < i; j++)
+				assert_int_equal(strcmp(sid[0][i], sid[0][j]) == 0,
+				    strcmp(sid[o][i], sid[o][j]) == 0);
+			if (pd_msg_kind(a.m[i]) == PD_KIND_COVER &&
+			    pd_msg_is_patch(a.m[i]))
+				assert_string_equal(sid[o][i], pd_msg_id(a.m[i]));
+			for (size_t j = 0; j < a.n; j++)
+				if (pd_msg_kind(a.m[j]) == PD_KIND_COVER &&
+				    strcmp(sid[0][i], pd_msg_id(a.m[j])) == 0)
+					assert_string_equal(sid[o][i], sid[0][i]);
+		}
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		nameless += *sid[0][i] == '\0';
+		for (int o = 0; o < 3; o++)
+			free(sid[o][i]);
+		pd_msg_free(a.m[i]);
+	}
+	assert_true(nameless > 0 && nameless < (int)a.n);	/* replies and patches */
+}
+
 int
 main(void)
 {
@@ -1334,6 +1531,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_archive_order, setup, teardown),
 	};
 	int rc;
 
