@@ -9,6 +9,7 @@
  * list message cost more than the rest of the parse (tests/bench/README.md,
  * "Parser profile").
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <glib.h>
@@ -46,6 +47,8 @@ struct pd_msg {
 	struct pd_text		 text;	/* excerpt, files, trailers, pull */
 };
 
+/* Init and shutdown may race with parses in other threads (the milter). */
+static pthread_mutex_t msg_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int msg_initialised;
 static GMimeParserOptions *msg_popts;
 
@@ -55,8 +58,9 @@ pd_msg_init(void)
 	/* Raw 8-bit header bytes: UTF-8 if valid, else windows-1252. */
 	static const char *fallback[] = { "UTF-8", "windows-1252", NULL };
 
+	pthread_mutex_lock(&msg_init_lock);
 	if (msg_initialised++)
-		return;
+		goto out;
 	g_mime_init();
 	msg_popts = g_mime_parser_options_new();
 	g_mime_parser_options_set_fallback_charsets(msg_popts, fallback);
@@ -68,16 +72,21 @@ pd_msg_init(void)
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_allow_addresses_without_domain(msg_popts,
 	    TRUE);
+out:
+	pthread_mutex_unlock(&msg_init_lock);
 }
 
 void
 pd_msg_shutdown(void)
 {
+	pthread_mutex_lock(&msg_init_lock);
 	if (msg_initialised == 0 || --msg_initialised)
-		return;
+		goto out;
 	g_mime_parser_options_free(msg_popts);
 	msg_popts = NULL;
 	g_mime_shutdown();
+out:
+	pthread_mutex_unlock(&msg_init_lock);
 }
 
 void
@@ -850,7 +859,7 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	int r = PD_EPARSE;
 
 	*out = NULL;
-	if (!msg_initialised)
+	if (!__atomic_load_n(&msg_initialised, __ATOMIC_ACQUIRE))
 		pd_msg_init();
 	if (buf == NULL)
 		return PD_EINVAL;

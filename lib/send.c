@@ -290,6 +290,7 @@ pd_send_build(const struct pd_conf *conf, const struct pd_digest_rec *d,
 out:
 	if (msg != NULL)
 		g_object_unref(msg);
+	pd_msg_shutdown();
 	return rc;
 }
 
