@@ -97,7 +97,7 @@ demo: build
 	@BUILD=$(BUILD) sh tests/demo.sh
 
 bench: deps-test
-	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory tests >&2
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 FUZZ_SECONDS ?= 60

@@ -52,6 +52,7 @@ done
 [ ! -e "$T/sent" ] || fail "-n -s sent a digest"
 # a blocking open: "go" reaches sendmail's read even if it has not opened
 # the gate yet (release's read-write open would drop it on close)
+# shellcheck disable=SC2016
 timeout 60 sh -c 'echo go >"$1"' sh "$T/gate" || fail "sendmail never read the gate"
 i=0
 while [ ! -e "$T/sent" ]; do
