@@ -1,7 +1,8 @@
 /*
  * MAINTAINERS matching, ranked like scripts/get_maintainer.pl:
  *  - F: "dir/" matches every file below dir; a bare "dir" does too when the
- *    file list says it is a directory; a bare file pattern matches itself.
+ *    file list (or the kernel tree around MAINTAINERS) says it is a
+ *    directory; a bare file pattern matches itself.
  *  - F: globs: '*' matches any run of characters, '/' included, '?' one
  *    character, "[..]" a class; the pattern matches a prefix of the path,
  *    and unless it ends in '/' the path must have as many '/' as it has.
@@ -13,6 +14,7 @@
  * the path visits every pattern that can match it.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -653,6 +655,34 @@ resolve_bare(pd_maint *m)
 				m->pat[i].type = m->node[n].isdir ? P_DIR : P_FILE;
 }
 
+/*
+ * Without a file list, a kernel tree around MAINTAINERS tells the same:
+ * stat each bare pattern there.  A pattern naming nothing in the tree keeps
+ * matching as a file and as a directory.
+ */
+static void
+resolve_tree(pd_maint *m, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int rootlen = slash ? (int)(slash - path) : 1;
+	const char *root = slash ? path : ".";
+	char p[MAXPATH];
+	struct stat sb;
+	int n;
+
+	n = snprintf(p, sizeof(p), "%.*s/Kconfig", rootlen, root);
+	if (n < 0 || (size_t)n >= sizeof(p) || stat(p, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return;		/* not a kernel tree */
+	for (size_t i = 0; i < m->npat; i++) {
+		if (m->pat[i].type != P_BOTH)
+			continue;
+		n = snprintf(p, sizeof(p), "%.*s/%s", rootlen, root, m->pat[i].text + 3);
+		if (n < 0 || (size_t)n >= sizeof(p) || stat(p, &sb) != 0)
+			continue;
+		m->pat[i].type = S_ISDIR(sb.st_mode) ? P_DIR : P_FILE;
+	}
+}
+
 int
 pd_maint_load(const char *path, const char *files, pd_maint **out,
     char *errbuf, size_t errlen)
@@ -679,7 +709,8 @@ pd_maint_load(const char *path, const char *files, pd_maint **out,
 		rc = rc ? rc : frc;
 		if (rc == 0)
 			resolve_bare(m);
-	}
+	} else if (rc == 0)
+		resolve_tree(m, path);
 	if (rc != 0)
 		goto out;
 	*out = m;

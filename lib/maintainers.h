@@ -21,7 +21,8 @@ struct pd_maint_match {
 /*
  * Load MAINTAINERS from path.  files (may be NULL) is a file list, plain or
  * xz-compressed, one path a line, telling which bare patterns are
- * directories; without it a bare pattern matches as a file and as a
+ * directories; without it, a kernel tree around MAINTAINERS (a Kconfig
+ * beside it) tells, else a bare pattern matches as a file and as a
  * directory.  errbuf gets the file:line of a bad entry.
  */
 int pd_maint_load(const char *path, const char *files, pd_maint **out,

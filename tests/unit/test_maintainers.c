@@ -5,6 +5,8 @@
  * regexes at depth 0, THE REST last), and the pattern semantics on small
  * hand-written files.
  */
+#include <sys/stat.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,6 +264,41 @@ test_small_semantics(void **state)
 	pd_maint_free(m);
 }
 
+/* A kernel tree around MAINTAINERS tells bare directories from files. */
+static void
+test_kernel_tree(void **state)
+{
+	const char *mf = write_file("MAINTAINERS", small);
+	char path[600], err[256];
+	pd_maint *m;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/src", dir);
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/src/alpha", dir);
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/include", dir);
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+	write_file("include/alpha.h", "");
+	/* no Kconfig: not a kernel tree, bare patterns stay both */
+	assert_int_equal(pd_maint_load(mf, NULL, &m, err, sizeof(err)), 0);
+	assert_string_equal(match(m, "src/alpha"), "ALPHA");
+	assert_string_equal(match(m, "include/alpha.h/x.c"), "ALPHA");
+	pd_maint_free(m);
+
+	write_file("Kconfig", "# the top of a kernel tree\n");
+	assert_int_equal(pd_maint_load(mf, NULL, &m, err, sizeof(err)), 0);
+	/* a directory in the tree: its files, not itself */
+	assert_string_equal(match(m, "src/alpha/a.c"), "ALPHA");
+	assert_string_equal(match(m, "src/alpha"), "SRC");
+	/* a file in the tree: itself only */
+	assert_string_equal(match(m, "include/alpha.h"), "ALPHA");
+	assert_string_equal(match(m, "include/alpha.h/x.c"), "THE REST");
+	pd_maint_free(m);
+	snprintf(path, sizeof(path), "%s/Kconfig", dir);
+	assert_int_equal(unlink(path), 0);
+}
+
 static void
 test_xz_file_list(void **state)
 {
@@ -312,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_kernel_known),
 		cmocka_unit_test(test_kernel_every_file),
 		cmocka_unit_test(test_small_semantics),
+		cmocka_unit_test(test_kernel_tree),
 		cmocka_unit_test(test_xz_file_list),
 		cmocka_unit_test(test_errors),
 	};
