@@ -5,7 +5,7 @@
 set -eu
 
 build="gcc make pkg-config libgmime-3.0-dev liblmdb-dev libmilter-dev libcmocka-dev xz-utils"
-test="$build lmdb-utils miltertest postfix procmail maildrop swaks git python3 chromium locales libcmocka0"
+test="$build lmdb-utils miltertest postfix procmail maildrop swaks git python3 chromium locales libcmocka0 strace procps"
 fuzz="$build clang libclang-rt-14-dev"
 
 case "${1:-build}" in
