@@ -49,18 +49,5 @@ folders=$(grep -c '^  Folder: ' "$T/procmail.log" || true)
 grep -E 'Rescue|Error|Couldn|patchdigest-lda' "$T/procmail.log" &&
     fail "procmail or the LDA logged a problem"
 [ ! -d "$T/mail/untagged" ] || fail "untagged: $(ls "$T/mail/untagged/new")"
-# each in the folder of its tag, untouched but for the tags on top
-# shellcheck disable=SC2046
-python3 "$PD_SRC/tests/lib/lda-check.py" subsystem "$T/mail" $(set_files) ||
-    fail "deliveries differ from the set"
-set -- "$T"/mail/sub-*
-[ -d "$1" ] || fail "no message got a subsystem folder"
-
-# the same counters as a batch import of the same files
-# shellcheck disable=SC2046
-"$PD" -c "$T/ref.conf" import $(set_files) >/dev/null || fail "import failed"
-counters "$T/db" >"$T/db.json"
-counters "$T/ref" >"$T/ref.json"
-grep -q '[1-9]' "$T/db.json" || fail "the LDA's store counted nothing"
-diff -u "$T/ref.json" "$T/db.json" || fail "counters differ from import"
+check_sorted_set
 echo "ok: $n messages"

@@ -37,16 +37,5 @@ for f in $(set_files); do
 	n=$((n + 1))
 done
 [ ! -s "$T/stderr" ] || fail "maildrop or the LDA complained: $(head -n 5 "$T/stderr")"
-# shellcheck disable=SC2046
-python3 "$PD_SRC/tests/lib/lda-check.py" subsystem "$T/mail" $(set_files) ||
-    fail "deliveries differ from the set"
-set -- "$T"/mail/sub-*
-[ -d "$1" ] || fail "no message got a subsystem folder"
-
-# shellcheck disable=SC2046
-"$PD" -c "$T/ref.conf" import $(set_files) >/dev/null || fail "import failed"
-counters "$T/db" >"$T/db.json"
-counters "$T/ref" >"$T/ref.json"
-grep -q '[1-9]' "$T/db.json" || fail "the LDA's store counted nothing"
-diff -u "$T/ref.json" "$T/db.json" || fail "counters differ from import"
+check_sorted_set
 echo "ok: $n messages"

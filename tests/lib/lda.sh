@@ -130,3 +130,21 @@ for f in sorted(os.listdir(d)):
 sys.exit(1 if bad else 0)
 PY
 }
+
+# check_sorted_set: after a delivery rule sorted the set into $T/mail by
+# X-Patch-Subsystem (procmail, maildrop), every message is in the folder of
+# its tag, untouched but for the tags on top, and the store $T/db counted
+# the same as a batch import of the same files into $T/ref ($T/ref.conf).
+check_sorted_set() {
+	# shellcheck disable=SC2046
+	python3 "$PD_SRC/tests/lib/lda-check.py" subsystem "$T/mail" $(set_files) ||
+	    fail "deliveries differ from the set"
+	set -- "$T"/mail/sub-*
+	[ -d "$1" ] || fail "no message got a subsystem folder"
+	# shellcheck disable=SC2046
+	"$PD" -c "$T/ref.conf" import $(set_files) >/dev/null || fail "import failed"
+	counters "$T/db" >"$T/db.json"
+	counters "$T/ref" >"$T/ref.json"
+	grep -q '[1-9]' "$T/db.json" || fail "the LDA's store counted nothing"
+	diff -u "$T/ref.json" "$T/db.json" || fail "counters differ from import"
+}
