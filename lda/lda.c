@@ -3,21 +3,19 @@
  *   patchdigest-lda [-CfnsV] [-c config] [-D database] [-d maildir]
  *
  * The mail comes first: every fault of ours (configuration, store, parse)
- * is logged and the message passes on unchanged with exit 0; even a crash,
- * since parsing and recording happen in a child (run_step).  Only a
+ * is logged and the message passes on unchanged with exit 0; even a crash
+ * of the store step, which re-runs the program on the message as read
+ * (guard.c).  Only a
  * failure to read the message or to write it out is EX_TEMPFAIL, so that
  * procmail's "fw" rescue or the MTA's retry keeps it.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +36,7 @@
 #define PROGNAME	"patchdigest-lda"
 
 struct opts {
+	char **argv;		/* for the re-run after a fault */
 	const char *conf_path;
 	const char *db;
 	const char *maildir;
@@ -45,7 +44,8 @@ struct opts {
 };
 
 struct input {
-	char *buf;
+	char *buf;		/* as read */
+	const char *msg;	/* what is parsed and written: buf or its guarded copy */
 	size_t len;
 	int over;		/* more than max bytes: the rest is still on stdin */
 };
@@ -155,10 +155,10 @@ from_line_len(const struct input *in)
 {
 	const char *nl;
 
-	if (in->len < 5 || memcmp(in->buf, "From ", 5) != 0)
+	if (in->len < 5 || memcmp(in->msg, "From ", 5) != 0)
 		return 0;
-	nl = memchr(in->buf, '\n', in->len);
-	return nl == NULL ? in->len : (size_t)(nl - in->buf) + 1;
+	nl = memchr(in->msg, '\n', in->len);
+	return nl == NULL ? in->len : (size_t)(nl - in->msg) + 1;
 }
 
 /*
@@ -173,52 +173,18 @@ store_flags(const char *dir)
 	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) ? PD_STORE_CREATE : 0;
 }
 
-/* Progress of the store step, one byte each, then STEP_RESULT. */
+/* Phases of the store step, for the log of a fault (guard_phase). */
 #define STEP_OPEN	'o'
 #define STEP_INGEST	'i'
 #define STEP_CLOSE	'c'
-#define STEP_RESULT	'r'
-/* seconds: a store step stuck on a lock or looping on a corrupt page */
-#define STEP_TIMEOUT	120
-
-struct step_result {
-	int tagged;
-	/* name[] points into the program image, the same in parent and child */
-	struct pd_tags tags;
-};
-
-static int
-write_full(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Best effort: the parent only uses it to say where a dead step died. */
-static void
-progress(int fd, char phase)
-{
-	(void)write_full(fd, &phase, 1);
-}
 
 /*
- * Parse, classify, record (in the child).  1 and *tags when the message is
- * to be tagged (recorded, or a dry run), 0 to pass it on unchanged.
+ * Parse, classify, record.  1 and *tags when the message is to be tagged
+ * (recorded, or a dry run), 0 to pass it on unchanged.
  */
 static int
 process(const struct opts *o, const struct pd_conf *conf, const struct input *in,
-    struct pd_tags *tags, int fd)
+    struct pd_tags *tags)
 {
 	struct pd_ingest res;
 	pd_classifier *cl = NULL;
@@ -228,7 +194,7 @@ process(const struct opts *o, const struct pd_conf *conf, const struct input *in
 	int rc, ok = 0;
 
 	if (!o->dryrun) {
-		progress(fd, STEP_OPEN);
+		guard_phase(STEP_OPEN);
 		rc = pd_store_open(conf->database, store_flags(conf->database),
 		    conf->map_size, conf->map_size_max, &st);
 		if (rc != 0) {
@@ -247,8 +213,8 @@ process(const struct opts *o, const struct pd_conf *conf, const struct input *in
 	}
 	pd_msg_init();
 	skip = from_line_len(in);
-	progress(fd, STEP_INGEST);
-	rc = pd_ingest(st, cl, in->buf + skip, in->len - skip, NULL, &res);
+	guard_phase(STEP_INGEST);
+	rc = pd_ingest(st, cl, in->msg + skip, in->len - skip, NULL, &res);
 	if (rc != 0) {
 		log_warnx("message not parsed (%s); passed on untagged", pd_strerror(rc));
 		goto out;
@@ -264,169 +230,53 @@ process(const struct opts *o, const struct pd_conf *conf, const struct input *in
 out:
 	pd_classifier_free(cl);
 	if (st != NULL)
-		progress(fd, STEP_CLOSE);
+		guard_phase(STEP_CLOSE);
 	pd_store_close(st);
 	return ok;
 }
 
 /*
- * The child of run_step: process(), then the result on fd.  exit, not
- * _exit: under ASan, LeakSanitizer checks the store step here.
+ * process() under the guard: 1 and *tags, or 0 (untagged).  From here on
+ * in->msg is the guard's copy.
  */
-static void __attribute__((noreturn))
-step_child(const struct opts *o, const struct pd_conf *conf, const struct input *in,
-    int fd, pid_t parent)
+static int
+run_step(const struct opts *o, const struct pd_conf *conf, struct input *in,
+    struct pd_tags *tags)
 {
-	struct step_result r;
-	char tag = STEP_RESULT;
-	int null, status = 0;
+	int tagged;
 
-#ifdef __linux__
-	/* a killed LDA takes its store step along, as when it was one process */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-	if (getppid() != parent)
-		_exit(1);
-	/* the message is read; stdout is the parent's alone */
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
+	if (guard_begin(in->buf, in->len, o->argv, &in->msg) != 0) {
+		log_warn("cannot guard the store step; message passed on untagged");
+		return 0;
 	}
-	memset(&r, 0, sizeof(r));
-	r.tagged = process(o, conf, in, &r.tags, fd);
-	if (write_full(fd, &tag, 1) != 0 || write_full(fd, &r, sizeof(r)) != 0)
-		status = 1;
-	close(fd);
-	pd_msg_shutdown();
-	exit(status);
+	tagged = process(o, conf, in, tags);
+	guard_end();
+	return tagged;
 }
 
-/* What the child wrote, until EOF or the deadline (*late). -1 on error. */
-static ssize_t
-read_step(int fd, char *buf, size_t cap, int *late)
-{
-	struct timespec t0, t;
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	long left;
-	size_t n = 0;
-	ssize_t r;
-
-	*late = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = STEP_TIMEOUT * 1000L - ((t.tv_sec - t0.tv_sec) * 1000L +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000L);
-		if (left <= 0) {
-			*late = 1;
-			return (ssize_t)n;
-		}
-		r = poll(&pfd, 1, (int)left);
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (r <= 0)
-			continue;
-		if (n == cap)
-			return -1;	/* more than a result: not our child's */
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return (ssize_t)n;
-		n += (size_t)r;
-	}
-}
-
+/* In the re-run after a fault of the store step: say what happened. */
 static void
-log_death(const struct opts *o, const struct pd_conf *conf, int phase,
-    int status, int late)
+log_fault(const struct opts *o, const struct pd_conf *conf, int sig, int phase)
 {
 	char how[96];
 
-	if (late)
-		snprintf(how, sizeof(how), "took over %d s", STEP_TIMEOUT);
-	else if (WIFSIGNALED(status))
-		snprintf(how, sizeof(how), "died of signal %d (%s)", WTERMSIG(status),
-		    strsignal(WTERMSIG(status)));
+	if (sig == SIGALRM)
+		snprintf(how, sizeof(how), "took over %d s", GUARD_TIMEOUT);
+	else if (sig == 0)
+		snprintf(how, sizeof(how), "was stopped by a sanitizer report");
 	else
-		snprintf(how, sizeof(how), "failed (exit %d)", WEXITSTATUS(status));
+		snprintf(how, sizeof(how), "died of signal %d (%s)", sig, strsignal(sig));
 	if (phase == STEP_INGEST && o->dryrun)
 		log_warnx("the parser %s (a bug, please report it); message passed "
 		    "on untagged", how);
 	else if (phase == STEP_OPEN || phase == STEP_INGEST || phase == STEP_CLOSE)
 		log_warnx("store %s: the store step %s while %s: the store may be "
 		    "corrupt (patchdigest stats checks it); message passed on "
-		    "untagged", conf->database, how, phase == STEP_OPEN ?
-		    "opening it" : phase == STEP_CLOSE ? "closing it" :
-		    "parsing and recording the message");
+		    "untagged", conf != NULL ? conf->database : "?", how,
+		    phase == STEP_OPEN ? "opening it" : phase == STEP_CLOSE ?
+		    "closing it" : "parsing and recording the message");
 	else
 		log_warnx("the store step %s; message passed on untagged", how);
-}
-
-/*
- * Parse, classify and record in a child process.  LMDB trusts its pages:
- * with random bytes over part of data.mdb it follows a page number past
- * the end of the file (SIGBUS) or a pointer out of the map (SIGSEGV),
- * fails one of its assertions (abort), loops, or copies with a bogus
- * length over the heap, where the message is.  A SIGBUS/SIGSEGV handler
- * would catch the first two only and could not undo the last, and no check
- * short of reading every page at each delivery rules them out; a child
- * can do all of that to its own copy of the memory only.  The parent
- * passes the message on untagged if the child dies, fails or hangs.  The
- * parser is in the child too, pd_ingest being one call: a parser crash
- * must not stop a delivery either, and it is not hidden, the log says so
- * and ASan reports it in the child.  1 and *tags, or 0 (untagged).
- */
-static int
-run_step(const struct opts *o, const struct pd_conf *conf, const struct input *in,
-    struct pd_tags *tags)
-{
-	char buf[16 + sizeof(struct step_result)];
-	struct step_result r;
-	int fds[2], phase = 0, status = 0, late;
-	ssize_t n, i;
-	pid_t pid, parent = getpid();
-
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		log_warn("pipe; message passed on untagged");
-		return 0;
-	}
-	if ((pid = fork()) < 0) {
-		log_warn("fork; message passed on untagged");
-		close(fds[0]);
-		close(fds[1]);
-		return 0;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		step_child(o, conf, in, fds[1], parent);
-	}
-	close(fds[1]);
-	n = read_step(fds[0], buf, sizeof(buf), &late);
-	close(fds[0]);
-	if (late || n < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			log_warn("waitpid; message passed on untagged");
-			return 0;
-		}
-	}
-	for (i = 0; i < n && buf[i] != STEP_RESULT; i++)
-		phase = buf[i];
-	if (late || n < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    n - i != 1 + (ssize_t)sizeof(r)) {
-		log_death(o, conf, phase, status, late);
-		return 0;
-	}
-	memcpy(&r, buf + i + 1, sizeof(r));
-	if (r.tagged)
-		*tags = r.tags;
-	return r.tagged;
 }
 
 static int
@@ -436,9 +286,9 @@ write_message(const struct input *in, size_t skip, const struct pd_tags *tags,
 	int rc;
 
 	if (tags != NULL)
-		rc = pd_tags_rewrite(in->buf + skip, in->len - skip, tags, sink_write, s);
+		rc = pd_tags_rewrite(in->msg + skip, in->len - skip, tags, sink_write, s);
 	else
-		rc = sink_write(in->buf + skip, in->len - skip, s);
+		rc = sink_write(in->msg + skip, in->len - skip, s);
 	if (rc == 0 && in->over)
 		rc = copy_rest(s);
 	if (rc == 0)
@@ -534,7 +384,7 @@ main(int argc, char **argv)
 	struct pd_conf *conf;
 	struct pd_tags tags;
 	struct input in;
-	int ch, tagged = 0, ex = EX_OK;
+	int ch, sig, phase, fault, tagged = 0, ex = EX_OK;
 
 	while ((ch = getopt(argc, argv, "Cc:D:d:fnsV")) != -1) {
 		switch (ch) {
@@ -553,33 +403,37 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || (o.create && o.maildir == NULL))
 		usage();
+	o.argv = argv;
 	o.foreground = o.foreground || isatty(STDERR_FILENO);
 	log_init(PROGNAME, o.foreground, 0);
+	fault = guard_fault(&sig, &phase);
 	/* a closed pipe must be a write error (EX_TEMPFAIL), not a signal */
 	signal(SIGPIPE, SIG_IGN);
-	/* run_step waits for its child: an inherited SIG_IGN would reap it */
-	signal(SIGCHLD, SIG_DFL);
 
 	conf = load_conf(&o);
+	if (fault)
+		log_fault(&o, conf, sig, phase);
 	if (read_input(conf != NULL ? conf->max_message_size : 0, &in) != 0) {
 		log_warn("read stdin");
 		ex = EX_TEMPFAIL;
 		goto out;
 	}
+	in.msg = in.buf;
 	if (conf == NULL)
 		log_warnx("out of memory for the configuration; message passed on untagged");
 	else if (in.over)
 		log_warnx("message over MaxMessageSize (%zu bytes); passed on untagged",
 		    conf->max_message_size);
-	else
+	else if (!fault)
 		tagged = run_step(&o, conf, &in, &tags);
 	if (deliver(&o, &in, tagged ? &tags : NULL) != 0) {
 		ex = EX_TEMPFAIL;
 		goto out;
 	}
-	if (o.send && !o.dryrun && conf != NULL)
+	if (o.send && !o.dryrun && !fault && conf != NULL)
 		send_due(&o, conf);
 out:
+	guard_release();
 	free(in.buf);
 	pd_conf_free(conf);
 	pd_msg_shutdown();

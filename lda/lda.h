@@ -31,4 +31,23 @@ int maildir_commit(struct maildir *md);
 /* Close and unlink the temporary file; fine after commit and on NULL fd. */
 void maildir_abort(struct maildir *md);
 
+/*
+ * The store step runs in this process under a guard (guard.c): a crash,
+ * a sanitizer's report or GUARD_TIMEOUT seconds re-run the program on the
+ * message as read, with the fault in the environment.
+ */
+#define GUARD_TIMEOUT	120	/* seconds */
+/*
+ * Keep the message, catch faults: 0 and *copy, a read-only copy of buf to
+ * use from then on, or -1 (the step must not run).
+ */
+int guard_begin(const char *buf, size_t len, char **argv, const char **copy);
+/* Where the step is, for the log of the re-run. */
+void guard_phase(int phase);
+/* Faults are faults again; the copy stays until guard_release. */
+void guard_end(void);
+void guard_release(void);
+/* In a re-run: 1, the signal (0: a sanitizer) and the phase of the fault. */
+int guard_fault(int *sig, int *phase);
+
 #endif

@@ -1042,6 +1042,27 @@ check_dir(const char *dir, unsigned flags)
 	return stat(path, &sb) == 0 ? 0 : errno;
 }
 
+/*
+ * A data.mdb shorter than its last page (a copy cut short, a disk that
+ * filled under a restore) would be a SIGBUS at the first read past its
+ * end: LMDB maps the file and trusts it.
+ */
+static int
+check_length(pd_store *st, const MDB_envinfo *info, unsigned psize)
+{
+	struct stat sb;
+	mdb_filehandle_t fd;
+	int rc;
+
+	if ((rc = mdb_env_get_fd(st->env, &fd)) != 0)
+		return rc;
+	if (fstat(fd, &sb) != 0)
+		return errno;
+	if ((uint64_t)sb.st_size < ((uint64_t)info->me_last_pgno + 1) * psize)
+		return MDB_CORRUPTED;
+	return 0;
+}
+
 static int
 init_fn(pd_store *st, MDB_txn *t, void *arg)
 {
@@ -1112,6 +1133,7 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 	pd_store *st;
 	MDB_envinfo info;
 	MDB_stat ms;
+	size_t want;
 	unsigned ef = MDB_NOTLS;
 	int rc;
 
@@ -1138,24 +1160,24 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 		ef |= MDB_RDONLY;
 	if (flags & PD_STORE_NOSYNC)
 		ef |= MDB_NOSYNC;
-	if ((rc = mdb_env_set_mapsize(st->env, map_size)) != 0 ||
-	    (rc = mdb_env_open(st->env, dir, ef, 0600)) != 0)
-		goto fail;
-	if ((rc = mdb_env_stat(st->env, &ms)) != 0)
-		goto fail;
-	st->fresh_est = BATCH_TXN_PAGES * (size_t)ms.ms_psize;
 	/*
-	 * An existing store keeps its (possibly grown) size, within map_max
-	 * (LMDB never shrinks it below the data).
+	 * Opened at the size it last had (LMDB's meta page keeps it, never
+	 * below the data), then resized only if that is outside
+	 * [map_size, map_max]: each resize is a remap.
 	 */
-	if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0 ||
+	if ((rc = mdb_env_open(st->env, dir, ef, 0600)) != 0)
+		goto fail;
+	if ((rc = mdb_env_stat(st->env, &ms)) != 0 ||
 	    (rc = mdb_env_info(st->env, &info)) != 0)
 		goto fail;
-	if (info.me_mapsize < map_size)
-		info.me_mapsize = map_size;
-	if (info.me_mapsize > st->map_max)
-		info.me_mapsize = st->map_max;
-	if ((rc = mdb_env_set_mapsize(st->env, info.me_mapsize)) != 0)
+	st->fresh_est = BATCH_TXN_PAGES * (size_t)ms.ms_psize;
+	if ((rc = check_length(st, &info, ms.ms_psize)) != 0)
+		goto fail;
+	want = info.me_mapsize < map_size ? map_size : info.me_mapsize;
+	if (want > st->map_max)
+		want = st->map_max;
+	if (want != info.me_mapsize &&
+	    (rc = mdb_env_set_mapsize(st->env, want)) != 0)
 		goto fail;
 	if (flags & PD_STORE_RDONLY)
 		rc = init_rdonly(st);
