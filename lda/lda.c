@@ -270,11 +270,12 @@ log_fault(const struct opts *o, const struct pd_conf *conf, int sig, int phase)
 		log_warnx("the parser %s (a bug, please report it); message passed "
 		    "on untagged", how);
 	else if (phase == STEP_OPEN || phase == STEP_INGEST || phase == STEP_CLOSE)
-		log_warnx("store %s: the store step %s while %s: the store may be "
-		    "corrupt (patchdigest stats checks it); message passed on "
+		log_warnx("store %s: the store step %s while %s: %sthe store may "
+		    "be corrupt (patchdigest stats checks it); message passed on "
 		    "untagged", conf != NULL ? conf->database : "?", how,
 		    phase == STEP_OPEN ? "opening it" : phase == STEP_CLOSE ?
-		    "closing it" : "parsing and recording the message");
+		    "closing it" : "parsing and recording the message",
+		    sig == SIGALRM ? "a stopped process may hold its write lock, or " : "");
 	else
 		log_warnx("the store step %s; message passed on untagged", how);
 }

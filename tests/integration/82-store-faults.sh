@@ -1,6 +1,7 @@
 #!/bin/sh
-# Store faults through the real programs.  A missing store, a corrupt one
-# (random bytes over all of data.mdb, or over some of its pages), a
+# Store faults through the real programs.  A missing store, one locked by
+# a writer that never finishes, a corrupt one (random bytes over all of
+# data.mdb or over some of its pages, the file cut short), a
 # read-only one (a read-only remount), a full one (a tiny MapSizeMax, and a
 # full 2 MB tmpfs): patchdigest-lda passes every message on unchanged with
 # exit 0 and logs the store's fault, patchdigest-milter accepts every
@@ -36,7 +37,7 @@ lda_pass() {
 	while read -r f; do
 		st=0
 		# san_aside (tests/lib/lda.sh): LMDB's own faults on a corrupt
-		# map, in the LDA's store child, are what this test provokes
+		# map, in the LDA's store step, are what this test provokes
 		san_aside "$T/san" "$LDA" -f -c "$1" <"$f" >"$T/out" 2>>"$T/lda.err" || st=$?
 		[ "$st" = 0 ] || fail "$2: the LDA exits $st for $f"
 		untag "$T/out" >"$T/out.u"
@@ -71,6 +72,35 @@ grep -q 'does not exist' "$T/lda.err" || fail "missing: the LDA did not log it"
 [ ! -e "$T/nonexistent" ] || fail "missing: the LDA created a store elsewhere"
 stats_error "$T/nonexistent" missing
 milter_pass "$T/missing.conf" "missing (milter)"
+
+# ---- locked: a writer that never finishes holds the lock ----
+# mdb_load, given a header and then nothing, waits in its write transaction.
+# The LDA's store step waits for the lock until its 120 s alarm; the test
+# sends that SIGALRM itself once the LDA is seen waiting.
+db=$T/locked
+"$PD" -D "$db" import $(cat "$T/list") >/dev/null || fail "locked: import"
+mkfifo "$T/fifo"
+(printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n'; sleep 60) >"$T/fifo" &
+holder=$!
+mdb_load -f "$T/fifo" "$db" &
+loader=$!
+f=$(head -n 1 "$T/list")
+"$LDA" -f -D "$db" <"$f" >"$T/out" 2>"$T/lda.err" &
+lda=$!
+sleep 2
+kill -0 "$lda" 2>/dev/null || fail "locked: the LDA did not wait for the lock: $(cat "$T/lda.err")"
+kill -ALRM "$lda"
+st=0
+wait "$lda" || st=$?
+kill -KILL "$loader" "$holder" 2>/dev/null || true
+wait "$loader" "$holder" 2>/dev/null || true
+[ "$st" = 0 ] || fail "locked: the LDA exits $st"
+cmp -s "$T/out" "$f" || fail "locked: $f did not pass unchanged"
+grep -q 'took over 120 s.*write lock' "$T/lda.err" || fail "locked: not logged: $(cat "$T/lda.err")"
+# the lock of the killed writer is released: the next delivery is recorded
+"$LDA" -f -D "$db" <"$f" >"$T/out" || fail "locked: after the writer died"
+grep -q '^X-Patch-' "$T/out" || fail "locked: not tagged after the writer died"
+echo "locked: $(cat "$T/lda.err")"
 
 # ---- corrupt: the whole file, cut short, then pages in the middle ----
 for how in whole truncated pages; do
