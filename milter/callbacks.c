@@ -19,8 +19,9 @@
 struct conn {
 	struct pdm_cfg *cfg;
 	int internal;		/* client in InternalHosts: tag, don't count */
-	int noreply;		/* SMFIP_NR_HDR | SMFIP_NR_BODY negotiated */
+	unsigned long noreply;	/* the SMFIP_NR_* steps negotiated */
 	int in_msg;		/* counted by pdm_state_busy_begin */
+	int refused;		/* shutting down: answer on_error at eom */
 	char qid[32];
 	struct pdm_msg msg;
 };
@@ -53,6 +54,7 @@ msg_done(struct conn *c)
 {
 	pdm_msg_reset(&c->msg);
 	c->qid[0] = '\0';
+	c->refused = 0;
 	log_setqid(NULL);
 	if (c->in_msg) {
 		c->in_msg = 0;
@@ -84,7 +86,8 @@ xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
 	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
 	    SMFIP_NORCPT | SMFIP_NOEOH;
-	const unsigned long noreply = SMFIP_NR_HDR | SMFIP_NR_BODY;
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL |
+	    SMFIP_NR_HDR | SMFIP_NR_BODY;
 	struct conn *c;
 
 	(void)f2;
@@ -94,21 +97,22 @@ xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if ((c = conn_get(ctx)) == NULL)
 		return SMFIS_REJECT;
 	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	*pf1 = f1 & skip;
-	/* No reply per header and body chunk: fewer round trips per message. */
-	if ((f1 & noreply) == noreply) {
-		*pf1 |= noreply;
-		c->noreply = 1;
-	}
+	/*
+	 * Where the MTA offers it, no reply to the connection, MAIL, each
+	 * header and each body chunk: the MTA need not wait for us until end
+	 * of message, which is where every answer of ours is given.
+	 */
+	c->noreply = f1 & noreply;
+	*pf1 = (f1 & skip) | c->noreply;
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat
-reply(const struct conn *c)
+reply(const struct conn *c, unsigned long step)
 {
-	return c->noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return (c->noreply & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -120,7 +124,18 @@ xxfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (c == NULL)
 		return on_error(NULL);
 	c->internal = pdm_hosts_match(c->cfg->internal, sa);
-	return SMFIS_CONTINUE;
+	return reply(c, SMFIP_NR_CONN);
+}
+
+/* A message that arrived while shutting down: passed on per OnError. */
+static sfsistat
+refuse(const struct conn *c)
+{
+	log_setqid(c->qid[0] ? c->qid : NULL);
+	log_info("shutting down: message passed on %s",
+	    c->cfg->conf->on_error == PD_ONERR_TEMPFAIL ? "to tempfail" : "unchanged");
+	log_setqid(NULL);
+	return on_error(c);
 }
 
 static sfsistat
@@ -134,15 +149,16 @@ xxfi_envfrom(SMFICTX *ctx, char **argv)
 	msg_done(c);
 	get_qid(ctx, c);
 	if (pdm_state_busy_begin() != 0) {
-		/* after SIGTERM, once the messages in progress are done */
-		log_setqid(c->qid[0] ? c->qid : NULL);
-		log_info("shutting down: message passed on %s",
-		    c->cfg->conf->on_error == PD_ONERR_TEMPFAIL ? "to tempfail" : "unchanged");
-		log_setqid(NULL);
-		return on_error(c);
+		/* After SIGTERM, once the messages in progress are done.  Without
+		 * a reply to MAIL the answer waits for end of message. */
+		if (c->noreply & SMFIP_NR_MAIL) {
+			c->refused = 1;
+			return SMFIS_NOREPLY;
+		}
+		return refuse(c);
 	}
 	c->in_msg = 1;
-	return SMFIS_CONTINUE;
+	return reply(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat
@@ -153,8 +169,9 @@ xxfi_header(SMFICTX *ctx, char *name, char *value)
 	if (c == NULL)
 		return on_error(NULL);
 	get_qid(ctx, c);
-	(void)pdm_msg_header(&c->msg, name, value);	/* failures end at eom */
-	return reply(c);
+	if (!c->refused)
+		(void)pdm_msg_header(&c->msg, name, value);	/* failures end at eom */
+	return reply(c, SMFIP_NR_HDR);
 }
 
 static sfsistat
@@ -164,8 +181,9 @@ xxfi_body(SMFICTX *ctx, unsigned char *p, size_t n)
 
 	if (c == NULL)
 		return on_error(NULL);
-	(void)pdm_msg_body(&c->msg, p, n);
-	return reply(c);
+	if (!c->refused)
+		(void)pdm_msg_body(&c->msg, p, n);
+	return reply(c, SMFIP_NR_BODY);
 }
 
 /* Remove the X-Patch-* fields the message came with: last first, so that
@@ -219,6 +237,10 @@ xxfi_eom(SMFICTX *ctx)
 	if (c == NULL)
 		return on_error(NULL);
 	get_qid(ctx, c);
+	if (c->refused) {
+		ret = refuse(c);
+		goto out;
+	}
 	log_setqid(c->qid[0] ? c->qid : NULL);
 	if (pdm_msg_finish(&c->msg) != 0 || (in = malloc(sizeof(*in))) == NULL ||
 	    (tags = malloc(sizeof(*tags))) == NULL) {

@@ -9,9 +9,11 @@
 #   PD_SHARED          the shared data directory [../shared]
 #   BENCH_RUNS         runs of each whole-archive timing, median taken [3]
 #   BENCH_LDA_N        messages delivered once per process [2000]
+#   BENCH_NM_N         of those, for notmuch insert (~10-30 ms each) [500]
 #   BENCH_PI_N         of those, for public-inbox-mda (~130 ms each) [200]
 #   BENCH_PF_N         messages of the Postfix throughput runs [2000]
 #   BENCH_PF_SESSIONS  parallel SMTP sessions [20]
+#   BENCH_PF_ROUNDS    interleaved rounds of the Postfix cases, median [3]
 #   BENCH_LAT_N        messages of the one-session latency runs [200]
 #   BENCH_DIGEST_N     messages of the digest range [10000]
 #   BENCH_NOTMUCH=0    skip notmuch (new, insert); BENCH_PI=0 skip
@@ -27,9 +29,12 @@ MAINT=$PD_SHARED/data/linux-6.12/MAINTAINERS
 MAINT_FILES=$PD_SHARED/data/linux-6.12/files.txt.xz
 RUNS=${BENCH_RUNS:-3}
 LDA_N=${BENCH_LDA_N:-2000}
+NM_N=${BENCH_NM_N:-500}
 PI_N=${BENCH_PI_N:-200}
 PF_N=${BENCH_PF_N:-2000}
 PF_S=${BENCH_PF_SESSIONS:-20}
+PF_ROUNDS=${BENCH_PF_ROUNDS:-3}
+TICKS=$(getconf CLK_TCK)
 LAT_N=${BENCH_LAT_N:-200}
 DIGEST_N=${BENCH_DIGEST_N:-10000}
 
@@ -440,8 +445,8 @@ if [ "$HAVE_NOTMUCH" = 1 ]; then
 	sed "s|^path=.*|path=$NMI|" "$T/notmuch-config" >"$T/nmi-config"
 	if NOTMUCH_CONFIG=$T/nmi-config notmuch new >/dev/null 2>&1 &&
 	    NMI_MS=$(export NOTMUCH_CONFIG="$T/nmi-config"
-	        per_msg notmuch "$LDA_N" notmuch insert); then
-		row "  notmuch insert per message: ms" "${LDA_MS:-n/a}" "notmuch $NMI_MS" \
+	        per_msg notmuch "$NM_N" notmuch insert); then
+		row "  notmuch insert per message ($NM_N msgs): ms" "${LDA_MS:-n/a}" "notmuch $NMI_MS" \
 		    "$(ratio "${LDA_MS:-x}" "$NMI_MS")" "<= 0.33"
 	else
 		row "  notmuch insert per message: ms" "${LDA_MS:-n/a}" \
@@ -503,14 +508,33 @@ clear_maildir() {
 	find "$PF_MAILDIR/new" "$PF_MAILDIR/cur" -type f -delete
 }
 
-# throughput: delivered msgs/s of PF_N messages in PF_S sessions.
+# Busy CPU time of the whole machine (user, nice, system, irq, softirq of
+# all CPUs) and of one process (all its threads), in clock ticks.
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+proc_ticks() {
+	if [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ]; then
+		awk '{ print $14 + $15 }' "/proc/$1/stat"
+	else
+		echo 0
+	fi
+}
+
+# throughput [MILTER_PID]: delivered msgs/s of PF_N messages in PF_S
+# sessions.  Leaves in $T/cpu the CPU ms per delivered message of the whole
+# machine and of the milter process (0 without one).
 throughput() {
 	clear_maildir
+	m0=$(machine_ticks); p0=$(proc_ticks "${1:-}")
 	t0=$(now)
 	smtp-source -s "$PF_S" -m "$PF_N" -l 5000 -t "$PF_USER@localhost" \
 	    "127.0.0.1:$PF_PORT" >"$T/smtp-source.log" 2>&1 || return 1
 	pf_wait_maildir "$PF_N" 600 2>>"$T/pf.err" || return 1
 	t1=$(now)
+	m1=$(machine_ticks); p1=$(proc_ticks "${1:-}")
+	echo "$(calc "($m1 - $m0) * 1000 / $TICKS / $PF_N" %.3f)" \
+	    "$(calc "($p1 - $p0) * 1000 / $TICKS / $PF_N" %.3f)" >"$T/cpu"
 	calc "$PF_N / ($t1 - $t0)" "%.0f"
 }
 
@@ -523,18 +547,40 @@ latency() {
 	    $(cat "$T/lat.files") 2>>"$T/pf.err" | cut -d' ' -f1
 }
 
-# pf_case NAME: throughput and latency of the current configuration, kept
-# in $T/pf.NAME as "rate p50".
+# pf_case NAME [MILTER_PID]: throughput, latency and CPU of the current
+# configuration, one line "rate p50 machine_cpu milter_cpu" per round
+# appended to $T/pf.NAME.
 pf_case() {
-	r=$(throughput) || r="n/a"
+	r=$(throughput "${2:-}") || r="n/a"
+	cpu=$(cat "$T/cpu" 2>/dev/null) || cpu="n/a n/a"
+	[ "$r" = n/a ] && cpu="n/a n/a"
 	l=$(latency) || l="n/a"
 	[ -n "$l" ] || l="n/a"
-	echo "$r $l" >"$T/pf.$1"
-	say "postfix $1: $r msgs/s, p50 $l ms"
+	echo "$r $l $cpu" >>"$T/pf.$1"
+	say "postfix $1: $r msgs/s, p50 $l ms, CPU ms/msg (machine, milter) $cpu"
 }
 
-pf_get() {	# name field(1 rate, 2 p50)
-	[ -f "$T/pf.$1" ] && cut -d' ' -f"$2" "$T/pf.$1" || echo "n/a"
+# pf_get NAME FIELD (1 rate, 2 p50, 3 machine CPU, 4 milter CPU): the
+# median over the rounds, n/a if any round failed.
+pf_get() {
+	if [ ! -f "$T/pf.$1" ] || cut -d' ' -f"$2" "$T/pf.$1" | grep -q n/a; then
+		echo "n/a"
+	else
+		cut -d' ' -f"$2" "$T/pf.$1" | median
+	fi
+}
+
+# pf_pair A B FIELD OP: the median over the rounds of A's FIELD OP B's
+# FIELD taken in the same round (OP "/" for a ratio, "-" for a difference).
+pf_pair() {
+	if [ ! -f "$T/pf.$1" ] || [ ! -f "$T/pf.$2" ] ||
+	    cut -d' ' -f"$3" "$T/pf.$1" "$T/pf.$2" | grep -q n/a; then
+		echo "n/a"
+		return
+	fi
+	cut -d' ' -f"$3" "$T/pf.$1" | paste -d' ' - "$T/pf.$2" |
+	    awk -v f="$3" -v op="$4" '{ b = $(f + 1); if (op == "/") printf "%.3f\n", (b == 0 ? 0 : $1 / b); else printf "%.3f\n", $1 - b }' |
+	    median | awk '{ printf "%.2f", $1 }'
 }
 
 PF_REASON=
@@ -552,24 +598,37 @@ if [ -z "$PF_REASON" ]; then
 	say "Postfix: $PF_N messages in $PF_S sessions, latency over $LAT_N"
 	. "$PD_SRC/tests/lib/postfix.sh"
 	if pf_setup 2>"$T/pf.err"; then
-		pf_case nomilter
-		if [ -x "$BIN/noop-milter" ] &&
-		    start_milter "unix:$T/noop.sock" "$BIN/noop-milter" -p "unix:$T/noop.sock" &&
-		    pf_milter "unix:$T/noop.sock" 2>>"$T/pf.err"; then
-			pf_case noop-unix
-		fi
-		stop_milter
-		rm -rf "$T/store"
-		if [ -x "$MILTER" ] &&
-		    start_milter "unix:$T/pd.sock" "$MILTER" -f -c "$T/bench.conf" \
-		        -p "unix:$T/pd.sock" &&
-		    pf_milter "unix:$T/pd.sock" 2>>"$T/pf.err"; then
-			pf_case pd-unix
-			PDM_STORED=$(stored)
-		else
-			PD_MILTER_ERR=$(lasterr "$T/milter.log")
-		fi
-		stop_milter
+		# Rounds interleave the three cases, so that a slow patch of the
+		# machine does not land on one case only.
+		round=0
+		while [ "$round" -lt "$PF_ROUNDS" ]; do
+			round=$((round + 1))
+			say "Postfix round $round of $PF_ROUNDS"
+			pf_nomilter 2>>"$T/pf.err" && pf_case nomilter
+			if [ -x "$BIN/noop-milter" ] &&
+			    start_milter "unix:$T/noop.sock" "$BIN/noop-milter" -p "unix:$T/noop.sock" &&
+			    pf_milter "unix:$T/noop.sock" 2>>"$T/pf.err"; then
+				pf_case noop-unix "$MPID"
+			fi
+			stop_milter
+			if [ -x "$BIN/noop-milter" ] &&
+			    start_milter "unix:$T/noopr.sock" "$BIN/noop-milter" -r -p "unix:$T/noopr.sock" &&
+			    pf_milter "unix:$T/noopr.sock" 2>>"$T/pf.err"; then
+				pf_case noop-recv "$MPID"
+			fi
+			stop_milter
+			rm -rf "$T/store"
+			if [ -x "$MILTER" ] &&
+			    start_milter "unix:$T/pd.sock" "$MILTER" -f -c "$T/bench.conf" \
+			        -p "unix:$T/pd.sock" &&
+			    pf_milter "unix:$T/pd.sock" 2>>"$T/pf.err"; then
+				pf_case pd-unix "$MPID"
+				PDM_STORED=$(stored)
+			else
+				PD_MILTER_ERR=$(lasterr "$T/milter.log")
+			fi
+			stop_milter
+		done
 		# inet: latency only (throughput adds nothing the stall does not say).
 		# libmilter writes inet:PORT@HOST, Postfix inet:HOST:PORT.
 		for c in "noop-inet:$BIN/noop-milter" "noop-inet-nodelay:$BIN/noop-milter -N" \
@@ -579,7 +638,7 @@ if [ -z "$PF_REASON" ]; then
 			if start_milter "inet:10025@127.0.0.1" ${c#*:} -p "inet:10025@127.0.0.1" &&
 			    pf_milter "inet:127.0.0.1:10025" 2>>"$T/pf.err"; then
 				l=$(latency) || l="n/a"
-				echo "n/a ${l:-n/a}" >"$T/pf.$name"
+				echo "n/a ${l:-n/a} n/a n/a" >"$T/pf.$name"
 				say "postfix $name: p50 $l ms"
 			fi
 			stop_milter
@@ -593,9 +652,15 @@ if [ -z "$PF_REASON" ]; then
 fi
 if [ -z "$PF_REASON" ]; then
 	NO_R=$(pf_get nomilter 1); NO_L=$(pf_get nomilter 2)
-	NOOP_R=$(pf_get noop-unix 1); NOOP_L=$(pf_get noop-unix 2)
+	NOOP_R=$(pf_get noop-unix 1); NOOPR_R=$(pf_get noop-recv 1)
 	PDM_R=$(pf_get pd-unix 1); PDM_L=$(pf_get pd-unix 2)
-	added() {	# p50 minus no-milter p50
+	NO_C=$(pf_get nomilter 3); NOOP_C=$(pf_get noop-unix 3)
+	NOOPR_C=$(pf_get noop-recv 3); PDM_C=$(pf_get pd-unix 3)
+	NOOPR_P=$(pf_get noop-recv 4); PDM_P=$(pf_get pd-unix 4)
+	NOOP_ADD=$(pf_pair noop-unix nomilter 2 -)
+	NOOPR_ADD=$(pf_pair noop-recv nomilter 2 -)
+	PDM_ADD=$(pf_pair pd-unix nomilter 2 -)
+	added() {	# p50 minus the no-milter p50 (medians)
 		case "$1$NO_L" in
 		*n/a*) echo "n/a" ;;
 		*) calc "$1 - $NO_L" "%.2f" ;;
@@ -603,20 +668,27 @@ if [ -z "$PF_REASON" ]; then
 	}
 	row "Postfix + patchdigest-milter (unix): delivered msgs/s" \
 	    "$PDM_R (${PD_MILTER_ERR:-$PDM_STORED stored})" "no milter $NO_R" \
-	    "$(ratio "$PDM_R" "$NO_R")" ">= 0.75"
-	row "  no-op milter (unix): delivered msgs/s" "$NOOP_R" "no milter $NO_R" \
-	    "$(ratio "$NOOP_R" "$NO_R")" "(baseline)"
-	row "  patchdigest-milter vs no-op milter: msgs/s" "$PDM_R" "no-op $NOOP_R" \
-	    "$(ratio "$PDM_R" "$NOOP_R")" "-"
-	row "added latency p50, patchdigest-milter (unix): ms" "$(added "$PDM_L")" \
-	    "no-op milter $(added "$NOOP_L")" "$(ratio "$(added "$PDM_L")" "$(added "$NOOP_L")")" \
-	    "<= 2 ms"
+	    "$(pf_pair pd-unix nomilter 1 /)" ">= 0.75"
+	row "  no-op milter (unix), sent no message: delivered msgs/s" "$NOOP_R" \
+	    "no milter $NO_R" "$(pf_pair noop-unix nomilter 1 /)" "(baseline)"
+	row "  no-op milter (unix) that receives the message: msgs/s" "$NOOPR_R" \
+	    "no milter $NO_R" "$(pf_pair noop-recv nomilter 1 /)" "(baseline)"
+	row "  patchdigest-milter vs the receiving no-op: msgs/s" "$PDM_R" \
+	    "receiving no-op $NOOPR_R" "$(pf_pair pd-unix noop-recv 1 /)" "-"
+	row "  CPU per delivered message, whole machine: ms" "$PDM_C" \
+	    "no milter $NO_C, no-op $NOOP_C, receiving no-op $NOOPR_C" \
+	    "$(pf_pair pd-unix nomilter 3 /)" "-"
+	row "  CPU per message in the milter process: ms" "$PDM_P" \
+	    "receiving no-op $NOOPR_P" "$(pf_pair pd-unix noop-recv 4 /)" "-"
+	row "added latency p50, patchdigest-milter (unix): ms" "$PDM_ADD" \
+	    "no-op $NOOP_ADD, receiving no-op $NOOPR_ADD" \
+	    "$(ratio "$PDM_ADD" "$NOOPR_ADD")" "<= 2 ms"
 	row "  p50 per message, one session (unix): ms" "$PDM_L" "no milter $NO_L" \
 	    "$(ratio "$PDM_L" "$NO_L")" "-"
 	for name in noop-inet noop-inet-nodelay pd-inet; do
 		l=$(pf_get $name 2)
 		row "added latency p50, $name: ms" "$(added "$l")" \
-		    "no-op unix $(added "$NOOP_L")" "$(ratio "$(added "$l")" "$(added "$NOOP_L")")" \
+		    "no-op unix $NOOP_ADD" "$(ratio "$(added "$l")" "$NOOP_ADD")" \
 		    "(unix is the default)"
 	done
 else
@@ -627,7 +699,7 @@ fi
 
 echo
 echo "patchdigest bench: $NMSG messages ($(calc "$MBOX_BYTES / 1e6" %.0f) MB), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "ratio = ours / baseline; medians of $RUNS runs for the whole-archive figures"
+echo "ratio = ours / baseline; medians of $RUNS runs for the whole-archive figures; Postfix: medians of $PF_ROUNDS interleaved rounds, ratios and added latencies taken within each round"
 echo
 echo "| figure | ours | baseline (same run) | ratio | goal |"
 echo "|---|---|---|---|---|"

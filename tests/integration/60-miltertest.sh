@@ -194,4 +194,6 @@ done
 wait "$MD_PID" || fail "exit status $? after SIGTERM"
 MD_PID=
 grep -q "QIDDRAIN: .* kind=patch" "$MD_LOG" || fail "the message in progress was not logged"
+grep -q "QIDLATE: .* kind=patch" "$MD_LOG" ||
+	fail "the message started after SIGTERM was not logged"
 echo "all milter checks passed"

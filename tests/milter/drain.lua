@@ -1,5 +1,6 @@
 -- SIGTERM in the middle of a message: the message is finished (accepted
--- and tagged) before the daemon exits.
+-- and tagged) before the daemon exits, and so is one that starts while it
+-- is being finished.
 dofile(LIB)
 
 pd_run("SIGTERM lets the message in progress finish", function()
@@ -9,6 +10,12 @@ pd_run("SIGTERM lets the message in progress finish", function()
 	pd_check(mt.bodystring(conn, body:sub(1, 200)) == nil, "body")
 	pd_check(os.execute("kill -TERM " .. PID), "kill")
 	mt.sleep(1)
+	local late = pd_connect()
+	pd_check(pd_message(late, hdrs, body, "QIDLATE") == SMFIR_ACCEPT,
+	    "a message started after SIGTERM was not accepted")
+	pd_check(mt.eom_check(late, MT_HDRINSERT, "X-Patch-Kind", "patch"),
+	    "a message started after SIGTERM was not tagged")
+	mt.disconnect(late)
 	pd_check(mt.bodystring(conn, body:sub(201)) == nil, "rest of body")
 	pd_check(mt.eom(conn) == nil, "eom")
 	pd_check(mt.getreply(conn) == SMFIR_ACCEPT, "not accepted")

@@ -63,6 +63,11 @@ function pd_connect()
 	pd_check(mt.test_action(conn, SMFIF_CHGHDRS), "CHGHDRS not requested")
 	pd_check(not mt.test_action(conn, SMFIF_CHGBODY), "CHGBODY requested")
 	pd_check(mt.test_option(conn, SMFIP_NOHELO), "HELO step not skipped")
+	-- every answer is given at end of message: no reply before it
+	pd_check(mt.test_option(conn, SMFIP_NR_CONN), "reply to connect asked")
+	pd_check(mt.test_option(conn, SMFIP_NR_MAIL), "reply to MAIL asked")
+	pd_check(mt.test_option(conn, SMFIP_NR_HDR), "reply to headers asked")
+	pd_check(mt.test_option(conn, SMFIP_NR_BODY), "reply to body asked")
 	return conn
 end
 
