@@ -10,7 +10,7 @@
 #   BENCH_RUNS         runs of each whole-archive timing, median taken [3]
 #   BENCH_LDA_N        messages delivered once per process [2000]
 #   BENCH_NM_N         of those, for notmuch insert (~10-30 ms each) [500]
-#   BENCH_PI_N         of those, for public-inbox-mda (~130 ms each) [200]
+#   BENCH_PI_N         of those, for public-inbox-mda (~130-500 ms each) [100]
 #   BENCH_PF_N         messages of the Postfix throughput runs [2000]
 #   BENCH_PF_SESSIONS  parallel SMTP sessions [20]
 #   BENCH_PF_ROUNDS    interleaved rounds of the Postfix cases, median [3]
@@ -30,7 +30,7 @@ MAINT_FILES=$PD_SHARED/data/linux-6.12/files.txt.xz
 RUNS=${BENCH_RUNS:-3}
 LDA_N=${BENCH_LDA_N:-2000}
 NM_N=${BENCH_NM_N:-500}
-PI_N=${BENCH_PI_N:-200}
+PI_N=${BENCH_PI_N:-100}
 PF_N=${BENCH_PF_N:-2000}
 PF_S=${BENCH_PF_SESSIONS:-20}
 PF_ROUNDS=${BENCH_PF_ROUNDS:-3}
@@ -551,11 +551,14 @@ latency() {
 # configuration, one line "rate p50 machine_cpu milter_cpu" per round
 # appended to $T/pf.NAME.
 pf_case() {
+	# Latency first, on a disk done with the last case's writes: it
+	# measures syncs, which queue behind the page cache's writeback.
+	sync
+	l=$(latency) || l="n/a"
+	[ -n "$l" ] || l="n/a"
 	r=$(throughput "${2:-}") || r="n/a"
 	cpu=$(cat "$T/cpu" 2>/dev/null) || cpu="n/a n/a"
 	[ "$r" = n/a ] && cpu="n/a n/a"
-	l=$(latency) || l="n/a"
-	[ -n "$l" ] || l="n/a"
 	echo "$r $l $cpu" >>"$T/pf.$1"
 	say "postfix $1: $r msgs/s, p50 $l ms, CPU ms/msg (machine, milter) $cpu"
 }
@@ -637,6 +640,7 @@ if [ -z "$PF_REASON" ]; then
 			# shellcheck disable=SC2086
 			if start_milter "inet:10025@127.0.0.1" ${c#*:} -p "inet:10025@127.0.0.1" &&
 			    pf_milter "inet:127.0.0.1:10025" 2>>"$T/pf.err"; then
+				sync
 				l=$(latency) || l="n/a"
 				echo "n/a ${l:-n/a} n/a n/a" >"$T/pf.$name"
 				say "postfix $name: p50 $l ms"
