@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -391,6 +392,46 @@ regex_literal(const char *re)
 	return bn > 0 ? strdup(best) : NULL;
 }
 
+/*
+ * glibc's regcomp copies a subexpression once per repetition it expands
+ * ({m,n}; + as a copy followed by *), and nested repetitions multiply, so
+ * a few hundred bytes such as "a++++...+" ask it for gigabytes.  The
+ * product of the repetition counts of every quantifier character, wherever
+ * it stands (escaped or in brackets too: counting too many only refuses
+ * sooner), bounds those copies.  The kernel's N: lines stay under 10.
+ */
+#define RE_MAX_COPIES	4096UL
+
+static int
+regex_too_big(const char *re)
+{
+	unsigned long copies = 1, n;
+	char *end;
+
+	for (const char *s = re; *s; s++) {
+		if (*s == '*' || *s == '+' || *s == '?')
+			n = 2;
+		else if (*s == '{') {
+			n = 1;
+			for (const char *d = s + 1; *d && *d != '}'; d++)
+				if (isdigit((unsigned char)*d)) {
+					unsigned long v = strtoul(d, &end, 10);
+
+					if (v >= RE_MAX_COPIES)
+						return 1;
+					n = v + 1 > n ? v + 1 : n;
+					d = end - 1;
+				}
+			n = n > 2 ? n : 2;
+		} else
+			continue;
+		if (copies > RE_MAX_COPIES / n)
+			return 1;
+		copies *= n;
+	}
+	return 0;
+}
+
 static int
 add_regex(pd_maint *m, int section, const char *value)
 {
@@ -403,7 +444,8 @@ add_regex(pd_maint *m, int section, const char *value)
 		return PD_ENOMEM;
 	r = &m->re[m->nre];
 	memset(r, 0, sizeof(*r));
-	if (regcomp(&r->re, ere, REG_EXTENDED | REG_NOSUB) != 0) {
+	if (regex_too_big(ere) ||
+	    regcomp(&r->re, ere, REG_EXTENDED | REG_NOSUB) != 0) {
 		free(ere);
 		return PD_ECONFIG;
 	}
@@ -491,7 +533,8 @@ read_maintainers(pd_maint *m, const char *path, char *errbuf, size_t errlen)
 		lineno++;
 		if ((rc = parse_line(m, line, &title, &cur)) != 0) {
 			snprintf(errbuf, errlen, "%s:%zu: %s", path, lineno,
-			    rc == PD_ECONFIG ? "bad N: regex" : pd_strerror(rc));
+			    rc == PD_ECONFIG ? "bad N: regex (or one with too many repetitions)" :
+			    pd_strerror(rc));
 			goto out;
 		}
 	}

@@ -342,11 +342,45 @@ test_errors(void **state)
 	pd_maint_free(NULL);
 }
 
+/* N: lines whose repetitions would make regcomp copy a subexpression
+ * billions of times (a fuzz finding) are refused; ordinary ones load. */
+static void
+test_regex_repetitions(void **state)
+{
+	static const char *const hostile[] = {
+		"bcm[9]?4++++++++++++++++++++++++++++++++++++++++++++++++912",
+		"(((((((((((((x)+)+)+)+)+)+)+)+)+)+)+)+)+",
+		"a{1000}{1000}",
+		"a{,5000}",
+		"a{99999999999999999999}",
+	};
+	char text[256], err[256];
+	pd_maint *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		snprintf(text, sizeof(text), "SEC\nM:\tx <x@example.org>\nN:\t%s\n",
+		    hostile[i]);
+		m = (pd_maint *)&m;
+		assert_int_equal(pd_maint_load(write_file("HOSTILE", text), NULL, &m,
+		    err, sizeof(err)), PD_ECONFIG);
+		assert_null(m);
+		assert_non_null(strstr(err, "HOSTILE:3:"));
+	}
+	m = NULL;
+	assert_int_equal(pd_maint_load(write_file("FINE",
+	    "SEC\nN:\tbcm[9]?4912\nN:\tx{2,40}y*z+\nN:\tqcom,sm(?:8[0-9]{3})?\n"),
+	    NULL, &m, err, sizeof(err)), 0);
+	assert_non_null(m);
+	pd_maint_free(m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kernel_known),
+		cmocka_unit_test(test_regex_repetitions),
 		cmocka_unit_test(test_kernel_every_file),
 		cmocka_unit_test(test_small_semantics),
 		cmocka_unit_test(test_kernel_tree),
