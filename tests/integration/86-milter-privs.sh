@@ -18,13 +18,19 @@ nobody=$(id -u nobody)
 chmod 755 "$T"
 mkdir "$T/sock" "$T/state" "$T/out"
 chown nobody "$T/state" "$T/out"
-# A sendmail that is no shell script: records its argv and the message.
+# A sendmail that is no shell script: records the message, then its argv
+# (what the test waits for), each by rename so that a later digest of the
+# schedule never shows the test a file half rewritten.
 cat >"$T/sendmail" <<EOF
 #!/usr/bin/python3
 import sys, os
 d = "$T/out"
-open(os.path.join(d, "argv"), "w").write("\n".join(sys.argv[1:]) + "\n")
-open(os.path.join(d, "mail"), "wb").write(sys.stdin.buffer.read())
+def put(name, data):
+    with open(os.path.join(d, name + ".tmp"), "wb") as f:
+        f.write(data)
+    os.rename(os.path.join(d, name + ".tmp"), os.path.join(d, name))
+put("mail", sys.stdin.buffer.read())
+put("argv", ("\n".join(sys.argv[1:]) + "\n").encode())
 EOF
 chmod 755 "$T/sendmail"
 conf "$T/pd.conf" "$T/state/db" "Sendmail $T/sendmail" "DigestFrom digest@example.org" \
