@@ -11,7 +11,9 @@ set -eu
 . "$PD_SRC/tests/reliability/lib.sh"
 [ "$(id -u)" = 0 ] || fail "must run as root"
 command -v miltertest >/dev/null || fail "miltertest is not installed"
-trap 'md_kill || true; rm -rf "$T"' EXIT
+mpid=
+# Under strace MD_PID is strace's: the milter itself ($mpid) is killed too.
+trap '[ -z "$mpid" ] || kill -KILL "$mpid" 2>/dev/null || true; md_kill || true; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
 nobody=$(id -u nobody)
