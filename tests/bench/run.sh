@@ -586,6 +586,20 @@ pf_pair() {
 	    median | awk '{ printf "%.2f", $1 }'
 }
 
+# milter_case NAME SOCKET CMD...: starts the milter CMD on the unix SOCKET,
+# points Postfix at it, runs pf_case NAME and stops the milter again.
+milter_case() {
+	mc_name=$1; mc_sock=unix:$2; shift 2
+	mc_rc=1
+	if start_milter "$mc_sock" "$@" -p "$mc_sock" &&
+	    pf_milter "$mc_sock" 2>>"$T/pf.err"; then
+		pf_case "$mc_name" "$MPID"
+		mc_rc=0
+	fi
+	stop_milter
+	return $mc_rc
+}
+
 PF_REASON=
 PDM_STORED=none
 if [ "${BENCH_POSTFIX:-1}" != 1 ]; then
@@ -601,36 +615,24 @@ if [ -z "$PF_REASON" ]; then
 	say "Postfix: $PF_N messages in $PF_S sessions, latency over $LAT_N"
 	. "$PD_SRC/tests/lib/postfix.sh"
 	if pf_setup 2>"$T/pf.err"; then
-		# Rounds interleave the three cases, so that a slow patch of the
+		# Rounds interleave the four cases, so that a slow patch of the
 		# machine does not land on one case only.
 		round=0
 		while [ "$round" -lt "$PF_ROUNDS" ]; do
 			round=$((round + 1))
 			say "Postfix round $round of $PF_ROUNDS"
 			pf_nomilter 2>>"$T/pf.err" && pf_case nomilter
-			if [ -x "$BIN/noop-milter" ] &&
-			    start_milter "unix:$T/noop.sock" "$BIN/noop-milter" -p "unix:$T/noop.sock" &&
-			    pf_milter "unix:$T/noop.sock" 2>>"$T/pf.err"; then
-				pf_case noop-unix "$MPID"
-			fi
-			stop_milter
-			if [ -x "$BIN/noop-milter" ] &&
-			    start_milter "unix:$T/noopr.sock" "$BIN/noop-milter" -r -p "unix:$T/noopr.sock" &&
-			    pf_milter "unix:$T/noopr.sock" 2>>"$T/pf.err"; then
-				pf_case noop-recv "$MPID"
-			fi
-			stop_milter
+			[ -x "$BIN/noop-milter" ] &&
+			    milter_case noop-unix "$T/noop.sock" "$BIN/noop-milter"
+			[ -x "$BIN/noop-milter" ] &&
+			    milter_case noop-recv "$T/noopr.sock" "$BIN/noop-milter" -r
 			rm -rf "$T/store"
 			if [ -x "$MILTER" ] &&
-			    start_milter "unix:$T/pd.sock" "$MILTER" -f -c "$T/bench.conf" \
-			        -p "unix:$T/pd.sock" &&
-			    pf_milter "unix:$T/pd.sock" 2>>"$T/pf.err"; then
-				pf_case pd-unix "$MPID"
+			    milter_case pd-unix "$T/pd.sock" "$MILTER" -f -c "$T/bench.conf"; then
 				PDM_STORED=$(stored)
 			else
 				PD_MILTER_ERR=$(lasterr "$T/milter.log")
 			fi
-			stop_milter
 		done
 		# inet: latency only (throughput adds nothing the stall does not say).
 		# libmilter writes inet:PORT@HOST, Postfix inet:HOST:PORT.
