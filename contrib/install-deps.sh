@@ -4,7 +4,9 @@
 # Needs root only when something is actually missing.
 set -eu
 
-build="gcc make pkg-config libgmime-3.0-dev liblmdb-dev libmilter-dev libcmocka-dev xz-utils"
+# The archives patchdigest-lda is linked from (Makefile, LDA_LINK).
+static="libgpgme-dev libassuan-dev libgpg-error-dev libidn2-dev libunistring-dev"
+build="gcc make pkg-config libgmime-3.0-dev liblmdb-dev libmilter-dev libcmocka-dev xz-utils $static"
 test="$build lmdb-utils miltertest postfix procmail maildrop swaks git python3 chromium locales libcmocka0 strace procps"
 fuzz="$build clang libclang-rt-14-dev"
 

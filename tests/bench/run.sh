@@ -147,6 +147,11 @@ $CC $CF -Iinclude -Ilib $GM_CFLAGS $(pkg-config --cflags lmdb) \
     -o "$BIN/bench-maint" tests/bench/bench-maint.c "$BUILD/libpatchdigest.a" \
     $GM_LIBS $(pkg-config --libs lmdb) -lpthread ||
 	say "cannot build bench-maint"
+# The LDA as LDA_LINK=shared would link it: what its static link saves.
+# shellcheck disable=SC2086
+$CC -o "$BIN/lda-shared" "$BUILD"/lda/*.o "$BUILD/libpatchdigest.a" \
+    $GM_LIBS $(pkg-config --libs lmdb) -lpthread ||
+	say "cannot link lda-shared"
 
 # The programs under test, copied so that a rebuild during the run (make in
 # another shell) cannot break it.
@@ -415,6 +420,14 @@ else
 	row "patchdigest-lda per message: ms" "n/a ($LDA_MS: $(lasterr "$T/per_msg.err"))" \
 	    "bare GMime $BARE1_MS" "n/a" "<= 1.5"
 	LDA_MS=
+fi
+rm -rf "$T/store-shared"
+mkdir "$T/store-shared"
+sed "s|^Database .*|Database $T/store-shared|" "$T/bench.conf" >"$T/shared.conf"
+if [ -n "$LDA_MS" ] &&
+    SHARED_MS=$(per_msg lda-shared "$NM_N" "$BIN/lda-shared" -c "$T/shared.conf"); then
+	row "  the LDA linked shared (LDA_LINK=shared; $NM_N msgs): ms" "$LDA_MS" \
+	    "linked shared $SHARED_MS" "$(ratio "$LDA_MS" "$SHARED_MS")" "-"
 fi
 row "  fork+exec floor (/bin/true): ms" "$TRUE_MS" "-" "-" "-"
 row "  one fdatasync on this disk (an LMDB commit does 2): ms" "$FSYNC_MS" "-" "-" "-"
