@@ -2,9 +2,9 @@
 # patchdigest-milter driven by miltertest (tests/milter/*.lua) on a unix
 # socket with a temporary store: forged tags removed and real ones inserted,
 # replies and malformed mail accepted, several messages and an abort on one
-# connection, a 60 MB message in bounded memory; the store counts what an
-# import of the same messages counts; reload (SIGHUP) with InternalHosts;
-# stale socket handling; clean SIGTERM.
+# connection, a 60 MB message in bounded memory, a message 20,000 MIME
+# levels deep; the store counts what an import of the same messages counts;
+# reload (SIGHUP) with InternalHosts; stale socket handling; clean SIGTERM.
 set -u
 . "$PD_SRC/tests/lib/milter.sh"
 
@@ -50,6 +50,24 @@ MALFORMED=$tmp/malformed.eml
 	printf '@@ -1,2 +1 @@\n--never-closed\nContent-Type: multipart/alternative\n\n'
 } >"$MALFORMED"
 
+# A patch nested 20,000 MIME levels deep: the connection threads' stacks
+# are 1 MB (milter.c, small_stacks).
+DEEP=$tmp/deep.eml
+{
+	printf 'From: Deep Nest <deep@example.org>\nSubject: [PATCH] deep: nested\n'
+	printf 'Message-ID: <deep.1@example.org>\nMIME-Version: 1.0\n'
+	i=0
+	while [ $i -lt 20000 ]; do
+		printf 'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' $i $i
+		i=$((i + 1))
+	done
+	printf 'Content-Type: text/plain\n\n---\n a/x.c | 1 +\n'
+	while [ $i -gt 0 ]; do
+		i=$((i - 1))
+		printf -- '--b%d--\n' $i
+	done
+} >"$DEEP"
+
 # 60 MB of body in CRLF lines.
 BIGBODY=$tmp/big.body
 line=$(printf 'This line repeats to make a large body, far over MaxMessageSize. xxxxxxxxx\r')
@@ -70,7 +88,7 @@ run_lua() {	# script [-D var=value...]: run one miltertest script
 	shift
 	miltertest "$@" -s "$PD_SRC/tests/milter/$mt_script" -D LIB="$PD_SRC/tests/milter/lib.lua" \
 	    -D SOCK="$sock" -D PID="$MD_PID" -D PATCH="$PATCH" -D REPLY="$REPLY" \
-	    -D MALFORMED="$MALFORMED" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
+	    -D MALFORMED="$MALFORMED" -D DEEP="$DEEP" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
 	    -D MSG4="$MSG4" -D BIGBODY="$BIGBODY" -D LIMIT_KB="$limit" \
 	    >"$tmp/mt.out" 2>&1
 	rc=$?
@@ -88,6 +106,7 @@ grep -q "QIDTAG1: .* kind=patch series=[^ ]" "$MD_LOG" ||
     fail "no log line with queue id and kind for the patch"
 grep -q "QIDREPLY: .* kind=reply" "$MD_LOG" || fail "no log line for the reply"
 grep -q "QIDBIG: .*truncated" "$MD_LOG" || fail "the big message was not truncated"
+grep -q "QIDDEEP: .* kind=patch" "$MD_LOG" || fail "no log line for the deep message"
 ! grep -q "QIDABORT" "$MD_LOG" || fail "the aborted transaction was logged as a message"
 
 # The store counts each message once, as an import of the same messages.
@@ -98,7 +117,7 @@ stats_of() {	# db: stats without the range's last id (arrival order)
 : >"$tmp/empty.eml"
 printf '\n' >"$tmp/empty.eml"
 "$PD_BUILD/patchdigest" import -D "$tmp/oracle" "$PATCH" "$REPLY" "$MALFORMED" \
-    "$tmp/empty.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
+    "$DEEP" "$tmp/empty.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
 got=$(stats_of "$tmp/db") || fail "stats of the milter's store"
 want=$(stats_of "$tmp/oracle") || fail "stats of the import"
 echo "milter: $got"

@@ -1,5 +1,6 @@
 -- A reply and a malformed message are accepted, their bodies untouched; a
--- malformed one never makes the filter reject, tempfail or die.
+-- malformed one never makes the filter reject, tempfail or die, nor does
+-- one nested 20,000 MIME levels deep.
 dofile(LIB)
 
 pd_run("reply accepted and tagged as a reply", function()
@@ -19,6 +20,16 @@ pd_run("malformed message accepted", function()
 	pd_check(pd_message(conn, hdrs, body, "QIDBAD") == SMFIR_ACCEPT, "not accepted")
 	pd_check(not mt.eom_check(conn, MT_BODYCHANGE), "body changed")
 	pd_check(not mt.eom_check(conn, MT_HDRCHANGE), "a header was changed")
+	mt.disconnect(conn)
+end)
+
+pd_run("a patch 20,000 MIME levels deep is tagged", function()
+	local hdrs, body = pd_split(pd_read(DEEP))
+	local conn = pd_connect()
+	pd_check(pd_message(conn, hdrs, body, "QIDDEEP") == SMFIR_ACCEPT, "not accepted")
+	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "patch"),
+	    "X-Patch-Kind: patch not inserted")
+	pd_check(not mt.eom_check(conn, MT_BODYCHANGE), "body changed")
 	mt.disconnect(conn)
 end)
 
