@@ -19,30 +19,11 @@ usage(void)
 	return EX_USAGE;
 }
 
-/* A closed range prints the digest stored at closing: exactly what was mailed. */
 static int
-stored_digest(pd_store *st, const struct pd_range *r, int html, char **out)
+write_out(const char *p, size_t len, void *arg)
 {
-	struct pd_digest_rec d = { 0 };
-	int rc;
-
-	if (r->open)
-		return PD_ENOTFOUND;
-	if ((rc = pd_store_digest_get(st, r->no, &d)) != 0)
-		return rc;
-	if (html ? d.html == NULL : d.text == NULL) {
-		pd_digest_rec_clear(&d);
-		return PD_ENOTFOUND;
-	}
-	if (html) {
-		*out = d.html;
-		d.html = NULL;
-	} else {
-		*out = d.text;
-		d.text = NULL;
-	}
-	pd_digest_rec_clear(&d);
-	return 0;
+	(void)arg;
+	return fwrite(p, 1, len, stdout) == len ? 0 : PD_EIO;
 }
 
 int
@@ -81,26 +62,20 @@ cmd_digest(struct cli *c, int argc, char **argv)
 		cli_err("range %s: %s", range ? range : "(open)", pd_strerror(rc));
 		goto out;
 	}
-	rc = stored_digest(st, &r, want_html, &out);
+	/* A closed range prints the digest stored at closing: what was mailed. */
+	rc = r.open ? PD_ENOTFOUND : pd_store_digest_view(st, r.no, want_html, write_out, NULL);
 	if (rc == PD_ENOTFOUND) {
 		rc = pd_digest_render(st, c->conf, &r, &text, want_html ? &html : NULL);
-		if (want_html) {
-			out = html;
-			html = NULL;
-		} else {
-			out = text;
-			text = NULL;
-		}
+		out = want_html ? html : text;
+		if (rc == 0)
+			rc = write_out(out, strlen(out), NULL);
 	}
-	if (rc != 0) {
-		cli_err("digest: %s", pd_strerror(rc));
-		goto out;
-	}
-	if (fputs(out, stdout) == EOF)
+	if (rc == PD_EIO)
 		cli_err("writing the digest failed");
+	else if (rc != 0)
+		cli_err("digest: %s", pd_strerror(rc));
 	else
 		status = 0;
-	free(out);
 out:
 	free(text);
 	free(html);

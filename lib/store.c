@@ -2345,6 +2345,44 @@ pd_store_digest_get(pd_store *st, uint64_t range_no, struct pd_digest_rec *out)
 }
 
 int
+pd_store_digest_view(pd_store *st, uint64_t range_no, int html,
+    pd_digest_view_fn fn, void *arg)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v;
+	MDB_txn *t;
+	struct rbuf rb;
+	const char *p;
+	size_t len;
+	int rc;
+
+	if (st == NULL || fn == NULL)
+		return PD_EINVAL;
+	if ((rc = rd_begin(st, &t)) != 0)
+		return pd_rc(rc);
+	be64(kb, range_no);
+	if ((rc = mdb_get(t, st->db[DB_DIGESTS], &k, &v)) != 0)
+		goto out;
+	rb.p = v.mv_data;
+	rb.end = rb.p + v.mv_size;
+	rb.err = v.mv_size < 1 || *rb.p++ != DIG_FORMAT;
+	(void)r_str(&rb);	/* from */
+	(void)r_str(&rb);	/* to */
+	p = r_mem(&rb, &len);
+	if (html)
+		p = r_mem(&rb, &len);
+	if (rb.err)
+		rc = PD_ECORRUPT;
+	else if (html && len == 0)
+		rc = PD_ENOTFOUND;
+	else
+		rc = fn(p, len, arg);
+out:
+	rd_end(st, t);
+	return pd_rc(rc);
+}
+
+int
 pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out)
 {
 	MDB_txn *t;

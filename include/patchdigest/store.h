@@ -143,6 +143,15 @@ int pd_store_close_range(pd_store *st, int force, pd_render_fn render, void *arg
 /* Oldest unsent digest; PD_ENOTFOUND when none. */
 int pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out);
 int pd_store_digest_get(pd_store *st, uint64_t range_no, struct pd_digest_rec *out);
+/*
+ * The stored text (html = 0) or HTML of a range's digest, handed to fn where
+ * it lies in the store, inside a read transaction: a digest can be
+ * megabytes, and copying it out costs more than printing it.  Returns fn's
+ * result, or PD_ENOTFOUND when the range has no digest (or no HTML).
+ */
+typedef int (*pd_digest_view_fn)(const char *p, size_t len, void *arg);
+int pd_store_digest_view(pd_store *st, uint64_t range_no, int html,
+    pd_digest_view_fn fn, void *arg);
 int pd_store_mark_sent(pd_store *st, uint64_t range_no, const char *msgid);
 
 /* Patch messages stored since the open range began (for "every N"). */

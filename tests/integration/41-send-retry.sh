@@ -78,11 +78,15 @@ id_sent=$(grep -i -m1 '^Message-ID:' "$msg")
 [ -n "$id_sent" ] && [ "$id_failed" = "$id_sent" ] ||
     fail "retry changed the Message-ID: '$id_failed' vs '$id_sent'"
 
-# The mail: headers and parts, read by Python's email package.
-python3 - "$msg" "$tmp/stored.txt" <<'EOP' || fail "mail check"
+# The mail: headers and parts, read by Python's email package; its HTML part
+# is what `digest --range 1 --html` prints from the store.
+"$pd" -c "$tmp/good.conf" -D "$db" digest --range 1 --html >"$tmp/stored.html" ||
+    fail "no stored HTML digest for range 1"
+python3 - "$msg" "$tmp/stored.txt" "$tmp/stored.html" <<'EOP' || fail "mail check"
 import email, email.policy, sys
 m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
 want = open(sys.argv[2], encoding="utf-8").read()
+want_html = open(sys.argv[3], encoding="utf-8").read()
 first = want.splitlines()[1]
 assert m["Subject"] == first, (m["Subject"], first)
 assert m["From"] == "KVM digest <digest@example.org>", m["From"]
@@ -95,6 +99,7 @@ assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
 assert parts[0].get_content_charset() == "utf-8"
 assert parts[0].get_content() == want, "text part differs from `digest --range`"
 html = parts[1].get_content()
+assert html == want_html, "HTML part differs from `digest --range --html`"
 assert "https://lore.example.org/kvm/20250106080000.1000-1-alice@example.org/" in html
 print("mail ok:", m["Subject"])
 EOP

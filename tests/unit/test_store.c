@@ -829,6 +829,26 @@ render(pd_store *st, const struct pd_range *r, char **text, char **html, void *a
 	return 0;
 }
 
+struct view {
+	char *p;
+	size_t len;
+	int fail;
+};
+
+static int
+view_copy(const char *p, size_t len, void *arg)
+{
+	struct view *v = arg;
+
+	if (v->fail)
+		return PD_EIO;
+	v->p = malloc(len + 1);
+	assert_non_null(v->p);
+	memcpy(v->p, p, len);
+	v->len = len;
+	return 0;
+}
+
 static void
 test_ranges(void **state)
 {
@@ -881,6 +901,18 @@ test_ranges(void **state)
 	assert_int_equal(pd_store_unsent_digest(st, &d), PD_ENOTFOUND);
 	assert_int_equal(pd_store_digest_get(st, 1, &d), 0);
 	assert_true(d.sent_at > 0);
+	/* The same text in place; no HTML was rendered; no range 9. */
+	struct view v = { NULL, 0, 0 };
+	assert_int_equal(pd_store_digest_view(st, 1, 0, view_copy, &v), 0);
+	assert_int_equal(v.len, strlen(d.text));
+	assert_memory_equal(v.p, d.text, v.len);
+	free(v.p);
+	v.p = NULL;
+	assert_int_equal(pd_store_digest_view(st, 1, 1, view_copy, &v), PD_ENOTFOUND);
+	assert_int_equal(pd_store_digest_view(st, 9, 0, view_copy, &v), PD_ENOTFOUND);
+	assert_null(v.p);
+	v.fail = 1;	/* the callback's error is the result */
+	assert_int_equal(pd_store_digest_view(st, 1, 0, view_copy, &v), PD_EIO);
 	pd_digest_rec_clear(&d);
 	/* Ranges by number and by "to" id. */
 	assert_int_equal(pd_store_range(st, "1", &r), 0);
