@@ -75,7 +75,7 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/patchdigest: $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PD_LIBS)
 
-$(BUILD)/patchdigest-lda: $(LDA_OBJ) $(LIB)
+$(BUILD)/patchdigest-lda: $(LDA_OBJ) $(LIB) Makefile
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(LDA_OBJ) $(LIB) $(LDA_LIBS)
 
 $(BUILD)/patchdigest-milter: $(MILTER_OBJ) $(LIB)
