@@ -511,30 +511,48 @@ dig_encode(const struct pd_digest_rec *d, struct wbuf *b)
 	return b->err ? PD_ENOMEM : 0;
 }
 
+/* A stored digest's fields where they lie in the store: nothing copied. */
+struct dig_view {
+	const char *from, *to, *text, *html, *msgid;
+	size_t text_len, html_len;
+	int64_t created, sent_at;
+};
+
+static int
+dig_parse(const MDB_val *val, struct dig_view *dv)
+{
+	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+
+	if (val->mv_size < 1 || *rb.p++ != DIG_FORMAT)
+		return PD_ECORRUPT;
+	dv->from = r_str(&rb);
+	dv->to = r_str(&rb);
+	dv->text = r_mem(&rb, &dv->text_len);
+	dv->html = r_mem(&rb, &dv->html_len);
+	dv->msgid = r_str(&rb);
+	dv->created = r_i64(&rb);
+	dv->sent_at = r_i64(&rb);
+	return rb.err ? PD_ECORRUPT : 0;
+}
+
 /* Decoded digest: strings are copied (the caller owns them). */
 static int
 dig_decode(const MDB_val *key, const MDB_val *val, struct pd_digest_rec *d)
 {
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
-	const char *text, *html, *msgid;
+	struct dig_view dv;
 
 	memset(d, 0, sizeof(*d));
-	if (key->mv_size != 8 || val->mv_size < 1 || *rb.p++ != DIG_FORMAT)
+	if (key->mv_size != 8 || dig_parse(val, &dv) != 0)
 		return PD_ECORRUPT;
 	d->range_no = get_be64(key->mv_data);
-	snprintf(d->from, sizeof(d->from), "%s", r_str(&rb));
-	snprintf(d->to, sizeof(d->to), "%s", r_str(&rb));
-	text = r_str(&rb);
-	html = r_str(&rb);
-	msgid = r_str(&rb);
-	d->created = r_i64(&rb);
-	d->sent_at = r_i64(&rb);
-	if (rb.err)
-		return PD_ECORRUPT;
-	d->text = strdup(text);
-	d->html = *html ? strdup(html) : NULL;
-	d->msgid = strdup(msgid);
-	if (d->text == NULL || (*html && d->html == NULL) || d->msgid == NULL) {
+	snprintf(d->from, sizeof(d->from), "%s", dv.from);
+	snprintf(d->to, sizeof(d->to), "%s", dv.to);
+	d->created = dv.created;
+	d->sent_at = dv.sent_at;
+	d->text = strdup(dv.text);
+	d->html = dv.html_len ? strdup(dv.html) : NULL;
+	d->msgid = strdup(dv.msgid);
+	if (d->text == NULL || (dv.html_len && d->html == NULL) || d->msgid == NULL) {
 		pd_digest_rec_clear(d);
 		return PD_ENOMEM;
 	}
@@ -2316,15 +2334,25 @@ pd_store_close_range(pd_store *st, int force, pd_render_fn render, void *arg,
 }
 
 static int
+digest_lookup(pd_store *st, MDB_txn *t, uint64_t no, MDB_val *v)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb };
+
+	be64(kb, no);
+	return mdb_get(t, st->db[DB_DIGESTS], &k, v);
+}
+
+static int
 digest_get(pd_store *st, MDB_txn *t, uint64_t no, struct pd_digest_rec *out)
 {
 	unsigned char kb[8];
 	MDB_val k = { 8, kb }, v;
 	int rc;
 
-	be64(kb, no);
-	if ((rc = mdb_get(t, st->db[DB_DIGESTS], &k, &v)) != 0)
+	if ((rc = digest_lookup(st, t, no, &v)) != 0)
 		return rc;
+	be64(kb, no);
 	return dig_decode(&k, &v, out);
 }
 
@@ -2348,36 +2376,24 @@ int
 pd_store_digest_view(pd_store *st, uint64_t range_no, int html,
     pd_digest_view_fn fn, void *arg)
 {
-	unsigned char kb[8];
-	MDB_val k = { 8, kb }, v;
+	struct dig_view dv;
 	MDB_txn *t;
-	struct rbuf rb;
-	const char *p;
-	size_t len;
+	MDB_val v;
 	int rc;
 
 	if (st == NULL || fn == NULL)
 		return PD_EINVAL;
 	if ((rc = rd_begin(st, &t)) != 0)
 		return pd_rc(rc);
-	be64(kb, range_no);
-	if ((rc = mdb_get(t, st->db[DB_DIGESTS], &k, &v)) != 0)
-		goto out;
-	rb.p = v.mv_data;
-	rb.end = rb.p + v.mv_size;
-	rb.err = v.mv_size < 1 || *rb.p++ != DIG_FORMAT;
-	(void)r_str(&rb);	/* from */
-	(void)r_str(&rb);	/* to */
-	p = r_mem(&rb, &len);
-	if (html)
-		p = r_mem(&rb, &len);
-	if (rb.err)
-		rc = PD_ECORRUPT;
-	else if (html && len == 0)
-		rc = PD_ENOTFOUND;
-	else
-		rc = fn(p, len, arg);
-out:
+	if ((rc = digest_lookup(st, t, range_no, &v)) == 0 &&
+	    (rc = dig_parse(&v, &dv)) == 0) {
+		if (!html)
+			rc = fn(dv.text, dv.text_len, arg);
+		else if (dv.html_len == 0)
+			rc = PD_ENOTFOUND;
+		else
+			rc = fn(dv.html, dv.html_len, arg);
+	}
 	rd_end(st, t);
 	return pd_rc(rc);
 }
