@@ -766,9 +766,28 @@ drop_fields(GByteArray *ba, struct own *o)
 	}
 }
 
+/*
+ * Mail starts with a header field ("Name:", RFC 5322 2.2), after the mbox
+ * "From " line procmail hands its filters.  GMime alone makes a message of
+ * a blank line, or of binary data whose first line happens to hold a
+ * colon; SPEC.md 4 and 6 want such input passed on unchanged, untagged and
+ * uncounted.  Nothing later in the header block is judged: a milter sees
+ * header values only up to a NUL, and each front end must count alike.
+ */
+static int
+is_mail(const char *p, const char *end)
+{
+	const char *eol;
+
+	if (end - p > 5 && memcmp(p, "From ", 5) == 0 &&
+	    (eol = memchr(p, '\n', (size_t)(end - p))) != NULL)
+		p = eol + 1;
+	return field_name(p, end) > 0;
+}
+
 /* Copy of buf with CRLF turned into LF: GMime and the scans see LF only. */
 static GByteArray *
-normalise_input(const char *buf, size_t len, struct own *o)
+normalise_input(const char *buf, size_t len)
 {
 	GByteArray *ba = g_byte_array_sized_new((guint)len + 1);
 	const char *p = buf, *end = buf + len, *cr;
@@ -785,7 +804,6 @@ normalise_input(const char *buf, size_t len, struct own *o)
 		}
 	}
 	g_byte_array_append(ba, (const guint8 *)p, (guint)(end - p));
-	drop_fields(ba, o);
 	return ba;
 }
 
@@ -847,9 +865,9 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
     pd_msg **out)
 {
 	GByteArray *input;
-	GMimeStream *stream;
+	GMimeStream *stream = NULL;
 	GMimeParser *parser;
-	GMimeMessage *msg;
+	GMimeMessage *msg = NULL;
 	GMimeObject *top;
 	pd_msg *m = NULL;
 	struct own own;
@@ -864,7 +882,13 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	if (buf == NULL)
 		return PD_EINVAL;
 	memset(&own, 0, sizeof(own));
-	input = normalise_input(buf, len, &own);
+	input = normalise_input(buf, len);
+	if (!is_mail((const char *)input->data,
+	    (const char *)input->data + input->len)) {
+		g_byte_array_unref(input);
+		goto out;
+	}
+	drop_fields(input, &own);
 	stream = g_mime_stream_mem_new_with_byte_array(input);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -915,7 +939,8 @@ out:
 	own_clear(&own);
 	if (msg != NULL)
 		g_object_unref(msg);
-	g_object_unref(stream);
+	if (stream != NULL)
+		g_object_unref(stream);
 	if (r != 0) {
 		pd_msg_free(m);
 		return r;

@@ -114,10 +114,9 @@ stats_of() {	# db: stats without the range's last id (arrival order)
 	"$PD_BUILD/patchdigest" stats --json -D "$1" |
 	    python3 -c 'import json,sys; d=json.load(sys.stdin); d["range"].pop("to",None); print(json.dumps(d, sort_keys=True))'
 }
-: >"$tmp/empty.eml"
-printf '\n' >"$tmp/empty.eml"
+printf 'From: <sender@example.com>\n\nDummy message body.\n' >"$tmp/default.eml"
 "$PD_BUILD/patchdigest" import -D "$tmp/oracle" "$PATCH" "$REPLY" "$MALFORMED" \
-    "$DEEP" "$tmp/empty.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
+    "$DEEP" "$tmp/default.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
 got=$(stats_of "$tmp/db") || fail "stats of the milter's store"
 want=$(stats_of "$tmp/oracle") || fail "stats of the import"
 echo "milter: $got"
@@ -128,6 +127,17 @@ echo "import: $want"
 "$PD_BUILD/patchdigest-milter" -c "$tmp/patchdigest.conf" -t "$PATCH" >"$tmp/t.out" ||
     fail "-t failed"
 grep -q '^X-Patch-Kind: patch$' "$tmp/t.out" || fail "-t printed no patch tag"
+# No header block, or binary data whose first line holds a colon: not mail,
+# passed on untagged (what miltertest cannot send).
+printf '\nSubject: [PATCH] x\n\nbody\n' >"$tmp/nohdr.eml"
+printf 'L\321\215e:\001\000\377\n\200\n' >"$tmp/binary.eml"
+for f in "$tmp/nohdr.eml" "$tmp/binary.eml"; do
+	"$PD_BUILD/patchdigest-milter" -c "$tmp/patchdigest.conf" -t "$f" \
+	    >"$tmp/t.out" 2>"$tmp/t.err" || fail "-t $f failed"
+	[ ! -s "$tmp/t.out" ] || fail "-t tagged $f"
+	grep -q 'not parseable: passed on unchanged' "$tmp/t.err" ||
+	    fail "-t did not say $f is passed on"
+done
 
 # Reload: InternalHosts now holds the test client (192.0.2.10): a new
 # message is still tagged, but not counted.

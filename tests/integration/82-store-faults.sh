@@ -103,17 +103,23 @@ grep -q '^X-Patch-' "$T/out" || fail "locked: not tagged after the writer died"
 echo "locked: $(cat "$T/lda.err")"
 
 # ---- corrupt: the whole file, cut short, then pages in the middle ----
+noise() {	# bytes: the same pseudo-random bytes every run
+	python3 -c 'import random, sys
+sys.stdout.buffer.write(random.Random(82).randbytes(int(sys.argv[1])))' "$1"
+}
 for how in whole truncated pages; do
 	db=$T/corrupt-$how
 	"$PD" -D "$db" import $(cat "$T/list") >/dev/null || fail "corrupt: import"
 	size=$(stat -c %s "$db/data.mdb")
+	# Seeded noise, so that every run damages the same bytes.
 	if [ "$how" = whole ]; then
-		head -c "$size" /dev/urandom >"$T/noise"
+		noise "$size" >"$T/noise"
 		dd if="$T/noise" of="$db/data.mdb" conv=notrunc 2>/dev/null
 	elif [ "$how" = truncated ]; then
 		truncate -s $((size / 2)) "$db/data.mdb"
 	else
-		dd if=/dev/urandom of="$db/data.mdb" bs=4096 seek=2 count=8 conv=notrunc 2>/dev/null
+		noise 32768 | dd of="$db/data.mdb" bs=4096 seek=2 count=8 \
+		    iflag=fullblock conv=notrunc 2>/dev/null
 	fi
 	conf "$T/corrupt.conf" "$db"
 	lda_pass "$T/corrupt.conf" "corrupt $how"

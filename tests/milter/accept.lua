@@ -33,7 +33,10 @@ pd_run("a patch 20,000 MIME levels deep is tagged", function()
 	mt.disconnect(conn)
 end)
 
-pd_run("no header block at all", function()
+-- miltertest sends "From: <sender@example.com>" and "Dummy message body."
+-- when a message is ended with neither header nor body given: a header
+-- block the milter never sees cannot be sent from here (60 uses -t).
+pd_run("miltertest's default message (no header or body given)", function()
 	local conn = pd_connect()
 	pd_begin(conn, {}, "QIDEMPTY")
 	pd_check(mt.eom(conn) == nil, "eom")
