@@ -53,6 +53,7 @@
  */
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -1225,6 +1226,90 @@ pd_store_close(pd_store *st)
 	pthread_rwlock_destroy(&st->lock);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
+}
+
+/* ---- check: every page read, in a child ---- */
+
+enum { CHECK_OK, CHECK_NOOPEN = 3, CHECK_BAD = 4 };
+#define CHECK_SECONDS	120
+
+/* Read a byte of every page v spans, so that each is mapped and looked at. */
+static void
+touch(const MDB_val *v)
+{
+	const volatile unsigned char *p = v->mv_data;
+
+	for (size_t i = 0; i < v->mv_size; i += 4096)
+		(void)p[i];
+	if (v->mv_size > 0)
+		(void)p[v->mv_size - 1];
+}
+
+static int
+walk_db(MDB_txn *t, MDB_dbi dbi)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t, dbi, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		touch(&k);
+		touch(&v);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The child's work: its exit status is the answer. */
+static int
+walk_store(const char *dir)
+{
+	pd_store *st;
+	MDB_txn *t;
+	int rc;
+
+	if (pd_store_open(dir, PD_STORE_RDONLY, 0, 0, &st) != 0)
+		return CHECK_NOOPEN;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t)) != 0) {
+		pd_store_close(st);
+		return CHECK_NOOPEN;
+	}
+	/* 0 and 1 are LMDB's free list and its table of databases. */
+	rc = walk_db(t, 0);
+	if (rc == 0)
+		rc = walk_db(t, 1);
+	for (int i = 0; i < DB_MAX && rc == 0; i++)
+		rc = walk_db(t, st->db[i]);
+	mdb_txn_abort(t);
+	pd_store_close(st);
+	return rc == 0 ? CHECK_OK : CHECK_BAD;
+}
+
+int
+pd_store_check(const char *dir)
+{
+	pid_t pid;
+	int status;
+
+	if (dir == NULL || *dir == '\0')
+		return PD_EINVAL;
+	if ((pid = fork()) == -1)
+		return PD_ESTORE;
+	if (pid == 0) {
+		/* A page that sends LMDB round in circles ends here too. */
+		alarm(CHECK_SECONDS);
+		_exit(walk_store(dir));
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return PD_ESTORE;
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == CHECK_OK ||
+	    WEXITSTATUS(status) == CHECK_NOOPEN))
+		return 0;
+	return PD_ECORRUPT;
 }
 
 /* ---- put: series assembly ---- */

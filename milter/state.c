@@ -39,6 +39,7 @@ static pd_store *store;
 static char *store_dir;		/* the directory store was opened from */
 static unsigned long store_gen;	/* bumped on every open, to close the right one */
 static time_t store_tried;
+static int store_failed;	/* why the last attempt failed */
 
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slot_cond = PTHREAD_COND_INITIALIZER;
@@ -175,17 +176,19 @@ store_get(const struct pd_conf *conf)
 		store = NULL;
 		log_info("database is now %s", conf->database);
 	} else if (store_tried != 0 && now - store_tried < REOPEN_EVERY)
-		return PD_ENOSTORE;
+		return store_failed;
 	store_tried = now;
 	free(store_dir);
 	if ((store_dir = strdup(conf->database)) == NULL)
-		return PD_ENOMEM;
-	rc = pd_store_open(conf->database, PD_STORE_CREATE, conf->map_size,
-	    conf->map_size_max, &store);
+		return store_failed = PD_ENOMEM;
+	/* A damaged page would crash every connection's thread at once. */
+	if ((rc = pd_store_check(conf->database)) == 0)
+		rc = pd_store_open(conf->database, PD_STORE_CREATE,
+		    conf->map_size, conf->map_size_max, &store);
 	if (rc != 0) {
 		log_warnx("cannot open database %s: %s", conf->database, pd_strerror(rc));
 		store = NULL;
-		return rc;
+		return store_failed = rc;
 	}
 	store_gen++;
 	store_tried = 0;

@@ -18,8 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <lmdb.h>
 
 #include "patchdigest/classify.h"
 #include "patchdigest/error.h"
@@ -1542,6 +1545,81 @@ test_archive_order(void **state)
 	assert_true(nameless > 0 && nameless < (int)a.n);	/* replies and patches */
 }
 
+/*
+ * The number of the leaf page holding the first key of database name: LMDB
+ * keeps keys in their leaf, and a page starts with its own number.
+ */
+static size_t
+leaf_of_first(const char *dir, const char *name, size_t *psize)
+{
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_val k, v;
+	MDB_stat ms;
+	uint64_t pgno;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_env_stat(env, &ms), 0);
+	*psize = ms.ms_psize;
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, name, 0, &dbi), 0);
+	assert_int_equal(mdb_stat(t, dbi, &ms), 0);
+	assert_int_equal(ms.ms_depth, 1);	/* the root is that leaf */
+	assert_int_equal(mdb_cursor_open(t, dbi, &c), 0);
+	assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+	memcpy(&pgno, (const char *)((uintptr_t)k.mv_data & ~(uintptr_t)(*psize - 1)),
+	    sizeof(pgno));
+	mdb_cursor_close(c);
+	mdb_txn_abort(t);
+	mdb_env_close(env);
+	return (size_t)pgno;
+}
+
+/*
+ * pd_store_check reads what opening the store does not: a zeroed leaf of
+ * the messages database leaves pd_store_open content, the check does not.
+ */
+static void
+test_check(void **state)
+{
+	char dir[512], path[600], missing[600];
+	static char zero[65536];
+	struct files f;
+	pd_store *st;
+	size_t pgno, psize;
+	int fd;
+
+	(void)state;
+	assert_int_equal(pd_store_check(NULL), PD_EINVAL);
+	assert_int_equal(pd_store_check(""), PD_EINVAL);
+	snprintf(missing, sizeof(missing), "%s/missing", tmpdir);
+	assert_int_equal(pd_store_check(missing), 0);
+
+	prefix_files("b4", "shazam-git1-just-series.mbox", 1, &f);
+	st = open_store("check", 0, 0);
+	put_all(st, &f);
+	pd_store_close(st);
+	files_free(&f);
+	snprintf(dir, sizeof(dir), "%s/check", tmpdir);
+	assert_int_equal(pd_store_check(dir), 0);
+
+	pgno = leaf_of_first(dir, "messages", &psize);
+	assert_true(pgno > 1 && psize <= sizeof(zero));
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	assert_true((fd = open(path, O_WRONLY)) >= 0);
+	assert_int_equal(pwrite(fd, zero, psize, (off_t)(pgno * psize)),
+	    (ssize_t)psize);
+	assert_int_equal(close(fd), 0);
+
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY, 0, 0, &st), 0);
+	pd_store_close(st);
+	assert_int_equal(pd_store_check(dir), PD_ECORRUPT);
+}
+
 int
 main(void)
 {
@@ -1564,6 +1642,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 	};
 	int rc;
 
