@@ -29,7 +29,14 @@ int cmd_send(struct cli *c, int argc, char **argv);
 int cli_common_opt(struct cli *c, int ch, const char *arg);
 /* (Re)load the configuration after option parsing; prints the error. */
 int cli_load_conf(struct cli *c);
-/* Open the store of -D or Database; prints a one-line error on failure. */
+/*
+ * Open the store of -D or Database; prints a one-line error on failure.
+ * flags are pd_store_open's, and CLI_STORE_CHECK to read every page first
+ * (pd_store_check): for the commands that write to the store and for
+ * stats, where an admin looks when something is wrong; not for the quick
+ * reads (show, ranges, digest), which would pay a read of the whole map.
+ */
+#define CLI_STORE_CHECK	0x100
 int cli_open_store(struct cli *c, unsigned flags, pd_store **st);
 /* Print "patchdigest: " and the message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

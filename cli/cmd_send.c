@@ -48,7 +48,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage();
-	if (cli_load_conf(c) != 0 || cli_open_store(c, 0, &st) != 0)
+	if (cli_load_conf(c) != 0 || cli_open_store(c, CLI_STORE_CHECK, &st) != 0)
 		return 1;
 	rc = pd_send(st, c->conf, flags, time(NULL), &res);
 	pd_store_close(st);

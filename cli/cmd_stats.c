@@ -64,15 +64,9 @@ cmd_stats(struct cli *c, int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (cli_load_conf(c) != 0)
-		return 1;
-	/* stats is where an admin looks when something is wrong: every page
-	 * is read first, so a damaged one is reported, not crashed on. */
-	if ((rc = pd_store_check(c->conf->database)) != 0) {
-		cli_err("store %s: %s", c->conf->database, pd_strerror(rc));
-		return 1;
-	}
-	if (cli_open_store(c, PD_STORE_RDONLY, &st) != 0)
+	/* stats is where an admin looks when something is wrong. */
+	if (cli_load_conf(c) != 0 ||
+	    cli_open_store(c, PD_STORE_RDONLY | CLI_STORE_CHECK, &st) != 0)
 		return 1;
 	if ((rc = pd_store_range(st, range, &r)) != 0) {
 		cli_err("range %s: %s", range ? range : "(open)", pd_strerror(rc));

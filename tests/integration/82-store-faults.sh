@@ -103,12 +103,13 @@ grep -q 'took over 120 s.*write lock' "$T/lda.err" || fail "locked: not logged: 
 grep -q '^X-Patch-' "$T/out" || fail "locked: not tagged after the writer died"
 echo "locked: $(cat "$T/lda.err")"
 
-# ---- corrupt: the whole file, cut short, then pages in the middle ----
+# ---- corrupt: the whole file, cut short, pages in the middle, and every
+# leaf of the messages database (which opening the store does not read) ----
 noise() {	# bytes: the same pseudo-random bytes every run
 	python3 -c 'import random, sys
 sys.stdout.buffer.write(random.Random(82).randbytes(int(sys.argv[1])))' "$1"
 }
-for how in whole truncated pages; do
+for how in whole truncated pages leaf; do
 	db=$T/corrupt-$how
 	"$PD" -D "$db" import $(cat "$T/list") >/dev/null || fail "corrupt: import"
 	size=$(stat -c %s "$db/data.mdb")
@@ -118,9 +119,13 @@ for how in whole truncated pages; do
 		dd if="$T/noise" of="$db/data.mdb" conv=notrunc 2>/dev/null
 	elif [ "$how" = truncated ]; then
 		truncate -s $((size / 2)) "$db/data.mdb"
-	else
+	elif [ "$how" = pages ]; then
 		noise 32768 | dd of="$db/data.mdb" bs=4096 seek=2 count=8 \
 		    iflag=fullblock conv=notrunc 2>/dev/null
+	else
+		python3 "$PD_SRC/tests/lib/zero_leaves.py" "$db/data.mdb" messages \
+		    >/dev/null || fail "leaf: cannot find the messages database"
+		"$PD" -D "$db" ranges >/dev/null || fail "leaf: opening the store saw it"
 	fi
 	conf "$T/corrupt.conf" "$db"
 	lda_pass "$T/corrupt.conf" "corrupt $how"
@@ -131,13 +136,22 @@ for how in whole truncated pages; do
 	# crash a reader.  The LDA guards its store step (a crash re-runs it,
 	# untagged); the milter and `stats` read every page in a child first
 	# (pd_store_check), whose faults inside LMDB san_aside sets apart.
+	# stats, send and import say so before they start (the open's check)
 	stats_error "$db" "corrupt $how"
-	grep -q 'store is corrupt' "$T/stats.err" || fail "corrupt $how: stats did not say so"
+	for cmd in stats send "import $(head -n 1 "$T/list")"; do
+		st=0
+		# shellcheck disable=SC2086 # the command and its file
+		san_aside "$T/san" "$PD" -D "$db" $cmd >/dev/null 2>"$T/cmd.err" || st=$?
+		[ "$st" = 1 ] || fail "corrupt $how: $cmd exits $st"
+		grep -qx "patchdigest: store $db: store is corrupt.*" "$T/cmd.err" ||
+		    fail "corrupt $how: $cmd: $(cat "$T/cmd.err")"
+	done
 	san_env=${ASAN_OPTIONS:-}
 	[ "${PD_SANITIZE:-0}" != 1 ] || export ASAN_OPTIONS="$san_env:log_path=$T/san/asan"
 	milter_pass "$T/corrupt.conf" "corrupt $how (milter)"
 	[ "${PD_SANITIZE:-0}" != 1 ] || export ASAN_OPTIONS="$san_env"
-	grep -q 'store is corrupt' "$MD_LOG" || fail "corrupt $how: the milter did not log it"
+	grep -q 'cannot open database .*: store is corrupt' "$MD_LOG" ||
+	    fail "corrupt $how: the milter did not log it"
 	: >"$MD_LOG"
 	# recovery as the message says: move it away and re-import
 	mv "$db" "$db.bad"
