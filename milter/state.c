@@ -181,7 +181,7 @@ store_get(const struct pd_conf *conf)
 	free(store_dir);
 	if ((store_dir = strdup(conf->database)) == NULL)
 		return store_failed = PD_ENOMEM;
-	/* A damaged page would crash every connection's thread at once. */
+	/* A damaged page would crash the milter, and every connection with it. */
 	if ((rc = pd_store_check(conf->database)) == 0)
 		rc = pd_store_open(conf->database, PD_STORE_CREATE,
 		    conf->map_size, conf->map_size_max, &store);

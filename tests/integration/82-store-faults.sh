@@ -134,11 +134,13 @@ for how in whole truncated pages leaf; do
 	# reported as corrupt) and the store checks the file's length against
 	# them, but nothing checks the other pages: a damaged inner page can
 	# crash a reader.  The LDA guards its store step (a crash re-runs it,
-	# untagged); the milter and `stats` read every page in a child first
-	# (pd_store_check), whose faults inside LMDB san_aside sets apart.
-	# stats, send and import say so before they start (the open's check)
+	# untagged); the milter, stats, send and import read every page in a
+	# child first (pd_store_check) and say so before they start; the
+	# child's faults inside LMDB san_aside sets apart.
 	stats_error "$db" "corrupt $how"
-	for cmd in stats send "import $(head -n 1 "$T/list")"; do
+	grep -qx "patchdigest: store $db: store is corrupt.*" "$T/stats.err" ||
+	    fail "corrupt $how: stats: $(cat "$T/stats.err")"
+	for cmd in send "import $(head -n 1 "$T/list")"; do
 		st=0
 		# shellcheck disable=SC2086 # the command and its file
 		san_aside "$T/san" "$PD" -D "$db" $cmd >/dev/null 2>"$T/cmd.err" || st=$?
