@@ -58,20 +58,26 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-/* The configuration, or the defaults when it cannot be read: mail first. */
+/*
+ * The configuration, or the defaults when it cannot be read (*bad set):
+ * mail first.  The defaults only carry the mail on; tagging and recording
+ * with them would store a wrong classification for good.
+ */
 static struct pd_conf *
-load_conf(const struct opts *o)
+load_conf(const struct opts *o, int *bad)
 {
 	struct pd_conf *conf = NULL;
 	const char *path = o->conf_path;
 	char err[512];
 	char *db;
 
+	*bad = 0;
 	if (path == NULL && access(DEFAULT_CONF, R_OK) == 0)
 		path = DEFAULT_CONF;
 	if (path != NULL && pd_conf_load(path, &conf, err, sizeof(err)) != 0) {
-		log_warnx("%s; using the defaults", err);
+		log_warnx("%s; message passed on untagged", err);
 		conf = NULL;
+		*bad = 1;
 	}
 	if (conf == NULL && pd_conf_new(&conf) != 0)
 		return NULL;
@@ -385,7 +391,7 @@ main(int argc, char **argv)
 	struct pd_conf *conf;
 	struct pd_tags tags;
 	struct input in;
-	int ch, sig, phase, fault, tagged = 0, ex = EX_OK;
+	int ch, sig, phase, fault, badconf, tagged = 0, ex = EX_OK;
 
 	while ((ch = getopt(argc, argv, "Cc:D:d:fnsV")) != -1) {
 		switch (ch) {
@@ -411,7 +417,7 @@ main(int argc, char **argv)
 	/* a closed pipe must be a write error (EX_TEMPFAIL), not a signal */
 	signal(SIGPIPE, SIG_IGN);
 
-	conf = load_conf(&o);
+	conf = load_conf(&o, &badconf);
 	if (fault)
 		log_fault(&o, conf, sig, phase);
 	if (read_input(conf != NULL ? conf->max_message_size : 0, &in) != 0) {
@@ -425,13 +431,13 @@ main(int argc, char **argv)
 	else if (in.over)
 		log_warnx("message over MaxMessageSize (%zu bytes); passed on untagged",
 		    conf->max_message_size);
-	else if (!fault)
+	else if (!fault && !badconf)
 		tagged = run_step(&o, conf, &in, &tags);
 	if (deliver(&o, &in, tagged ? &tags : NULL) != 0) {
 		ex = EX_TEMPFAIL;
 		goto out;
 	}
-	if (o.send && !o.dryrun && !fault && conf != NULL)
+	if (o.send && !o.dryrun && !fault && !badconf && conf != NULL)
 		send_due(&o, conf);
 out:
 	guard_release();

@@ -56,10 +56,20 @@ cmp -s "$T/out" "$msg" || fail "missing store: message changed"
 grep -q 'patchdigest-lda: store .*nonexistent' "$T/err" || fail "missing store not logged"
 [ ! -e "$T/nonexistent" ] || fail "a missing store was created"
 
-# unreadable configuration: the defaults, the mail still passes
-"$LDA" -f -c "$T/no.conf" -D "$T/db" <"$msg" >"$T/out" 2>"$T/err" || fail "bad conf: exit $?"
-grep -q 'no.conf' "$T/err" || fail "bad conf not logged"
-same_untagged "$T/out" "$msg" || fail "bad conf: message changed"
+# A configuration that cannot be read or is wrong: the mail passes on
+# unchanged and is not recorded (a classification made with the defaults
+# would stay in the store after the file is fixed).
+printf 'Database %s\nBogus 1\n' "$T/db2" >"$T/bad.conf"
+mkdir "$T/db2"
+for cf in no bad; do
+	"$LDA" -f -c "$T/$cf.conf" -D "$T/db2" <"$msg" >"$T/out" 2>"$T/err" ||
+	    fail "$cf conf: exit $?"
+	grep -q "$cf.conf.*message passed on untagged" "$T/err" ||
+	    fail "$cf conf not logged: $(cat "$T/err")"
+	cmp -s "$T/out" "$msg" || fail "$cf conf: message changed"
+	[ ! -e "$T/db2/data.mdb" ] || fail "$cf conf: the message was recorded"
+done
+grep -q 'bad.conf:2: unknown keyword "Bogus"' "$T/err" || fail "bad conf: $(cat "$T/err")"
 
 # Garbage and empty input: passed through as they are, nothing recorded.
 # Fixed bytes, not /dev/urandom: about one random block in 40 once came back
