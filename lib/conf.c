@@ -18,7 +18,10 @@
 #define DEF_SENDMAIL	"/usr/sbin/sendmail"
 #define DEF_SOCKET	"unix:/var/spool/postfix/patchdigest/milter.sock"
 
-enum kw_type { KW_STR, KW_LIST, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK, KW_BOOL };
+enum kw_type {
+	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
+	KW_BOOL
+};
 
 struct keyword {
 	const char *name;
@@ -32,7 +35,7 @@ static const struct keyword keywords[] = {
 	{ "ArchiveURL",		KW_STR,   F(archive_url), 0 },
 	{ "Database",		KW_STR,   F(database), 0 },
 	{ "DigestFrom",		KW_STR,   F(digest_from), 0 },
-	{ "DigestTo",		KW_LIST,  F(digest_to), F(ndigest_to) },
+	{ "DigestTo",		KW_ADDRS, F(digest_to), F(ndigest_to) },
 	{ "InternalHosts",	KW_LIST,  F(internal_hosts), F(ninternal_hosts) },
 	{ "ListId",		KW_STR,   F(list_id), 0 },
 	{ "ListName",		KW_STR,   F(list_name), 0 },
@@ -44,7 +47,7 @@ static const struct keyword keywords[] = {
 	{ "OnError",		KW_ONERR, F(on_error), 0 },
 	{ "PidFile",		KW_STR,   F(pid_file), 0 },
 	{ "Schedule",		KW_SCHED, F(schedule), 0 },
-	{ "Sendmail",		KW_STR,   F(sendmail), 0 },
+	{ "Sendmail",		KW_PATH,  F(sendmail), 0 },
 	{ "Socket",		KW_STR,   F(socket), 0 },
 	{ "SubsystemRules",	KW_STR,   F(subsystem_rules), 0 },
 	{ "Syslog",		KW_BOOL,  F(syslog), 0 },
@@ -122,14 +125,32 @@ pd_conf_free(struct pd_conf *c)
 
 static const char *const wdays[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
+static const char *const wdays_long[] = {
+	"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
+};
+
+/* H:MM or HH:MM, nothing else ("06:0" and "6:00x" are typos, not times). */
 static int
 parse_hhmm(const char *s, int *h, int *m)
 {
-	char end;
+	size_t nh = strspn(s, "0123456789");
 
-	if (sscanf(s, "%2d:%2d%c", h, m, &end) != 2)
+	if (nh < 1 || nh > 2 || s[nh] != ':' || strspn(s + nh + 1, "0123456789") != 2 ||
+	    s[nh + 3] != '\0')
 		return -1;
-	return (*h < 0 || *h > 23 || *m < 0 || *m > 59) ? -1 : 0;
+	*h = atoi(s);
+	*m = atoi(s + nh + 1);
+	return (*h > 23 || *m > 59) ? -1 : 0;
+}
+
+/* "mon" or "monday", any case: 0-6, or -1. */
+static int
+parse_wday(const char *s)
+{
+	for (int i = 0; i < 7; i++)
+		if (strcasecmp(s, wdays[i]) == 0 || strcasecmp(s, wdays_long[i]) == 0)
+			return i;
+	return -1;
 }
 
 int
@@ -145,13 +166,10 @@ pd_schedule_parse(const char *s, struct pd_schedule *out)
 		return parse_hhmm(a, &out->hour, &out->min) ? PD_ECONFIG : 0;
 	}
 	if (n == 3 && strcasecmp(word, "weekly") == 0) {
-		for (int i = 0; i < 7; i++)
-			if (strncasecmp(a, wdays[i], 3) == 0 && strlen(a) >= 3) {
-				out->kind = PD_SCHED_WEEKLY;
-				out->wday = i;
-				return parse_hhmm(b, &out->hour, &out->min) ? PD_ECONFIG : 0;
-			}
-		return PD_ECONFIG;
+		if ((out->wday = parse_wday(a)) < 0)
+			return PD_ECONFIG;
+		out->kind = PD_SCHED_WEEKLY;
+		return parse_hhmm(b, &out->hour, &out->min) ? PD_ECONFIG : 0;
 	}
 	if (n == 2 && strcasecmp(word, "every") == 0) {
 		char *end;
@@ -214,8 +232,24 @@ addlist(char ***listp, size_t *np, char *v)
 	return 0;
 }
 
+/*
+ * Recipients go on sendmail's command line: one that starts with '-' would
+ * be an option.  The words are checked before any is added.
+ */
 static int
-setkw(struct pd_conf *c, const struct keyword *kw, char *v)
+check_addrs(const char *v, const char **why)
+{
+	for (const char *p = v; *p; p++)
+		if (*p == '-' && (p == v || strchr(" \t,", p[-1]) != NULL)) {
+			*why = "an address may not start with '-'";
+			return PD_ECONFIG;
+		}
+	return 0;
+}
+
+/* Sets the keyword from v; on a bad value *why may say what is wrong. */
+static int
+setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 {
 	char *p = (char *)c + kw->off;
 	char *end;
@@ -224,6 +258,16 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v)
 	switch (kw->type) {
 	case KW_STR:
 		return setstr((char **)(void *)p, v);
+	case KW_PATH:
+		if (v[0] != '/') {
+			*why = "not an absolute path";
+			return PD_ECONFIG;
+		}
+		return setstr((char **)(void *)p, v);
+	case KW_ADDRS:
+		if (check_addrs(v, why) != 0)
+			return PD_ECONFIG;
+		/* FALLTHROUGH */
 	case KW_LIST:
 		return addlist((char ***)(void *)p, (size_t *)(void *)((char *)c + kw->countoff), v);
 	case KW_SIZE:
@@ -270,15 +314,20 @@ trim(char *s)
 	return s;
 }
 
-/* One line, already NUL-terminated and without its line end. */
+/*
+ * One line, already NUL-terminated and without its line end.  *kw is the
+ * keyword's entry, NULL for a blank or comment line.
+ */
 static int
 parse_line(struct pd_conf *c, char *line, const char *name, size_t lineno,
-    char *errbuf, size_t errlen)
+    const struct keyword **kw, char *errbuf, size_t errlen)
 {
+	const char *why = "bad value";
 	char *key, *val;
 	size_t i;
 	int rc;
 
+	*kw = NULL;
 	if ((val = strchr(line, '#')) != NULL)
 		*val = '\0';
 	key = trim(line);
@@ -299,19 +348,44 @@ parse_line(struct pd_conf *c, char *line, const char *name, size_t lineno,
 		snprintf(errbuf, errlen, "%s:%zu: %s needs a value", name, lineno, keywords[i].name);
 		return PD_ECONFIG;
 	}
-	if ((rc = setkw(c, &keywords[i], val)) != 0)
+	*kw = &keywords[i];
+	if ((rc = setkw(c, &keywords[i], val, &why)) != 0)
 		snprintf(errbuf, errlen, "%s:%zu: %s: %s", name, lineno, keywords[i].name,
-		    rc == PD_ENOMEM ? pd_strerror(rc) : "bad value");
+		    rc == PD_ENOMEM ? pd_strerror(rc) : why);
 	return rc;
+}
+
+/* What one keyword needs of the others, said at the keyword's line. */
+static int
+check_whole(const struct pd_conf *c, const char *name, size_t sched_line,
+    char *errbuf, size_t errlen)
+{
+	if (c->archive_url != NULL) {
+		const char *p = strchr(c->archive_url, '%');
+
+		if (p == NULL || p[1] != 's' || strchr(p + 2, '%') != NULL) {
+			snprintf(errbuf, errlen, "%s: ArchiveURL needs exactly one %%s", name);
+			return PD_ECONFIG;
+		}
+	}
+	/* A schedule without recipients would fail at each due time, for hours unseen. */
+	if (c->schedule.kind != PD_SCHED_NONE &&
+	    (c->digest_from == NULL || c->ndigest_to == 0)) {
+		snprintf(errbuf, errlen, "%s:%zu: Schedule needs DigestFrom and DigestTo",
+		    name, sched_line);
+		return PD_ECONFIG;
+	}
+	return 0;
 }
 
 int
 pd_conf_parse(const char *buf, size_t len, const char *name, struct pd_conf **out,
     char *errbuf, size_t errlen)
 {
+	const struct keyword *kw;
 	struct pd_conf *c;
 	char *line = NULL;
-	size_t lineno = 0, pos = 0;
+	size_t lineno = 0, pos = 0, sched_line = 0;
 	int rc;
 
 	*out = NULL;
@@ -334,20 +408,14 @@ pd_conf_parse(const char *buf, size_t len, const char *name, struct pd_conf **ou
 			goto out;
 		}
 		pos += n + (nl != NULL);
-		if ((rc = parse_line(c, line, name, lineno, errbuf, errlen)) != 0)
+		if ((rc = parse_line(c, line, name, lineno, &kw, errbuf, errlen)) != 0)
 			goto out;
+		if (kw != NULL && kw->type == KW_SCHED)
+			sched_line = lineno;
 		free(line);
 		line = NULL;
 	}
-	if (c->archive_url != NULL) {
-		const char *p = strchr(c->archive_url, '%');
-
-		if (p == NULL || p[1] != 's' || strchr(p + 2, '%') != NULL) {
-			snprintf(errbuf, errlen, "%s: ArchiveURL needs exactly one %%s", name);
-			rc = PD_ECONFIG;
-			goto out;
-		}
-	}
+	rc = check_whole(c, name, sched_line, errbuf, errlen);
 out:
 	free(line);
 	if (rc != 0)

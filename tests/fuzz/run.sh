@@ -86,8 +86,8 @@ seed_conf() {
 		[ -f "$f" ] && cp "$f" "$1/"
 	done
 	printf 'Database /tmp/x\nListName KVM\nListId <kvm.vger.kernel.org>\nDigestFrom a@b\nDigestTo c@d e@f\nSendmail /usr/sbin/sendmail\nArchiveURL https://lore.kernel.org/kvm/%%s/\nSchedule weekly mon 06:00\nMapSize 1M\nMapSizeMax 4G\nOnError tempfail\nMaxMessageSize 16M\nUMask 007\nSyslog yes\nInternalHosts 127.0.0.1 ::1/128\n' >"$1/full.conf"
-	printf 'Schedule daily 23:59\n# comment\n\n  Socket unix:/run/x.sock\n' >"$1/daily.conf"
-	printf 'Schedule every 500\r\nUserID postfix\r\nPidFile /run/p.pid\r\n' >"$1/crlf.conf"
+	printf 'Schedule daily 23:59\n# comment\n\n  Socket unix:/run/x.sock\nDigestFrom a@b\nDigestTo c@d\n' >"$1/daily.conf"
+	printf 'Schedule every 500\r\nUserID postfix\r\nPidFile /run/p.pid\r\nDigestFrom a@b\r\nDigestTo c@d\r\n' >"$1/crlf.conf"
 	printf 'Bogus value\n' >"$1/bad.conf"
 }
 

@@ -184,6 +184,12 @@ printf 'Database %s/db\nNoSuchKeyword 1\n' "$tmp" >"$tmp/bad.conf"
 "$PD_BUILD/patchdigest-milter" -n -c "$tmp/bad.conf" 2>"$tmp/n.err"
 [ $? = 78 ] || fail "-n with a bad configuration did not exit 78"
 grep -q "bad.conf:2: unknown keyword" "$tmp/n.err" || fail "-n: $(cat "$tmp/n.err")"
+# A schedule that could never send is refused at start, not when it is due.
+printf 'Database %s/db\nSchedule daily 06:00\nDigestFrom d@example.org\n' "$tmp" >"$tmp/bad.conf"
+"$PD_BUILD/patchdigest-milter" -n -c "$tmp/bad.conf" 2>"$tmp/n.err"
+[ $? = 78 ] || fail "-n with a schedule and no DigestTo did not exit 78"
+grep -q "bad.conf:2: Schedule needs DigestFrom and DigestTo" "$tmp/n.err" ||
+    fail "-n: $(cat "$tmp/n.err")"
 "$PD_BUILD/patchdigest-milter" -n -c "$tmp/patchdigest.conf" >/dev/null ||
     fail "-n rejects a good configuration"
 

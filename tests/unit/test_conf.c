@@ -125,6 +125,22 @@ test_schedules(void **state)
 	assert_int_equal(pd_schedule_parse("every 0", &s), PD_ECONFIG);
 	assert_int_equal(pd_schedule_parse("every -3", &s), PD_ECONFIG);
 	assert_int_equal(pd_schedule_parse("hourly", &s), PD_ECONFIG);
+	/* a weekday is its name or its first three letters, nothing between */
+	assert_int_equal(pd_schedule_parse("weekly TUESDAY 7:05", &s), 0);
+	assert_int_equal(s.wday, 2);
+	assert_int_equal(s.hour, 7);
+	assert_int_equal(s.min, 5);
+	assert_int_equal(pd_schedule_parse("weekly monkey 06:00", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("weekly tues 06:00", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("weekly mo 06:00", &s), PD_ECONFIG);
+	/* HH:MM: the minutes are two digits, nothing follows */
+	assert_int_equal(pd_schedule_parse("daily 06:0", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("daily 06:000", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("daily 06:00x", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("daily 006:00", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("daily :30", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("daily +6:30", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("daily 23:60", &s), PD_ECONFIG);
 }
 
 static void
@@ -139,6 +155,20 @@ test_errors(void **state)
 	parse_err("ListName\n", "t.conf:1: ListName needs a value");
 	parse_err("ArchiveURL https://example.org/\n", "ArchiveURL needs exactly one %s");
 	parse_err("ArchiveURL https://example.org/%s/%s\n", "ArchiveURL");
+	/* values the digest would only trip over when it is due */
+	parse_err("ListName x\nSendmail sendmail\n",
+	    "t.conf:2: Sendmail: not an absolute path");
+	parse_err("DigestTo a@example.org -oQ/tmp/x\n",
+	    "t.conf:1: DigestTo: an address may not start with '-'");
+	parse_err("DigestTo a@example.org,-f\n", "t.conf:1: DigestTo: an address");
+	parse_err("DigestFrom d@example.org\nSchedule daily 06:00\n",
+	    "t.conf:2: Schedule needs DigestFrom and DigestTo");
+	parse_err("Schedule every 5\nDigestTo a@example.org\n",
+	    "t.conf:1: Schedule needs DigestFrom and DigestTo");
+	pd_conf_free(parse_ok("DigestTo a-b@example.org\nDigestFrom d@example.org\n"
+	    "Schedule none\n"));
+	pd_conf_free(parse_ok("Schedule every 5\nDigestTo a@example.org\n"
+	    "DigestFrom d@example.org\n"));
 	{
 		static const char nul[] = "ListName a\0b\n";
 		struct pd_conf *c = NULL;
