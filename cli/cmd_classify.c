@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "cli.h"
 #include "json.h"
@@ -138,19 +139,19 @@ cmd_classify(struct cli *c, int argc, char **argv)
 	char err[512];
 	int ch, json = 0, failed = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:D:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:D:V", longopts, NULL)) != -1) {
 		if (ch == 'j')
 			json = 1;
 		else if (!cli_common_opt(c, ch, optarg)) {
 			usage();
-			return 2;
+			return EX_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
 		usage();
-		return 2;
+		return EX_USAGE;
 	}
 	if (cli_load_conf(c) != 0)
 		return 1;

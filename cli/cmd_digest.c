@@ -40,7 +40,7 @@ cmd_digest(struct cli *c, int argc, char **argv)
 	char *text = NULL, *html = NULL, *out;
 	int ch, want_html = 0, rc, status = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:D:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:D:V", longopts, NULL)) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
 		switch (ch) {

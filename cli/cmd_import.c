@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -403,6 +404,23 @@ make_classifier(struct cli *c, pd_classifier **cl)
 	return 0;
 }
 
+/* A mistyped path fails the import before a store is created or touched. */
+static int
+check_inputs(int argc, char **argv)
+{
+	struct stat sb;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0)
+			continue;
+		if (stat(argv[i], &sb) != 0 || access(argv[i], R_OK) != 0) {
+			cli_err("%s: %s", argv[i], strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 import_one(struct imp *im, const char *arg)
 {
@@ -425,21 +443,22 @@ cmd_import(struct cli *c, int argc, char **argv)
 	struct imp im;
 	int ch, rc, failed = 0;
 
-	while ((ch = getopt(argc, argv, "c:D:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:D:V")) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
 		usage();
-		return 2;
+		return EX_USAGE;
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
 		usage();
-		return 2;
+		return EX_USAGE;
 	}
 	memset(&im, 0, sizeof(im));
 	im.zfd = -1;
-	if (cli_load_conf(c) != 0 || make_classifier(c, &im.cl) != 0)
+	if (check_inputs(argc, argv) != 0 || cli_load_conf(c) != 0 ||
+	    make_classifier(c, &im.cl) != 0)
 		return 1;
 	if (cli_open_store(c, PD_STORE_CREATE | PD_STORE_NOSYNC | CLI_STORE_CHECK,
 	    &im.st) != 0) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "patchdigest/error.h"
 #include "patchdigest/msg.h"
@@ -194,7 +195,7 @@ cmd_parse(struct cli *c, int argc, char **argv)
 	size_t len;
 	int ch, i, json = 0, failed = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:D:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:D:V", longopts, NULL)) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
 		if (ch == 'j') {
@@ -202,11 +203,11 @@ cmd_parse(struct cli *c, int argc, char **argv)
 			continue;
 		}
 		parse_usage();
-		return 2;
+		return EX_USAGE;
 	}
 	if (optind >= argc) {
 		parse_usage();
-		return 2;
+		return EX_USAGE;
 	}
 	for (i = optind; i < argc; i++) {
 		if ((buf = read_file(argv[i], &len)) == NULL) {

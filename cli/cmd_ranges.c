@@ -1,6 +1,7 @@
 /* patchdigest ranges: every range, oldest first. */
 #include <unistd.h>
 #include <stdio.h>
+#include <sysexits.h>
 #include <time.h>
 
 #include "cli.h"
@@ -38,15 +39,15 @@ cmd_ranges(struct cli *c, int argc, char **argv)
 	pd_store *st;
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "c:D:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:D:V")) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
 		fprintf(stderr, "usage: patchdigest ranges [-c config] [-D dir]\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "usage: patchdigest ranges [-c config] [-D dir]\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (cli_load_conf(c) != 0 || cli_open_store(c, PD_STORE_RDONLY, &st) != 0)
 		return 1;

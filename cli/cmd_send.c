@@ -32,7 +32,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 	unsigned flags = 0;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:D:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:D:V", longopts, NULL)) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
 		switch (ch) {

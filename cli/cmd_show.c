@@ -1,6 +1,7 @@
 /* patchdigest show ID|MESSAGE-ID: one stored record and its tags. */
 #include <unistd.h>
 #include <stdio.h>
+#include <sysexits.h>
 #include <time.h>
 
 #include "cli.h"
@@ -50,15 +51,15 @@ cmd_show(struct cli *c, int argc, char **argv)
 	pd_store *st;
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "c:D:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:D:V")) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
 		fprintf(stderr, "usage: patchdigest show [-c config] [-D dir] id|message-id\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, "usage: patchdigest show [-c config] [-D dir] id|message-id\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (cli_load_conf(c) != 0 || cli_open_store(c, PD_STORE_RDONLY, &st) != 0)
 		return 1;

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "cli.h"
 #include "json.h"
@@ -48,7 +49,7 @@ cmd_stats(struct cli *c, int argc, char **argv)
 	pd_store *st;
 	int ch, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:D:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:D:V", longopts, NULL)) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
 		if (ch == 'r')
@@ -57,12 +58,12 @@ cmd_stats(struct cli *c, int argc, char **argv)
 			o.json = 1;
 		else {
 			usage();
-			return 2;
+			return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
 		usage();
-		return 2;
+		return EX_USAGE;
 	}
 	/* stats is where an admin looks when something is wrong. */
 	if (cli_load_conf(c) != 0 ||

@@ -61,6 +61,13 @@ cli_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static void __attribute__((noreturn))
+version(void)
+{
+	printf("patchdigest %s\n", PD_VERSION);
+	exit(fflush(stdout) == 0 ? 0 : 1);
+}
+
 int
 cli_common_opt(struct cli *c, int ch, const char *arg)
 {
@@ -68,6 +75,8 @@ cli_common_opt(struct cli *c, int ch, const char *arg)
 		c->conf_path = arg;
 	else if (ch == 'D')
 		c->db = arg;
+	else if (ch == 'V')
+		version();
 	else
 		return 0;
 	return 1;
@@ -130,14 +139,9 @@ main(int argc, char **argv)
 	struct cli c = { 0 };
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "+c:D:hV")) != -1) {
-		if (cli_common_opt(&c, ch, optarg))
-			continue;
-		if (ch == 'V') {
-			printf("patchdigest %s\n", PD_VERSION);
-			return 0;
-		}
-		usage();
+	while ((ch = getopt(argc, argv, "+c:D:V")) != -1) {
+		if (!cli_common_opt(&c, ch, optarg))
+			usage();
 	}
 	argc -= optind;
 	argv += optind;
@@ -146,8 +150,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[0], cmds[i].name) != 0)
 			continue;
-		if (cli_load_conf(&c) != 0)
-			return 1;
+		/* The configuration is read by the command, after its own -c. */
 		pd_msg_init();
 		optind = 0;	/* glibc: reinitialise getopt for the subcommand */
 		rc = cmds[i].fn(&c, argc, argv);

@@ -76,6 +76,24 @@ if pd -D "$T/mbox" import "$T/does-not-exist" >"$T/o" 2>"$T/e"; then exit 1; fi
 grep -q 'does-not-exist: No such file' "$T/e"
 if pd -D "$T/mbox" show nosuch@example.org 2>"$T/e"; then exit 1; fi
 grep -q 'nosuch@example.org: ' "$T/e"
+# A mistyped path among good ones: one line, and no store is created.
+if pd -D "$T/fresh" import "$orig" "$T/does-not-exist" >"$T/o" 2>"$T/e"; then exit 1; fi
+test "$(wc -l <"$T/e")" -eq 1
+test ! -e "$T/fresh"
+# Bad usage of any command exits 64 with a usage line, as patchdigest(1) says.
+for args in "" nosuch import "import --bogus x" "ranges extra" show \
+    "stats --bogus" "digest --bogus" "send extra" parse classify; do
+	rc=0
+	# shellcheck disable=SC2086
+	pd $args >/dev/null 2>"$T/e" || rc=$?
+	test "$rc" = 64 || { echo "'$args' exits $rc, not 64"; exit 1; }
+	grep -q '^usage: patchdigest' "$T/e"
+done
+# -V before the command and after it; a -c after the command is the one read.
+"$PD" -V | grep -q '^patchdigest [0-9]'
+"$PD" stats -V | grep -q '^patchdigest [0-9]'
+printf 'Bogus 1\n' >"$T/bad.conf"
+"$PD" -c "$T/bad.conf" -D "$T/mbox" stats -c "$T/empty.conf" >/dev/null
 # A damaged store file.
 mkdir "$T/bad"
 head -c 65536 /dev/urandom >"$T/bad/data.mdb"

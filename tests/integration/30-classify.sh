@@ -81,5 +81,5 @@ set +e
 "$PD" classify -c "$T/rules.conf" >/dev/null 2>&1
 rc=$?
 set -e
-[ "$rc" = 2 ] || fail "no file: exit $rc"
+[ "$rc" = 64 ] || fail "no file: exit $rc (bad usage is 64)"
 echo "classify ok"
