@@ -130,26 +130,15 @@ addr_domain(const char *addr, char *buf, size_t len)
 	return buf;
 }
 
-/* The Message-ID of a digest (without <>): the stored one, else derived from the record. */
+/* The Message-ID of a digest (without <>), given when its range was closed. */
 static int
-digest_msgid(const struct pd_conf *conf, const struct pd_digest_rec *d, char *buf, size_t len)
+digest_msgid(const struct pd_digest_rec *d, char *buf, size_t len)
 {
-	char dom[256], host[256];
-	const char *domain;
 	int n;
 
-	if (d->msgid != NULL && *d->msgid != '\0') {
-		n = snprintf(buf, len, "%s", d->msgid);
-		return n < 0 || (size_t)n >= len ? PD_EINVAL : 0;
-	}
-	if ((domain = addr_domain(conf->digest_from, dom, sizeof(dom))) == NULL) {
-		if (gethostname(host, sizeof(host)) != 0)
-			return PD_EIO;
-		host[sizeof(host) - 1] = '\0';
-		domain = host;
-	}
-	n = snprintf(buf, len, "patchdigest.%llu.%s.%s.%lld@%s",
-	    (unsigned long long)d->range_no, d->from, d->to, (long long)d->created, domain);
+	if (d->msgid == NULL || *d->msgid == '\0')
+		return PD_ECORRUPT;
+	n = snprintf(buf, len, "%s", d->msgid);
 	return n < 0 || (size_t)n >= len ? PD_EINVAL : 0;
 }
 
@@ -239,7 +228,7 @@ pd_send_build(const struct pd_conf *conf, const struct pd_digest_rec *d,
 	*outlen = 0;
 	if (d->text == NULL || conf->digest_from == NULL || conf->ndigest_to == 0)
 		return PD_EINVAL;
-	if ((rc = digest_msgid(conf, d, msgid, sizeof(msgid))) != 0 ||
+	if ((rc = digest_msgid(d, msgid, sizeof(msgid))) != 0 ||
 	    (rc = subject_of(conf, d, subject, sizeof(subject))) != 0)
 		return rc;
 	pd_msg_init();
@@ -484,7 +473,7 @@ deliver(pd_store *st, const struct pd_conf *conf, const struct pd_digest_rec *d,
 	size_t len;
 	int rc;
 
-	if ((rc = digest_msgid(conf, d, msgid, sizeof(msgid))) != 0 ||
+	if ((rc = digest_msgid(d, msgid, sizeof(msgid))) != 0 ||
 	    (rc = pd_send_build(conf, d, &buf, &len)) != 0) {
 		seterr(res->errbuf, sizeof(res->errbuf), "building the digest mail: %s",
 		    pd_strerror(rc));
@@ -550,6 +539,7 @@ pd_send(pd_store *st, const struct pd_conf *conf, unsigned flags, time_t now,
 {
 	struct pd_digest_rec d;
 	struct pd_range closed;
+	char dom[256];
 	int rc, lock;
 
 	memset(res, 0, sizeof(*res));
@@ -579,7 +569,8 @@ pd_send(pd_store *st, const struct pd_conf *conf, unsigned flags, time_t now,
 	rc = 0;
 	if ((flags & PD_SEND_NOCLOSE) || ((flags & PD_SEND_DUE) && !pd_send_due(st, conf, now)))
 		goto out;
-	rc = pd_store_close_range(st, (flags & PD_SEND_FORCE) != 0, render_cb, (void *)conf,
+	rc = pd_store_close_range(st, (flags & PD_SEND_FORCE) != 0,
+	    addr_domain(conf->digest_from, dom, sizeof(dom)), render_cb, (void *)conf,
 	    &closed);
 	if (rc == PD_EEMPTY) {
 		rc = 0;

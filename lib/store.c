@@ -2325,18 +2325,21 @@ pd_series_clear(struct pd_series *s)
 
 struct close_ctx {
 	int force;
+	const char *domain;
 	pd_render_fn render;
 	void *arg;
 	struct pd_range closed;
 };
 
 static int
-digest_msgid(uint64_t no, char **out)
+digest_msgid(uint64_t no, const char *domain, char **out)
 {
 	char host[256];
 	uint32_t rnd[2] = { 0, 0 };
 
-	if (gethostname(host, sizeof(host)) != 0 || *host == '\0' ||
+	if (domain != NULL && *domain != '\0')
+		snprintf(host, sizeof(host), "%s", domain);
+	else if (gethostname(host, sizeof(host)) != 0 || *host == '\0' ||
 	    strchr(host, '.') == NULL)
 		snprintf(host, sizeof(host), "%s", "patchdigest.invalid");
 	host[sizeof(host) - 1] = '\0';
@@ -2367,7 +2370,7 @@ close_fn(pd_store *st, MDB_txn *t, void *arg)
 	if (c->render != NULL &&
 	    (rc = c->render(st, &r, &text, &html, c->arg)) != 0)
 		goto out;
-	if ((rc = digest_msgid(r.no, &msgid)) != 0)
+	if ((rc = digest_msgid(r.no, c->domain, &msgid)) != 0)
 		goto out;
 	r.closed = (int64_t)time(NULL);
 	r.open = 0;
@@ -2405,10 +2408,10 @@ out:
 }
 
 int
-pd_store_close_range(pd_store *st, int force, pd_render_fn render, void *arg,
-    struct pd_range *closed)
+pd_store_close_range(pd_store *st, int force, const char *domain,
+    pd_render_fn render, void *arg, struct pd_range *closed)
 {
-	struct close_ctx c = { force, render, arg, { 0 } };
+	struct close_ctx c = { force, domain, render, arg, { 0 } };
 	int rc;
 
 	if (st == NULL)

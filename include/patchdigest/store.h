@@ -144,14 +144,16 @@ void pd_digest_rec_clear(struct pd_digest_rec *d);
 /*
  * In one write transaction: check the open range is non-empty (unless
  * force), call render(st, range, &text, &html, arg) -- the store's read
- * functions see the transaction during the call --, store the digest, close
- * the range and open the next.  Returns PD_EEMPTY when there was nothing to
- * close.  *closed is filled on success.
+ * functions see the transaction during the call --, store the digest with
+ * a new Message-ID at domain (DigestFrom's; NULL or "": the host's name if
+ * it has a dot, else patchdigest.invalid), close the range and open the
+ * next.  Returns PD_EEMPTY when there was nothing to close.  *closed is
+ * filled on success.
  */
 typedef int (*pd_render_fn)(pd_store *st, const struct pd_range *r, char **text,
     char **html, void *arg);
-int pd_store_close_range(pd_store *st, int force, pd_render_fn render, void *arg,
-    struct pd_range *closed);
+int pd_store_close_range(pd_store *st, int force, const char *domain,
+    pd_render_fn render, void *arg, struct pd_range *closed);
 /* Oldest unsent digest; PD_ENOTFOUND when none. */
 int pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out);
 int pd_store_digest_get(pd_store *st, uint64_t range_no, struct pd_digest_rec *out);

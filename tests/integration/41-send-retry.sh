@@ -77,6 +77,9 @@ id_failed=$(grep -i -m1 '^Message-ID:' "$tmp"/failed/msg.*)
 id_sent=$(grep -i -m1 '^Message-ID:' "$msg")
 [ -n "$id_sent" ] && [ "$id_failed" = "$id_sent" ] ||
     fail "retry changed the Message-ID: '$id_failed' vs '$id_sent'"
+# at DigestFrom's domain, not the host's name (patchdigest.invalid here)
+printf '%s\n' "$id_sent" | grep -q '@example\.org>' ||
+    fail "Message-ID not at DigestFrom's domain: $id_sent"
 
 # The mail: headers and parts, read by Python's email package; its HTML part
 # is what `digest --range 1 --html` prints from the store.

@@ -266,7 +266,7 @@ test_open_errors(void **state)
 	assert_true(r.open);
 	assert_string_equal(r.from, "000000000");
 	assert_true(r.last_seq < r.first_seq);
-	assert_int_equal(pd_store_close_range(st, 1, NULL, NULL, NULL), PD_EROFS);
+	assert_int_equal(pd_store_close_range(st, 1, NULL, NULL, NULL, NULL), PD_EROFS);
 	pd_store_close(st);
 	pd_store_close(NULL);
 }
@@ -866,13 +866,13 @@ test_ranges(void **state)
 	(void)state;
 	prefix_files("patchwork/series", "revision-basic.mbox", 6, &f);
 	st = open_store("db", 0, 0);
-	assert_int_equal(pd_store_close_range(st, 0, render, &ra, &closed), PD_EEMPTY);
+	assert_int_equal(pd_store_close_range(st, 0, NULL, render, &ra, &closed), PD_EEMPTY);
 	assert_int_equal(ra.calls, 0);
 	for (size_t i = 0; i < 3; i++)
 		put_file(st, f.path[i], &res);
 	assert_int_equal(pd_store_open_count(st, &n), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(pd_store_close_range(st, 0, render, &ra, &closed), 0);
+	assert_int_equal(pd_store_close_range(st, 0, NULL, render, &ra, &closed), 0);
 	assert_int_equal(ra.calls, 1);
 	assert_int_equal(ra.msgs, 3);
 	assert_int_equal(closed.no, 1);
@@ -880,7 +880,7 @@ test_ranges(void **state)
 	assert_string_equal(closed.to, res.short_id);
 	assert_false(closed.open);
 	/* A second closer sees the fresh empty range. */
-	assert_int_equal(pd_store_close_range(st, 0, render, &ra, NULL), PD_EEMPTY);
+	assert_int_equal(pd_store_close_range(st, 0, NULL, render, &ra, NULL), PD_EEMPTY);
 	for (size_t i = 3; i < 6; i++)
 		put_file(st, f.path[i], NULL);
 	assert_int_equal(pd_store_range(st, NULL, &r), 0);
@@ -924,10 +924,20 @@ test_ranges(void **state)
 	assert_int_equal(r.no, 1);
 	assert_int_equal(pd_store_range(st, "9", &r), PD_ENOTFOUND);
 	/* Forced close of the second, then the third is empty. */
-	assert_int_equal(pd_store_close_range(st, 0, render, &ra, &closed), 0);
-	assert_int_equal(pd_store_close_range(st, 1, render, &ra, &closed), 0);
+	assert_int_equal(pd_store_close_range(st, 0, "lists.example.org", render, &ra,
+	    &closed), 0);
+	assert_int_equal(pd_store_close_range(st, 1, NULL, render, &ra, &closed), 0);
 	assert_int_equal(closed.no, 3);
 	assert_int_equal(ra.msgs, 0);
+	/* The Message-ID's domain is the one given (DigestFrom's), else a host name. */
+	assert_int_equal(pd_store_digest_get(st, 2, &d), 0);
+	assert_int_equal(strncmp(d.msgid, "patchdigest-2-", 14), 0);
+	assert_string_equal(strchr(d.msgid, '@'), "@lists.example.org");
+	pd_digest_rec_clear(&d);
+	assert_int_equal(pd_store_digest_get(st, 3, &d), 0);
+	assert_non_null(strchr(strchr(d.msgid, '@'), '.'));
+	assert_null(strstr(d.msgid, "lists.example.org"));
+	pd_digest_rec_clear(&d);
 	pd_store_close(st);
 	files_free(&f);
 }
