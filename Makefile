@@ -128,7 +128,10 @@ install: build
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8
-	install -m 644 $(wildcard etc/*) $(DESTDIR)$(DATADIR)
+	install -m 644 $(filter-out etc/patchdigest.conf,$(wildcard etc/*)) $(DESTDIR)$(DATADIR)
+	sed 's|/usr/local/share/patchdigest|$(DATADIR)|' etc/patchdigest.conf \
+	    >$(DESTDIR)$(DATADIR)/patchdigest.conf
+	chmod 644 $(DESTDIR)$(DATADIR)/patchdigest.conf
 
 clean:
 	rm -rf build build-asan build-fuzz

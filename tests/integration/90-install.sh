@@ -17,6 +17,11 @@ for p in bin/patchdigest bin/patchdigest-lda sbin/patchdigest-milter; do
 	[ -x "$top/$p" ] || { echo "not executable: $p"; exit 1; }
 	"$top/$p" -V | grep -q "[0-9]" || { echo "$p -V printed no version"; exit 1; }
 done
+# The sample configuration names the rules where they were installed.
+rules=$(awk '$1 == "SubsystemRules" { print $2 }' "$top/share/patchdigest/patchdigest.conf")
+[ "$rules" = /opt/pd/share/patchdigest/subsystems.rules ] ||
+    { echo "sample SubsystemRules: $rules"; exit 1; }
+[ -f "$tmp/root$rules" ] || { echo "sample SubsystemRules not installed: $rules"; exit 1; }
 # Nothing may be installed outside DESTDIR/PREFIX.
 extra=$(cd "$tmp/root" && find . -type f ! -path './opt/pd/*')
 [ -z "$extra" ] || { echo "installed outside PREFIX: $extra"; exit 1; }
