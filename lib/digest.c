@@ -734,8 +734,6 @@ static void
 text_patch_list(struct buf *b, const struct digest *d)
 {
 	buf_printf(b, "%s\n\n", HDR_LIST);
-	if (d->ngroups == 0)
-		buf_add(b, "\n");
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct group *g = &d->groups[i];
 

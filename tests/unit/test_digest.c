@@ -404,6 +404,31 @@ test_render_text(void **state)
 }
 
 /* A pattern is never handed to printf: stray conversions stay literal. */
+/* An empty range: the headings alone, each followed by one blank line and
+ * its (empty) list's blank line, as the seeds show the empty patch list. */
+static void
+test_render_empty(void **state)
+{
+	struct fixture *f = *state;
+	struct pd_range closed, r;
+	char *text, *html, want[1024];
+
+	assert_int_equal(pd_store_close_range(f->st, 0, NULL, NULL, NULL, &closed), 0);
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(r.messages, 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	snprintf(want, sizeof(want),
+	    "From %s to %s\nTestlist mailing list update from %s to %s\n\n"
+	    "Top 15 contributor Email domains (Based on Email Body)\n\n\n"
+	    "Top 15 contributors (Based on Email Body)\n\n\n"
+	    "===== Patch list in this time period =====\n\n\n"
+	    "===== Patch Commit Messages ====\n\n", closed.to, closed.to, closed.to,
+	    closed.to);
+	assert_string_equal(text, want);
+	free(text);
+	free(html);
+}
+
 static void
 test_render_archive_pattern(void **state)
 {
@@ -612,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_tiecmp_seeds),
 		cmocka_unit_test(test_tiecmp_rules),
 		cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
