@@ -513,6 +513,30 @@ cut_line(const struct line *l)
 	    starts(l, "--- a/") || (l->n == 3 && memcmp(l->p, "-- ", 3) == 0);
 }
 
+/*
+ * Control characters other than tab and newline, C1 ones (U+0080-U+009F)
+ * included, become a space: the excerpt goes to terminals and into HTML,
+ * where they are not allowed.  The text is UTF-8 here.
+ */
+static void
+clean_block(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+			*w++ = ' ';
+			s++;
+		} else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+			*w++ = ' ';
+		else
+			*w++ = (char)c;
+	}
+	*w = '\0';
+}
+
 /* Sets t->excerpt; returns where the commit message ends (the cut). */
 static const char *
 read_excerpt(struct pd_text *t, const char *body, const char *end,
@@ -550,6 +574,7 @@ read_excerpt(struct pd_text *t, const char *body, const char *end,
 				n--;
 	}
 	t->excerpt = g_strndup(start, n);
+	clean_block(t->excerpt);
 	return p;
 }
 

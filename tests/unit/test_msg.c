@@ -275,6 +275,24 @@ test_crlf(void **state)
 	free(crlf);
 }
 
+/* Control bytes of the body (C0 but tab and newline, DEL, C1) do not
+ * reach the excerpt, which the digest prints and puts into HTML. */
+static void
+test_excerpt_controls(void **state)
+{
+	static const char msg[] = "From: A <a@b.c>\nSubject: [PATCH] c\n"
+	    "Message-ID: <c@x>\nContent-Type: text/plain; charset=utf-8\n\n"
+	    "esc\x1b[31mred\x07 bell\x0c ff\x7f del \xc2\x85nel\xc2\x9fx"
+	    " \xc2\xa0nbsp\n\tindented\n\n---\ndiff --git a/f b/f\n";
+	pd_msg *m;
+
+	(void)state;
+	assert_int_equal(pd_msg_parse(msg, sizeof(msg) - 1, NULL, &m), 0);
+	assert_string_equal(pd_msg_excerpt(m),
+	    "esc [31mred  bell  ff  del  nel x \xc2\xa0nbsp\n\tindented\n\n---");
+	pd_msg_free(m);
+}
+
 /* max_excerpt bounds the excerpt; max_body bounds the text scanned. */
 static void
 test_bounds(void **state)
@@ -394,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_excerpt_controls),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_not_mail),
