@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <glib.h>
 
@@ -541,7 +542,10 @@ series_heading(struct digest *d, const struct series *s)
 
 	if (sub == NULL || *sub == '\0')
 		sub = NO_SUBSYSTEM;
-	if (proj == NULL || *proj == '\0' || strcmp(proj, DEFAULT_PROJECT) == 0)
+	/* "kvmtool", not "kvmtool: kvmtool": a title without a token is filed
+	 * under its project's name. */
+	if (proj == NULL || *proj == '\0' || strcmp(proj, DEFAULT_PROJECT) == 0 ||
+	    strcasecmp(proj, sub) == 0)
 		return xstrdup(d, sub);
 	if (asprintf(&h, "%s: %s", proj, sub) == -1) {
 		d->err = PD_ENOMEM;

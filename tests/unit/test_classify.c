@@ -190,6 +190,10 @@ test_aliases_and_kinds(void **state)
 	expect(rules, "[kvmtool PATCH 1/2] arm64: Fix a thing", NULL, "arm64", "kvmtool", &bad);
 	expect(rules, "[PATCH kvmtool] Add emulation for CFI flash", NULL, "kvmtool", "kvmtool", &bad);
 	expect(rules, "[PATCH kvm-unit-tests v2] s390x: Fix a thing", NULL, "s390x", "kvm-unit-tests", &bad);
+	/* or a subject rule: the project as the title's first token */
+	expect(rules, "[PATCH v2 0/3] kvmtool: Limit IPA space", NULL, "kvmtool", "kvmtool", &bad);
+	expect(rules, "[PATCH] kvm-unit-tests: x86: Fix a thing", NULL, "kvm-unit-tests",
+	    "kvm-unit-tests", &bad);
 	/* QEMU by file path, whatever the subject says */
 	expect(rules, "[PATCH] kvm: Fix a thing", qemu_files, "KVM", "qemu", &bad);
 	/* non-patch messages keep the subject's subsystem */

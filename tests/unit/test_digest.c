@@ -429,6 +429,30 @@ test_render_empty(void **state)
 	free(html);
 }
 
+/* A patch without a token in its title is filed under its project's name,
+ * once: "kvmtool", not "kvmtool: kvmtool". */
+static void
+test_render_project_heading(void **state)
+{
+	static const char msg[] = "From: A <a@example.org>\n"
+	    "Subject: [PATCH kvmtool] Add emulation for CFI flash\n"
+	    "Message-ID: <cfi@example.org>\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n\n"
+	    "Body.\n\nSigned-off-by: A <a@example.org>\n";
+	struct fixture *f = *state;
+	struct pd_range r;
+	char *text, *html;
+
+	ingest_cb(msg, sizeof(msg) - 1, f);
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	assert_non_null(strstr(text, "\nkvmtool (1 patch message, 1 series)\n"));
+	assert_null(strstr(text, "kvmtool: kvmtool"));
+	/* a subsystem of its own keeps the project in front */
+	assert_non_null(strstr(text, "\nkvm-unit-tests: x86 (1 patch message, 1 series)\n"));
+	free(text);
+	free(html);
+}
+
 static void
 test_render_archive_pattern(void **state)
 {
@@ -638,6 +662,7 @@ main(void)
 		cmocka_unit_test(test_tiecmp_rules),
 		cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_project_heading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
