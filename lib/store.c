@@ -1600,6 +1600,35 @@ out:
 	return rc;
 }
 
+/*
+ * A cover letter without threading that comes after its patches: they
+ * went out tagged with the loose series' id, so the cover joins it.  Only
+ * a series without a cover: one that has its own is an earlier posting.
+ */
+static int
+cover_joins_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    char *sid, size_t sidlen)
+{
+	char found[512] = "";
+	struct srec s;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = series_loose(st, t, m, version, cn, found, sizeof(found), 0)) != 0 ||
+	    *found == '\0')
+		return rc;
+	k = sval(found);
+	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((rc = ser_decode(&k, &v, &s)) != 0)
+		return rc;
+	if (!s.has_cover)
+		snprintf(sid, sidlen, "%s", found);
+	return 0;
+}
+
 static int
 series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
 {
@@ -1612,6 +1641,9 @@ series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
 	*sid = '\0';
 	if (pd_msg_kind(m) == PD_KIND_COVER || cx < 0) {
 		snprintf(sid, sidlen, "%s", pd_msg_id(m));
+		if (pd_msg_kind(m) == PD_KIND_COVER && !threaded &&
+		    (rc = cover_joins_loose(st, t, m, version, cn, sid, sidlen)) != 0)
+			return rc;
 		goto loose;
 	}
 	rc = pending_get(st, t, pd_msg_id(m), version, cn, sid, sidlen);

@@ -685,22 +685,41 @@ test_missing_cover(void **state)
 	}
 	free(first);
 	files_free(&f);
-	/* Without any threading: same sender, version, N within 20 minutes. */
+	/*
+	 * Without any threading: same sender, version, N within 20 minutes, in
+	 * every order; a cover after its patches joins them (their tags carry
+	 * the id already), so the id is the first arrival's.
+	 */
 	prefix_files("patchwork/series", "base-no-references-no-cover.mbox", 3, &f);
-	pd_store *st = open_store("c", 0, 0);
-	struct pd_put_result r1;
-	put_file(st, f.path[0], &r1);
-	for (size_t i = 1; i < f.n; i++) {
-		pd_msg *m = load(f.path[i]);
-		int cn;
+	pd_msg *m[4];
+	char got[4][256], *cover = msgid_of(f.path[0]);
+	int p[3] = { 0, 1, 2 };
 
-		if (pd_msg_counter(m, &cn) >= 1) {
-			put_file(st, f.path[i], &res);
-			assert_string_equal(res.series, r1.series);
-		}
-		pd_msg_free(m);
-	}
+	for (int i = 0; i < 3; i++)
+		m[i] = load(f.path[i]);
+	do {
+		series_after("loose", m, p, 3, got);
+		assert_string_equal(got[1], got[p[0]]);
+		assert_string_equal(got[2], got[p[0]]);
+		assert_string_equal(got[0], got[p[0]]);
+		if (p[0] == 0)
+			assert_string_equal(got[0], cover);
+	} while (next_perm(p, 3));
+	/* A second cover of the same shape 5 minutes later is a new posting. */
+	m[3] = rethread(f.path[0], "second.cover@ex.org", "Tue, 23 May 2017 10:20:11 -0500",
+	    "", "", "");
+	int q[4] = { 1, 2, 0, 3 };
+	series_after("loose2", m, q, 4, got);
+	assert_string_equal(got[0], got[1]);
+	assert_string_equal(got[3], "second.cover@ex.org");
+	for (int i = 0; i < 4; i++)
+		pd_msg_free(m[i]);
+	pd_store *st = open_store("c", 0, 0);
+	for (int i = 2; i >= 0; i--)
+		put_file(st, f.path[i], &res);
+	check_series(st, res.series, 2, 2, 1);
 	pd_store_close(st);
+	free(cover);
 	files_free(&f);
 }
 
