@@ -14,27 +14,6 @@ copy_str(char *dst, size_t dstlen, const char *src)
 	dst[n] = '\0';
 }
 
-void
-pd_series_guess(const pd_msg *m, char *out, size_t outlen)
-{
-	const char *id = pd_msg_id(m);
-	int cn, cx;
-
-	if (outlen == 0)
-		return;
-	*out = '\0';
-	if (!pd_msg_is_patch(m))
-		return;
-	cx = pd_msg_counter(m, &cn);
-	if (pd_msg_kind(m) != PD_KIND_COVER && cx > 1) {
-		if (*pd_msg_in_reply_to(m))
-			id = pd_msg_in_reply_to(m);
-		else if (pd_msg_nrefs(m) > 0)
-			id = pd_msg_ref(m, 0);
-	}
-	copy_str(out, outlen, id);
-}
-
 int
 pd_ingest(pd_store *st, const pd_classifier *cl, const char *raw, size_t len,
     const struct pd_parse_opts *opts, struct pd_ingest *res)

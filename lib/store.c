@@ -1418,6 +1418,38 @@ same_stem(const char *a, const char *b)
 	    at - ad == bt - bd && memcmp(ad, bd, (size_t)(at - ad)) == 0;
 }
 
+/*
+ * As series_by_thread without the store: the oldest ancestor named like
+ * this message by git send-email (its cover letter, or patch 1 with
+ * --chain-reply-to), else for a later part the direct parent.  Patch 1
+ * replying to another posting (a new version in an old thread) names its
+ * own series.
+ */
+void
+pd_series_guess(const pd_msg *m, char *out, size_t outlen)
+{
+	const char *id = pd_msg_id(m), *irt = pd_msg_in_reply_to(m), *root = NULL;
+	int cx = pd_msg_counter(m, NULL);
+
+	if (outlen == 0)
+		return;
+	*out = '\0';
+	if (!pd_msg_is_patch(m))
+		return;
+	if (pd_msg_kind(m) != PD_KIND_COVER && cx >= 1) {
+		for (size_t i = 0; i < pd_msg_nrefs(m) && root == NULL; i++)
+			if (same_stem(pd_msg_ref(m, i), id))
+				root = pd_msg_ref(m, i);
+		if (root == NULL && *irt && same_stem(irt, id))
+			root = irt;
+		if (root == NULL && cx > 1)
+			root = *irt ? irt : pd_msg_nrefs(m) > 0 ? pd_msg_ref(m, 0) : NULL;
+		if (root != NULL)
+			id = root;
+	}
+	snprintf(out, outlen, "%s", id);
+}
+
 static int
 same_part_series(const struct pd_rec *a, int version, int cn)
 {

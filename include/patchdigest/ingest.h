@@ -29,7 +29,4 @@ struct pd_ingest {
 int pd_ingest(pd_store *st, const pd_classifier *cl, const char *raw, size_t len,
     const struct pd_parse_opts *opts, struct pd_ingest *res);
 
-/* Series id without the store (threading only): used when not recorded. */
-void pd_series_guess(const pd_msg *m, char *out, size_t outlen);
-
 #endif

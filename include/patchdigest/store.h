@@ -68,6 +68,11 @@ struct pd_put_result {
 /* Ingest one parsed message: record, sequence, series, counters; one txn. */
 int pd_store_put(pd_store *st, const pd_msg *m, const struct pd_class *cls,
     struct pd_put_result *res);
+/*
+ * The series id pd_store_put would give from the threading headers alone,
+ * for a message that is not recorded (dry runs, a store that failed).
+ */
+void pd_series_guess(const pd_msg *m, char *out, size_t outlen);
 
 /* One stored message. */
 struct pd_rec {

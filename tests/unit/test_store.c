@@ -723,6 +723,49 @@ test_missing_cover(void **state)
 	files_free(&f);
 }
 
+static void
+guess(const char *subject, const char *id, const char *irt, const char *refs,
+    const char *want)
+{
+	char buf[1024], got[256];
+	pd_msg *m;
+
+	snprintf(buf, sizeof(buf), "From: A <a@ex.org>\nSubject: %s\nMessage-ID: <%s>\n"
+	    "%s%s%s%s%s%s\nbody\n", subject, id, *irt ? "In-Reply-To: <" : "", irt,
+	    *irt ? ">\n" : "", *refs ? "References: " : "", refs, *refs ? "\n" : "");
+	assert_int_equal(pd_msg_parse(buf, strlen(buf), NULL, &m), 0);
+	pd_series_guess(m, got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		print_error("%s: guessed \"%s\", want \"%s\"\n", subject, got, want);
+	assert_string_equal(got, want);
+	pd_msg_free(m);
+}
+
+/*
+ * Without the store (dry runs), the series from the threading headers as
+ * the store reads them: patch 1 of a git send-email posting joins its
+ * cover letter, patch 1 of a new version in an old thread does not.
+ */
+static void
+test_series_guess(void **state)
+{
+	(void)state;
+	guess("[PATCH 0/2] c", "2023-1-a@ex.org", "", "", "2023-1-a@ex.org");
+	guess("[PATCH 1/2] p", "2023-2-a@ex.org", "2023-1-a@ex.org", "<2023-1-a@ex.org>",
+	    "2023-1-a@ex.org");
+	guess("[PATCH v2 1/2] p", "2024-2-a@ex.org", "2023-1-a@ex.org",
+	    "<2023-1-a@ex.org>", "2024-2-a@ex.org");
+	/* --chain-reply-to: the oldest ancestor of the same posting */
+	guess("[PATCH 2/2] p", "2023-3-a@ex.org", "2023-2-a@ex.org",
+	    "<2023-1-a@ex.org> <2023-2-a@ex.org>", "2023-1-a@ex.org");
+	/* other Message-IDs: a later part's parent, patch 1 itself */
+	guess("[PATCH 2/2] p", "x2@ex.org", "x0@ex.org", "<x0@ex.org>", "x0@ex.org");
+	guess("[PATCH 1/2] p", "x1@ex.org", "x0@ex.org", "<x0@ex.org>", "x1@ex.org");
+	guess("[PATCH 2/2] p", "y2@ex.org", "", "", "y2@ex.org");
+	guess("[PATCH] lone", "z@ex.org", "2023-1-a@ex.org", "", "z@ex.org");
+	guess("Re: [PATCH 1/2] p", "r@ex.org", "2023-2-a@ex.org", "", "");
+}
+
 /* v1 then v2: the new version supersedes the old; parts stay apart. */
 static void
 test_versions(void **state)
@@ -1662,6 +1705,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_series_in_reply_to_series, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_cover, setup, teardown),
+		cmocka_unit_test(test_series_guess),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
