@@ -140,6 +140,13 @@ token(const char *t, size_t n, struct pd_subject *out, int dry)
 		out->patch = 1;		/* PATCH, PATCHES, PATCHv3, PATCH1/8 */
 		return 1;
 	}
+	/* PATCH-next, PATCH-for-9.1 (QEMU's): the kind word and a tree tag. */
+	if (n > 6 && strncasecmp(t, "PATCH-", 6) == 0) {
+		out->patch = 1;
+		if (!dry && add_tag(out, t + 6, n - 6) != 0)
+			return PD_ENOMEM;
+		return 1;
+	}
 	if (n >= 3 && strncasecmp(t, "RFC", 3) == 0 &&
 	    (n == 3 || parse_version(t + 3, n - 3, out))) {
 		out->flags |= PD_FLAG_RFC;	/* RFC, RFCv2 */
