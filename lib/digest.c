@@ -343,10 +343,17 @@ struct block {			/* one shown message */
 	size_t series;		/* index into digest.series */
 };
 
+struct tally {			/* a subsystem and its patch messages in a series */
+	char *name;
+	unsigned n;
+};
+
 struct series {			/* in order of their first patch message in the range */
 	char *id;
 	unsigned messages;	/* patch messages of it in the range */
-	char *subject, *author, *subsystem, *project;
+	char *subject, *author, *project;
+	struct tally *subs;	/* its parts' subsystems, in order of first use */
+	size_t nsubs;
 	struct pd_series info;
 	int have_info;
 };
@@ -470,12 +477,39 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 	s->id = xstrdup(d, id);
 	s->subject = xstrdup(d, rec->subject);
 	s->author = xstrdup(d, rec->author);
-	s->subsystem = xstrdup(d, rec->subsystem);
 	s->project = xstrdup(d, rec->project);
 	if (d->err)
 		return NULL;
 	g_hash_table_insert(d->series_idx, s->id, GSIZE_TO_POINTER(d->nseries));
 	return s;
+}
+
+static int
+tally_add(struct digest *d, struct series *s, const char *name)
+{
+	name = name ? name : "";
+	for (size_t i = 0; i < s->nsubs; i++)
+		if (strcmp(s->subs[i].name, name) == 0) {
+			s->subs[i].n++;
+			return 0;
+		}
+	if (grow(&s->subs, s->nsubs, sizeof(*s->subs)) != 0)
+		return d->err = PD_ENOMEM;
+	s->subs[s->nsubs].name = xstrdup(d, name);
+	s->subs[s->nsubs++].n = 1;
+	return d->err;
+}
+
+/* The subsystem of most of the series' patch messages; a tie goes to the first seen. */
+static const char *
+tally_top(const struct series *s)
+{
+	const struct tally *best = NULL;
+
+	for (size_t i = 0; i < s->nsubs; i++)
+		if (best == NULL || s->subs[i].n > best->n)
+			best = &s->subs[i];
+	return best ? best->name : "";
 }
 
 static int
@@ -496,7 +530,7 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	if (rec->kind != PD_KIND_COVER && rec->kind != PD_KIND_PATCH)
 		return 0;
 	id = rec->series && rec->series[0] ? rec->series : rec->msgid;
-	if ((s = add_series(d, rec, id)) == NULL)
+	if ((s = add_series(d, rec, id)) == NULL || tally_add(d, s, rec->subsystem) != 0)
 		return d->err;
 	s->messages++;
 	if (!is_shown(rec))
@@ -531,12 +565,15 @@ blockcmp(const void *a, const void *b)
 
 /*
  * The patch-list heading of a series: its subsystem, prefixed by its project
- * unless that is the kernel's (SPEC.md 3: "linux" by default).
+ * unless that is the kernel's (SPEC.md 3: "linux" by default).  The
+ * subsystem is the cover letter's, else that of most of its patches here:
+ * a series without a cover is not filed by whichever patch came first.
  */
 static char *
 series_heading(struct digest *d, const struct series *s)
 {
-	const char *sub = s->have_info && s->info.subsystem ? s->info.subsystem : s->subsystem;
+	const char *sub = s->have_info && s->info.has_cover && s->info.subsystem ?
+	    s->info.subsystem : tally_top(s);
 	const char *proj = s->have_info && s->info.project ? s->info.project : s->project;
 	char *h;
 
@@ -662,7 +699,9 @@ digest_clear(struct digest *d)
 		free(s->id);
 		free(s->subject);
 		free(s->author);
-		free(s->subsystem);
+		for (size_t j = 0; j < s->nsubs; j++)
+			free(s->subs[j].name);
+		free(s->subs);
 		free(s->project);
 		if (s->have_info)
 			pd_series_clear(&s->info);

@@ -453,6 +453,43 @@ test_render_project_heading(void **state)
 	free(html);
 }
 
+/* A series without a cover is filed under the subsystem of most of its
+ * patches, not of whichever came first; with a cover, under the cover's. */
+static void
+test_render_series_subsystem(void **state)
+{
+	static const char *const subj[] = {
+		"[PATCH 1/3] KVM: Documentation: Document the registers",
+		"[PATCH 2/3] KVM: arm64: Add the registers",
+		"[PATCH 3/3] KVM: arm64: Use the registers",
+	};
+	struct fixture *f = *state;
+	struct pd_range r;
+	char msg[1024], *text, *html, *p, *q, *end;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(msg, sizeof(msg), "From: A <a@example.org>\nSubject: %s\n"
+		    "Message-ID: <20250106.77-%d-a@example.org>\n%s"
+		    "Date: Mon, 6 Jan 2025 10:00:0%d +0000\n\nBody.\n", subj[i], i + 1,
+		    i ? "In-Reply-To: <20250106.77-1-a@example.org>\n" : "", i);
+		ingest_cb(msg, strlen(msg), f);
+	}
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	assert_null(strstr(text, "\nKVM: Documentation ("));
+	assert_non_null(p = strstr(text, "\nKVM: arm64 ("));
+	assert_non_null(end = strstr(p + 1, "\n\n"));
+	assert_non_null(q = strstr(text, "\n  [PATCH 1/3] KVM: Documentation: Document"));
+	assert_true(p < q && q < end);
+	/* sample.mbox's x86 series has a cover; its patch 3 is KVM: selftests */
+	assert_non_null(p = strstr(text, "\nKVM: x86 ("));
+	assert_non_null(end = strstr(p + 1, "\n\n"));
+	assert_non_null(q = strstr(text, "\n  [PATCH 0/3] KVM: x86: Batch dirty-ring"));
+	assert_true(p < q && q < end);
+	free(text);
+	free(html);
+}
+
 static void
 test_render_archive_pattern(void **state)
 {
@@ -663,6 +700,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_project_heading, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_series_subsystem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
