@@ -31,6 +31,7 @@
 #define HTML_LIST	"Patch list in this time period"
 #define HTML_MSGS	"Patch Commit Messages"
 #define NO_SUBSYSTEM	"(no subsystem)"
+#define NO_AUTHOR	"(no author)"	/* a message without a From: */
 #define DEFAULT_PROJECT	"linux"
 
 /* ------------------------------------------------------------------ */
@@ -545,7 +546,7 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	b->msgid = xstrdup(d, rec->msgid);
 	b->title = xstrdup(d, rec->title);
 	b->subject = xstrdup(d, rec->subject);
-	b->from = xstrdup(d, rec->from);
+	b->from = xstrdup(d, rec->from && *rec->from ? rec->from : NO_AUTHOR);
 	b->excerpt = xstrdup(d, rec->excerpt);
 	return d->err;
 }
@@ -728,7 +729,10 @@ entry_subject(const struct series *s)
 static const char *
 entry_author(const struct series *s)
 {
-	return s->have_info && s->info.author && *s->info.author ? s->info.author : s->author;
+	const char *a = s->have_info && s->info.author && *s->info.author ?
+	    s->info.author : s->author;
+
+	return *a ? a : NO_AUTHOR;
 }
 
 /* "v2, 3/5 parts, Reviewed-by: 1, supersedes v1" */

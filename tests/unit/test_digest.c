@@ -490,6 +490,27 @@ test_render_series_subsystem(void **state)
 	free(html);
 }
 
+/* A patch without a From: says so, not an empty author. */
+static void
+test_render_no_author(void **state)
+{
+	static const char msg[] = "Subject: [PATCH] Fix a thing\n"
+	    "Message-ID: <nofrom@example.org>\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n\n"
+	    "Body.\n";
+	struct fixture *f = *state;
+	struct pd_range r;
+	char *text, *html;
+
+	ingest_cb(msg, sizeof(msg) - 1, f);
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	assert_non_null(strstr(text, "\n  [PATCH] Fix a thing\n      (no author); v1,"));
+	assert_non_null(strstr(text, "\n[PATCH] Fix a thing\nAuthor: (no author)\n"));
+	assert_null(strstr(text, "Author: \n"));
+	free(text);
+	free(html);
+}
+
 static void
 test_render_archive_pattern(void **state)
 {
@@ -701,6 +722,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_project_heading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_series_subsystem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_no_author, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
