@@ -5,8 +5,9 @@
  * control characters become spaces (no CR, LF or NUL can reach a header),
  * runs of white space collapse, the length is bounded, a value holding
  * non-ASCII bytes or a literal "=?" is written as RFC 2047 encoded words,
- * and lines are folded with "\n\t" below 78 columns where white space
- * allows.  The rewriter never parses the message: it copies the raw bytes
+ * and lines are folded below 78 columns where white space allows: a
+ * newline before the space, so that unfolding (RFC 5322 removes only the
+ * line break) gives the value back as it was.  The rewriter never parses the message: it copies the raw bytes
  * and only drops header lines whose name starts with "X-Patch-".
  */
 #include <stdio.h>
@@ -49,7 +50,7 @@ ob_putn(struct obuf *o, const char *s, size_t n)
 static void
 ob_fold(struct obuf *o)
 {
-	ob_putn(o, "\n\t", 2);
+	ob_putn(o, "\n ", 2);
 	o->col = 1;
 }
 
