@@ -13,6 +13,10 @@ for f in $(set_files | head -n 40); do
 done
 printf 'From: a@example.org\nList-Id: <other.example.org>\nSubject: x\n\nhi\n' \
     >"$T/other-list"
+# Mail that is not the list's is not filtered: tags its sender forged must
+# not sort it.
+printf 'From: b@example.org\nX-Patch-Kind: reply\nX-Patch-Subsystem: KVM: arm64\nSubject: forged\n\nhi\n' \
+    >"$T/forged"
 
 prog="$LDA -c $T/pd.conf"
 
@@ -40,7 +44,8 @@ check() {	# check MAILDIR PREFIX SEP INBOX-NAME INBOX-PATH
 	n=0
 	for f in $(find "$1" -path '*/new/*' -type f); do
 		dir=$(basename "$(dirname "$(dirname "$f")")")
-		if [ "$dir" = "$4" ]; then	# the other list's mail
+		if [ "$dir" = "$4" ]; then	# the other list's mail, the forged one
+			grep -q '^Subject: forged' "$f" && continue
 			grep -q '^X-Patch-' "$f" && fail "other list's mail was tagged"
 			continue
 		fi
@@ -50,8 +55,8 @@ check() {	# check MAILDIR PREFIX SEP INBOX-NAME INBOX-PATH
 		n=$((n + 1))
 	done
 	[ "$n" = "$(find "$T/in" -type f | wc -l)" ] || fail "$n list messages delivered"
-	[ "$(find "$1/$5/new" -type f | wc -l)" = 1 ] ||
-	    fail "the other list's message is not in the inbox"
+	[ "$(find "$1/$5/new" -type f | wc -l)" = 2 ] ||
+	    fail "the other list's and the forged message are not both in the inbox"
 }
 
 # procmail: the example as ~/.procmailrc, run as procmail -m, with an inbox
@@ -59,7 +64,7 @@ sed "s|/usr/local/bin/patchdigest-lda|$prog|; s|^MAILDIR=.*|MAILDIR=$T/home/pm|"
     "$PD_SRC/contrib/procmailrc.example" >"$T/procmailrc"
 printf ':0\ninbox/\n' >>"$T/procmailrc"
 mkdir "$T/home/pm"
-for f in "$T"/in/* "$T/other-list"; do
+for f in "$T"/in/* "$T/other-list" "$T/forged"; do
 	HOME=$T/home procmail -m "$T/procmailrc" <"$f" || fail "procmail exit $?"
 done
 check "$T/home/pm" kvm - inbox inbox
@@ -72,7 +77,7 @@ sed "s|/usr/local/bin/patchdigest-lda|$prog|; s|^MAILDIR=.*|MAILDIR=\"$T/home/md
     "$PD_SRC/contrib/maildroprc.example" >"$T/mailfilter"
 printf 'to "%s/home/md"\n' "$T" >>"$T/mailfilter"
 chmod 600 "$T/mailfilter"
-for f in "$T"/in/* "$T/other-list"; do
+for f in "$T"/in/* "$T/other-list" "$T/forged"; do
 	HOME=$T/home maildrop "$T/mailfilter" <"$f" || fail "maildrop exit $?"
 done
 check "$T/home/md" .kvm . md .
