@@ -3,6 +3,9 @@
  * open range and mail its digest (see pd_send).  Quiet on success, so that
  * cron mails nothing; errors go to stderr with a non-zero exit.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <sysexits.h>
@@ -17,6 +20,25 @@ usage(void)
 {
 	fprintf(stderr, "usage: patchdigest send [-c config] [-D dir] [--due] [--force]\n");
 	return EX_USAGE;
+}
+
+/*
+ * A store directory nothing was recorded in yet (a fresh install: the LDA
+ * and the milter create the store with the first message) has nothing due;
+ * a missing directory is still an error (a wrong Database).
+ */
+static int
+not_started(const char *dir)
+{
+	char path[4096];
+	struct stat sb;
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    stat(path, &sb) != 0 && errno == ENOENT;
 }
 
 int
@@ -48,7 +70,11 @@ cmd_send(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage();
-	if (cli_load_conf(c) != 0 || cli_open_store(c, CLI_STORE_CHECK, &st) != 0)
+	if (cli_load_conf(c) != 0)
+		return 1;
+	if ((flags & PD_SEND_DUE) && not_started(c->conf->database))
+		return 0;
+	if (cli_open_store(c, CLI_STORE_CHECK, &st) != 0)
 		return 1;
 	rc = pd_send(st, c->conf, flags, time(NULL), &res);
 	pd_store_close(st);

@@ -42,6 +42,17 @@ conf missing "$tmp/no-such-sendmail"
 count() { find "$tmp/out" -name 'msg.*' ! -name '*.args' | wc -l; }
 db="$tmp/db"
 
+# A fresh install: cron's send --due on the empty store directory is quiet
+# and creates nothing; a missing directory (a wrong Database) is an error.
+mkdir "$tmp/fresh"
+"$pd" -c "$tmp/good.conf" -D "$tmp/fresh" send --due >"$tmp/o" 2>&1 ||
+    fail "send --due on an empty store directory: $(cat "$tmp/o")"
+[ ! -s "$tmp/o" ] && [ -z "$(ls "$tmp/fresh")" ] || fail "send --due on a fresh store: $(cat "$tmp/o")"
+if "$pd" -c "$tmp/good.conf" -D "$tmp/nodir" send --due 2>"$tmp/o"; then
+	fail "send --due on a missing store directory succeeded"
+fi
+grep -q 'store does not exist' "$tmp/o" || fail "missing store: $(cat "$tmp/o")"
+
 "$pd" -c "$tmp/good.conf" -D "$db" import "$PD_SRC/tests/data/sample.mbox" >/dev/null ||
     fail "import"
 "$pd" -c "$tmp/good.conf" -D "$db" digest >"$tmp/open.txt" || fail "digest"
