@@ -1595,36 +1595,80 @@ msg_time(const pd_msg *m)
 	return d ? (int64_t)d : (int64_t)time(NULL);
 }
 
-/* Without threading: same sender, version, N and tags within 20 minutes. */
+/*
+ * Without threading: same sender, version, N and tags within 20 minutes.
+ * An entry holds when its series was last seen, its id, and whether any of
+ * its parts came threaded (an entry written before that was kept counts as
+ * threaded).
+ */
+struct loose {
+	int found, threaded;
+	int64_t when;
+	const char *sid;	/* in the map: valid until the next write */
+};
+
 static int
-series_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
-    char *sid, size_t sidlen, int update)
+loose_lookup(pd_store *st, MDB_txn *t, const struct wbuf *kb, struct loose *l)
 {
-	struct wbuf kb = { 0 }, vb = { 0 };
-	MDB_val k, v;
+	MDB_val k = { kb->len, (void *)kb->p }, v;
+	struct rbuf rb;
 	int rc;
 
-	if ((rc = loose_key(m, version, cn, &kb)) != 0)
-		goto out;
-	k.mv_size = kb.len;
-	k.mv_data = kb.p;
-	if (!update) {
-		rc = mdb_get(t, st->db[DB_LOOSE], &k, &v);
-		if (rc == 0) {
-			struct rbuf rb = { v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
-			int64_t when = r_i64(&rb);
-			const char *s = r_str(&rb);
-			int64_t d = msg_time(m) - when;
+	memset(l, 0, sizeof(*l));
+	if ((rc = mdb_get(t, st->db[DB_LOOSE], &k, &v)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	rb = (struct rbuf){ v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
+	l->when = r_i64(&rb);
+	l->sid = r_str(&rb);
+	if (rb.err)
+		return 0;	/* unreadable: as if there were none */
+	l->threaded = r_u64(&rb) != 0 || rb.err;
+	l->found = 1;
+	return 0;
+}
 
-			if (!rb.err && d <= LOOSE_WINDOW && d >= -LOOSE_WINDOW)
-				snprintf(sid, sidlen, "%s", s);
-			rc = 0;
-		} else if (rc == MDB_NOTFOUND)
-			rc = 0;
+static int
+loose_get(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    char *sid, size_t sidlen, int *threaded)
+{
+	struct wbuf kb = { 0 };
+	struct loose l;
+	int64_t d;
+	int rc;
+
+	*threaded = 1;
+	if ((rc = loose_key(m, version, cn, &kb)) != 0 ||
+	    (rc = loose_lookup(st, t, &kb, &l)) != 0 || !l.found)
 		goto out;
+	d = msg_time(m) - l.when;
+	if (d <= LOOSE_WINDOW && d >= -LOOSE_WINDOW) {
+		snprintf(sid, sidlen, "%s", l.sid);
+		*threaded = l.threaded;
 	}
+out:
+	free(kb.p);
+	return rc;
+}
+
+static int
+loose_put(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    const char *sid, int threaded)
+{
+	struct wbuf kb = { 0 }, vb = { 0 };
+	struct loose l;
+	MDB_val k;
+	int rc;
+
+	if ((rc = loose_key(m, version, cn, &kb)) != 0 ||
+	    (rc = loose_lookup(st, t, &kb, &l)) != 0)
+		goto out;
+	if (l.found && strcmp(l.sid, sid) == 0)
+		threaded = threaded || l.threaded;
 	w_i64(&vb, msg_time(m));
 	w_str(&vb, sid);
+	w_u64(&vb, (uint64_t)threaded);
+	k.mv_size = kb.len;
+	k.mv_data = kb.p;
 	rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_LOOSE], &k, &vb, 0);
 out:
 	free(kb.p);
@@ -1635,7 +1679,8 @@ out:
 /*
  * A cover letter without threading that comes after its patches: they
  * went out tagged with the loose series' id, so the cover joins it.  Only
- * a series without a cover: one that has its own is an earlier posting.
+ * a series of unthreaded parts without a cover: one with a cover, or whose
+ * parts reply to each other, is an earlier posting.
  */
 static int
 cover_joins_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
@@ -1644,10 +1689,10 @@ cover_joins_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn
 	char found[512] = "";
 	struct srec s;
 	MDB_val k, v;
-	int rc;
+	int rc, threaded;
 
-	if ((rc = series_loose(st, t, m, version, cn, found, sizeof(found), 0)) != 0 ||
-	    *found == '\0')
+	if ((rc = loose_get(st, t, m, version, cn, found, sizeof(found), &threaded)) != 0 ||
+	    *found == '\0' || threaded)
 		return rc;
 	k = sval(found);
 	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == MDB_NOTFOUND)
@@ -1668,7 +1713,7 @@ series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
 	size_t nmissing = 0;
 	int cn, cx = pd_msg_counter(m, &cn), version = pd_msg_version(m);
 	int threaded = *pd_msg_in_reply_to(m) || pd_msg_nrefs(m) > 0;
-	int rc;
+	int rc, loose_threaded;
 
 	*sid = '\0';
 	if (pd_msg_kind(m) == PD_KIND_COVER || cx < 0) {
@@ -1686,7 +1731,7 @@ series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
 	    &nmissing)) != 0)
 		return rc;
 	if (*sid == '\0' && !threaded &&
-	    (rc = series_loose(st, t, m, version, cn, sid, sidlen, 0)) != 0)
+	    (rc = loose_get(st, t, m, version, cn, sid, sidlen, &loose_threaded)) != 0)
 		return rc;
 	if (*sid == '\0')
 		snprintf(sid, sidlen, "%s", pd_msg_id(m));
@@ -1696,7 +1741,7 @@ series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
 loose:
 	if (cx < 0)
 		return 0;
-	return series_loose(st, t, m, version, cn, sid, sidlen, 1);
+	return loose_put(st, t, m, version, cn, sid, threaded);
 }
 
 /* The latest version under one title or change-id; links supersedes. */

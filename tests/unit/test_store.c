@@ -714,6 +714,32 @@ test_missing_cover(void **state)
 	assert_string_equal(got[3], "second.cover@ex.org");
 	for (int i = 0; i < 4; i++)
 		pd_msg_free(m[i]);
+	files_free(&f);
+	/*
+	 * Nor does a cover of the same shape after a posting without one whose
+	 * parts reply to each other: a later cover cannot be that posting's.
+	 */
+	prefix_files("patchwork/series", "base-cover-letter.mbox", 3, &f);
+	static const char *const d0 = "Sun, 11 Sep 2016 23:22:02 +0100";
+	static const char *const d5 = "Sun, 11 Sep 2016 23:27:02 +0100";
+	pd_msg *n[5];
+	char got5[5][256];
+	int o[5] = { 0, 1, 2, 3, 4 };
+
+	n[0] = rethread(f.path[1], "a1@ex.org", d0, "", "", "");
+	n[1] = rethread(f.path[2], "a2@ex.org", d0, "a1@ex.org", "<a1@ex.org>", "");
+	n[2] = rethread(f.path[0], "b0@ex.org", d5, "", "", "");
+	n[3] = rethread(f.path[1], "b1@ex.org", d5, "b0@ex.org", "<b0@ex.org>", "");
+	n[4] = rethread(f.path[2], "b2@ex.org", d5, "b0@ex.org", "<b0@ex.org>", "");
+	series_after("loose3", n, o, 5, got5);
+	assert_string_equal(got5[0], "a1@ex.org");
+	assert_string_equal(got5[1], "a1@ex.org");
+	for (int i = 2; i < 5; i++)
+		assert_string_equal(got5[i], "b0@ex.org");
+	for (int i = 0; i < 5; i++)
+		pd_msg_free(n[i]);
+	files_free(&f);
+	prefix_files("patchwork/series", "base-no-references-no-cover.mbox", 3, &f);
 	pd_store *st = open_store("c", 0, 0);
 	for (int i = 2; i >= 0; i--)
 		put_file(st, f.path[i], &res);
