@@ -259,9 +259,9 @@ format_address(InternetAddressList *l, char **name, char **addr)
 		a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
 		*name = g_strstrip(g_strdup(n ? n : ""));
 		*addr = g_strstrip(g_strdup(a ? a : ""));
-		pd_text_clean_line(*name);
+		pd_text_clean_shown(*name, 0);
 		pd_text_squeeze(*name);
-		pd_text_clean_line(*addr);
+		pd_text_clean_shown(*addr, 0);
 		if (**name == '\0')
 			return g_strdup(*addr);
 		if (**addr == '\0')

@@ -225,6 +225,25 @@ pd_text_clean_line(char *s)
 }
 
 void
+pd_text_clean_shown(char *s, int lines)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+			*w++ = ' ';
+			s++;
+		} else if ((c < 0x20 && !(lines && (c == '\t' || c == '\n'))) || c == 0x7f)
+			*w++ = ' ';
+		else
+			*w++ = (char)c;
+	}
+	*w = '\0';
+}
+
+void
 pd_text_squeeze(char *s)
 {
 	char *w = s, *start = s;
@@ -343,7 +362,7 @@ pd_text_decode_header(const char *s)
 			    run->len, runcs);
 		g_byte_array_free(run, TRUE);
 	}
-	pd_text_clean_line(out->str);
+	pd_text_clean_shown(out->str, 0);
 	return g_strstrip(g_string_free(out, FALSE));
 }
 
@@ -421,7 +440,7 @@ store_inbody(struct pd_text *t, int which, GString *v)
 	if (which != 'f' && which != 's')
 		return;
 	s = dup_trim(v->str, v->len);
-	pd_text_clean_line(s);
+	pd_text_clean_shown(s, 0);
 	if (which == 'f')
 		t->inbody_from = s;
 	else
@@ -513,30 +532,6 @@ cut_line(const struct line *l)
 	    starts(l, "--- a/") || (l->n == 3 && memcmp(l->p, "-- ", 3) == 0);
 }
 
-/*
- * Control characters other than tab and newline, C1 ones (U+0080-U+009F)
- * included, become a space: the excerpt goes to terminals and into HTML,
- * where they are not allowed.  The text is UTF-8 here.
- */
-static void
-clean_block(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
-			*w++ = ' ';
-			s++;
-		} else if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-			*w++ = ' ';
-		else
-			*w++ = (char)c;
-	}
-	*w = '\0';
-}
-
 /* Sets t->excerpt; returns where the commit message ends (the cut). */
 static const char *
 read_excerpt(struct pd_text *t, const char *body, const char *end,
@@ -574,7 +569,7 @@ read_excerpt(struct pd_text *t, const char *body, const char *end,
 				n--;
 	}
 	t->excerpt = g_strndup(start, n);
-	clean_block(t->excerpt);
+	pd_text_clean_shown(t->excerpt, 1);
 	return p;
 }
 

@@ -43,6 +43,13 @@ char *pd_text_decode_header(const char *s);
 /* Control characters (CR, LF, TAB, ...) of a header value become spaces. */
 void pd_text_clean_line(char *s);
 
+/*
+ * For text the digest shows: control characters become spaces, C1 ones
+ * (U+0080-U+009F, two bytes in UTF-8) included, for terminals and HTML
+ * take none; with lines set, tab and newline stay.  In place.
+ */
+void pd_text_clean_shown(char *s, int lines);
+
 /* Runs of spaces become one (display names). */
 void pd_text_squeeze(char *s);
 

@@ -275,12 +275,14 @@ test_crlf(void **state)
 	free(crlf);
 }
 
-/* Control bytes of the body (C0 but tab and newline, DEL, C1) do not
- * reach the excerpt, which the digest prints and puts into HTML. */
+/* Control characters (C0 but tab and newline in the excerpt, DEL, C1) do
+ * not reach what the digest prints and puts into HTML: the excerpt, the
+ * subject, the author. */
 static void
-test_excerpt_controls(void **state)
+test_shown_controls(void **state)
 {
-	static const char msg[] = "From: A <a@b.c>\nSubject: [PATCH] c\n"
+	static const char msg[] = "From: =?UTF-8?Q?A=C2=9B31m_U?= <a@b.c>\n"
+	    "Subject: [PATCH] =?UTF-8?Q?c=C2=85d=1Be?=\n"
 	    "Message-ID: <c@x>\nContent-Type: text/plain; charset=utf-8\n\n"
 	    "esc\x1b[31mred\x07 bell\x0c ff\x7f del \xc2\x85nel\xc2\x9fx"
 	    " \xc2\xa0nbsp\n\tindented\n\n---\ndiff --git a/f b/f\n";
@@ -290,6 +292,9 @@ test_excerpt_controls(void **state)
 	assert_int_equal(pd_msg_parse(msg, sizeof(msg) - 1, NULL, &m), 0);
 	assert_string_equal(pd_msg_excerpt(m),
 	    "esc [31mred  bell  ff  del  nel x \xc2\xa0nbsp\n\tindented\n\n---");
+	assert_string_equal(pd_msg_subject(m), "[PATCH] c d e");
+	assert_string_equal(pd_msg_title(m), "c d e");
+	assert_string_equal(pd_msg_author(m), "A 31m U <a@b.c>");
 	pd_msg_free(m);
 }
 
@@ -412,7 +417,7 @@ main(void)
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_crlf),
-		cmocka_unit_test(test_excerpt_controls),
+		cmocka_unit_test(test_shown_controls),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_not_mail),
