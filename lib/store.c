@@ -1419,11 +1419,12 @@ same_stem(const char *a, const char *b)
 }
 
 /*
- * As series_by_thread without the store: the oldest ancestor named like
- * this message by git send-email (its cover letter, or patch 1 with
- * --chain-reply-to), else for a later part the direct parent.  Patch 1
- * replying to another posting (a new version in an old thread) names its
- * own series.
+ * As series_by_thread without the store, where no ancestor is stored: the
+ * oldest one named like this message by git send-email (its cover letter,
+ * or patch 1 with --chain-reply-to), else the direct parent.  But patch 1
+ * named by git send-email and replying to another posting's message (a new
+ * version in an old thread) names its own series, as the store says once
+ * that posting is stored.
  */
 void
 pd_series_guess(const pd_msg *m, char *out, size_t outlen)
@@ -1442,7 +1443,7 @@ pd_series_guess(const pd_msg *m, char *out, size_t outlen)
 				root = pd_msg_ref(m, i);
 		if (root == NULL && *irt && same_stem(irt, id))
 			root = irt;
-		if (root == NULL && cx > 1)
+		if (root == NULL && (cx > 1 || !same_stem(id, id)))
 			root = *irt ? irt : pd_msg_nrefs(m) > 0 ? pd_msg_ref(m, 0) : NULL;
 		if (root != NULL)
 			id = root;
