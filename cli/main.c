@@ -15,7 +15,6 @@
 #include "patchdigest/error.h"
 #include "patchdigest/msg.h"
 
-#define DEFAULT_CONF	"/etc/patchdigest/patchdigest.conf"
 #define PD_VERSION	"0.1"
 
 static const struct {
@@ -89,8 +88,8 @@ cli_load_conf(struct cli *c)
 	struct pd_conf *conf;
 	int rc;
 
-	if (c->conf_path == NULL && access(DEFAULT_CONF, R_OK) == 0)
-		c->conf_path = DEFAULT_CONF;
+	if (c->conf_path == NULL)
+		c->conf_path = pd_conf_default_path();
 	if (c->conf_path != NULL)
 		rc = pd_conf_load(c->conf_path, &conf, err, sizeof(err));
 	else

@@ -31,7 +31,6 @@
 #include "patchdigest/store.h"
 #include "patchdigest/tags.h"
 
-#define DEFAULT_CONF	"/etc/patchdigest/patchdigest.conf"
 #define PD_VERSION	"0.1"
 #define PROGNAME	"patchdigest-lda"
 
@@ -72,8 +71,8 @@ load_conf(const struct opts *o, int *bad)
 	char *db;
 
 	*bad = 0;
-	if (path == NULL && access(DEFAULT_CONF, R_OK) == 0)
-		path = DEFAULT_CONF;
+	if (path == NULL)
+		path = pd_conf_default_path();
 	if (path != NULL && pd_conf_load(path, &conf, err, sizeof(err)) != 0) {
 		log_warnx("%s; message passed on untagged", err);
 		conf = NULL;

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "patchdigest/conf.h"
 #include "patchdigest/error.h"
 
+#define DEF_CONF	"/etc/patchdigest/patchdigest.conf"
 #define DEF_DATABASE	"/var/lib/patchdigest"
 #define DEF_LISTNAME	"KVM"
 #define DEF_SENDMAIL	"/usr/sbin/sendmail"
@@ -88,6 +90,14 @@ pd_conf_new(struct pd_conf **out)
 	c->on_error = PD_ONERR_ACCEPT;
 	*out = c;
 	return 0;
+}
+
+const char *
+pd_conf_default_path(void)
+{
+	if (access(DEF_CONF, F_OK) == 0 || errno != ENOENT)
+		return DEF_CONF;
+	return NULL;
 }
 
 static void

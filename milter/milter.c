@@ -30,7 +30,6 @@
 
 #define PROGNAME	"patchdigest-milter"
 #define PD_VERSION	"0.1"
-#define DEFAULT_CONF	"/etc/patchdigest/patchdigest.conf"
 #define DRAIN_SECONDS	60	/* SIGTERM: how long in-flight messages may take */
 #define THREAD_STACK	(1024 * 1024)	/* see small_stacks() */
 
@@ -292,8 +291,8 @@ main(int argc, char **argv)
 		usage();
 	log_init(PROGNAME, 1, o.debug);
 	confpath = o.conf;
-	if (confpath == NULL && access(DEFAULT_CONF, R_OK) == 0)
-		confpath = DEFAULT_CONF;
+	if (confpath == NULL)
+		confpath = pd_conf_default_path();
 	pd_msg_init();
 	if (pdm_cfg_load(confpath, o.db, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", PROGNAME, err);

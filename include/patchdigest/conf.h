@@ -50,6 +50,13 @@ struct pd_conf {
 /* A configuration with every default set. */
 int pd_conf_new(struct pd_conf **out);
 /*
+ * The file read when no -c is given: its path, or NULL when there is none
+ * (the defaults apply).  A file that exists but cannot be read is still
+ * named, so that loading it fails and says why, rather than the defaults
+ * being used in its place.
+ */
+const char *pd_conf_default_path(void);
+/*
  * Read a file over the defaults.  On error, errbuf names the file, the line
  * and the problem.  Returns 0, PD_EIO or PD_ECONFIG.
  */

@@ -9,8 +9,10 @@ command -v procmail >/dev/null || fail "procmail not installed"
 command -v maildrop >/dev/null || fail "maildrop not installed"
 
 mnt=
+madeetc=
 cleanup() {
 	[ -z "$mnt" ] || umount "$mnt" 2>/dev/null || true
+	[ -z "$madeetc" ] || rmdir /etc/patchdigest 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -120,4 +122,22 @@ st=0
 maildrop "$T/md.rc" <"$(set_files | head -n 1)" 2>/dev/null || st=$?
 [ "$st" = 75 ] || fail "maildrop exit $st after a failing xfilter, not 75"
 [ -z "$(ls "$T/md/inbox/new")" ] || fail "maildrop delivered a failed filter's output"
+# An unreadable default configuration is not "no configuration": the LDA
+# run as nobody says why and passes the mail on untagged (the defaults
+# would have tagged and recorded it).  /etc/patchdigest is bound over in a
+# mount namespace of its own, the machine's is never touched.
+if [ ! -d /etc/patchdigest ]; then
+	mkdir /etc/patchdigest
+	madeetc=1
+fi
+mkdir "$T/etcpd"
+printf 'Database %s\n' "$T/db-etc" >"$T/etcpd/patchdigest.conf"
+chmod 600 "$T/etcpd/patchdigest.conf"
+msg=$(set_files | head -n 1)
+unshare -m sh -c 'mount --bind "$1" /etc/patchdigest &&
+    exec setpriv --reuid=65534 --regid=65534 --clear-groups "$2" -f' \
+    sh "$T/etcpd" "$LDA" <"$msg" >"$T/out" 2>"$T/err" || fail "unreadable conf: exit $?"
+grep -q '/etc/patchdigest/patchdigest.conf: Permission denied; message passed on untagged' \
+    "$T/err" || fail "unreadable default conf: $(cat "$T/err")"
+cmp -s "$T/out" "$msg" || fail "unreadable default conf: message changed"
 echo ok
