@@ -7,6 +7,7 @@
  * message records in arrival order.  Nothing list-specific is written here;
  * the list's name and archive come from the configuration.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -347,6 +348,7 @@ struct block {			/* one shown message */
 struct tally {			/* a subsystem and its patch messages in a series */
 	char *name;
 	unsigned n;
+	int part;		/* its lowest part number, INT_MAX for none */
 };
 
 struct series {			/* in order of their first patch message in the range */
@@ -486,29 +488,41 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 }
 
 static int
-tally_add(struct digest *d, struct series *s, const char *name)
+tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
 {
-	name = name ? name : "";
+	const char *name = rec->subsystem ? rec->subsystem : "";
+	int part = rec->cx >= 1 ? rec->cx : INT_MAX;
+	struct tally *t;
+
 	for (size_t i = 0; i < s->nsubs; i++)
 		if (strcmp(s->subs[i].name, name) == 0) {
-			s->subs[i].n++;
+			t = &s->subs[i];
+			t->n++;
+			if (part < t->part)
+				t->part = part;
 			return 0;
 		}
 	if (grow(&s->subs, s->nsubs, sizeof(*s->subs)) != 0)
 		return d->err = PD_ENOMEM;
-	s->subs[s->nsubs].name = xstrdup(d, name);
-	s->subs[s->nsubs++].n = 1;
+	t = &s->subs[s->nsubs++];
+	t->name = xstrdup(d, name);
+	t->n = 1;
+	t->part = part;
 	return d->err;
 }
 
-/* The subsystem of most of the series' patch messages; a tie goes to the first seen. */
+/*
+ * The subsystem of most of the series' patch messages; a tie goes to the
+ * one with the lowest part, not to whichever arrived first.
+ */
 static const char *
 tally_top(const struct series *s)
 {
 	const struct tally *best = NULL;
 
 	for (size_t i = 0; i < s->nsubs; i++)
-		if (best == NULL || s->subs[i].n > best->n)
+		if (best == NULL || s->subs[i].n > best->n ||
+		    (s->subs[i].n == best->n && s->subs[i].part < best->part))
 			best = &s->subs[i];
 	return best ? best->name : "";
 }
@@ -531,7 +545,7 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	if (rec->kind != PD_KIND_COVER && rec->kind != PD_KIND_PATCH)
 		return 0;
 	id = rec->series && rec->series[0] ? rec->series : rec->msgid;
-	if ((s = add_series(d, rec, id)) == NULL || tally_add(d, s, rec->subsystem) != 0)
+	if ((s = add_series(d, rec, id)) == NULL || tally_add(d, s, rec) != 0)
 		return d->err;
 	s->messages++;
 	if (!is_shown(rec))

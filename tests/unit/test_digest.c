@@ -403,7 +403,6 @@ test_render_text(void **state)
 	free(e);
 }
 
-/* A pattern is never handed to printf: stray conversions stay literal. */
 /* An empty range: the headings alone, each followed by one blank line and
  * its (empty) list's blank line, as the seeds show the empty patch list. */
 static void
@@ -481,6 +480,22 @@ test_render_series_subsystem(void **state)
 	assert_non_null(end = strstr(p + 1, "\n\n"));
 	assert_non_null(q = strstr(text, "\n  [PATCH 1/3] KVM: Documentation: Document"));
 	assert_true(p < q && q < end);
+	free(text);
+	free(html);
+	/* A tie, its patch 2 first: patch 1's subsystem, whatever the order. */
+	snprintf(msg, sizeof(msg), "From: B <b@example.org>\nSubject: [PATCH 2/2] "
+	    "vfio/pci: Use it\nMessage-ID: <20250107.88-2-b@example.org>\n"
+	    "In-Reply-To: <20250107.88-1-b@example.org>\n"
+	    "Date: Tue, 7 Jan 2025 10:00:00 +0000\n\nBody.\n");
+	ingest_cb(msg, strlen(msg), f);
+	snprintf(msg, sizeof(msg), "From: B <b@example.org>\nSubject: [PATCH 1/2] "
+	    "iommufd: Add it\nMessage-ID: <20250107.88-1-b@example.org>\n"
+	    "Date: Tue, 7 Jan 2025 10:00:01 +0000\n\nBody.\n");
+	ingest_cb(msg, strlen(msg), f);
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	assert_null(strstr(text, "\nvfio/pci ("));
+	assert_non_null(p = strstr(text, "\niommufd (2 patch messages, 1 series)\n"));
 	/* sample.mbox's x86 series has a cover; its patch 3 is KVM: selftests */
 	assert_non_null(p = strstr(text, "\nKVM: x86 ("));
 	assert_non_null(end = strstr(p + 1, "\n\n"));
@@ -511,6 +526,7 @@ test_render_no_author(void **state)
 	free(html);
 }
 
+/* A pattern is never handed to printf: stray conversions stay literal. */
 static void
 test_render_archive_pattern(void **state)
 {
