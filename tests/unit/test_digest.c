@@ -403,6 +403,18 @@ test_render_text(void **state)
 	free(e);
 }
 
+/* Ingest msg (if any), then render the open range. */
+static void
+render_open(struct fixture *f, const char *msg, char **text, char **html)
+{
+	struct pd_range r;
+
+	if (msg != NULL)
+		ingest_cb(msg, strlen(msg), f);
+	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
+	assert_int_equal(pd_digest_render(f->st, f->conf, &r, text, html), 0);
+}
+
 /* An empty range: the headings alone, each followed by one blank line and
  * its (empty) list's blank line, as the seeds show the empty patch list. */
 static void
@@ -437,13 +449,9 @@ test_render_project_heading(void **state)
 	    "Subject: [PATCH kvmtool] Add emulation for CFI flash\n"
 	    "Message-ID: <cfi@example.org>\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n\n"
 	    "Body.\n\nSigned-off-by: A <a@example.org>\n";
-	struct fixture *f = *state;
-	struct pd_range r;
 	char *text, *html;
 
-	ingest_cb(msg, sizeof(msg) - 1, f);
-	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
-	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	render_open(*state, msg, &text, &html);
 	assert_non_null(strstr(text, "\nkvmtool (1 patch message, 1 series)\n"));
 	assert_null(strstr(text, "kvmtool: kvmtool"));
 	/* a subsystem of its own keeps the project in front */
@@ -463,7 +471,6 @@ test_render_series_subsystem(void **state)
 		"[PATCH 3/3] KVM: arm64: Use the registers",
 	};
 	struct fixture *f = *state;
-	struct pd_range r;
 	char msg[1024], *text, *html, *p, *q, *end;
 
 	for (int i = 0; i < 3; i++) {
@@ -473,8 +480,7 @@ test_render_series_subsystem(void **state)
 		    i ? "In-Reply-To: <20250106.77-1-a@example.org>\n" : "", i);
 		ingest_cb(msg, strlen(msg), f);
 	}
-	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
-	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	render_open(f, NULL, &text, &html);
 	assert_null(strstr(text, "\nKVM: Documentation ("));
 	assert_non_null(p = strstr(text, "\nKVM: arm64 ("));
 	assert_non_null(end = strstr(p + 1, "\n\n"));
@@ -491,9 +497,7 @@ test_render_series_subsystem(void **state)
 	snprintf(msg, sizeof(msg), "From: B <b@example.org>\nSubject: [PATCH 1/2] "
 	    "iommufd: Add it\nMessage-ID: <20250107.88-1-b@example.org>\n"
 	    "Date: Tue, 7 Jan 2025 10:00:01 +0000\n\nBody.\n");
-	ingest_cb(msg, strlen(msg), f);
-	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
-	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	render_open(f, msg, &text, &html);
 	assert_null(strstr(text, "\nvfio/pci ("));
 	assert_non_null(p = strstr(text, "\niommufd (2 patch messages, 1 series)\n"));
 	/* sample.mbox's x86 series has a cover; its patch 3 is KVM: selftests */
@@ -512,13 +516,9 @@ test_render_no_author(void **state)
 	static const char msg[] = "Subject: [PATCH] Fix a thing\n"
 	    "Message-ID: <nofrom@example.org>\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n\n"
 	    "Body.\n";
-	struct fixture *f = *state;
-	struct pd_range r;
 	char *text, *html;
 
-	ingest_cb(msg, sizeof(msg) - 1, f);
-	assert_int_equal(pd_store_range(f->st, NULL, &r), 0);
-	assert_int_equal(pd_digest_render(f->st, f->conf, &r, &text, &html), 0);
+	render_open(*state, msg, &text, &html);
 	assert_non_null(strstr(text, "\n  [PATCH] Fix a thing\n      (no author); v1,"));
 	assert_non_null(strstr(text, "\n[PATCH] Fix a thing\nAuthor: (no author)\n"));
 	assert_null(strstr(text, "Author: \n"));
