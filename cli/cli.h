@@ -31,12 +31,11 @@ int cli_common_opt(struct cli *c, int ch, const char *arg);
 int cli_load_conf(struct cli *c);
 /*
  * Open the store of -D or Database; prints a one-line error on failure.
- * flags are pd_store_open's, and CLI_STORE_CHECK to read every page first
- * (pd_store_check): for the commands that write to the store and for
- * stats, where an admin looks when something is wrong; not for the quick
- * reads (show, ranges, digest), which would pay a read of the whole map.
+ * flags are pd_store_open's: PD_STORE_CHECK for the commands that write to
+ * the store and for stats, where an admin looks when something is wrong;
+ * not for the quick reads (show, ranges, digest), which would pay a read
+ * of the whole map.
  */
-#define CLI_STORE_CHECK	0x100
 int cli_open_store(struct cli *c, unsigned flags, pd_store **st);
 /* Print "patchdigest: " and the message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -460,7 +460,7 @@ cmd_import(struct cli *c, int argc, char **argv)
 	if (check_inputs(argc, argv) != 0 || cli_load_conf(c) != 0 ||
 	    make_classifier(c, &im.cl) != 0)
 		return 1;
-	if (cli_open_store(c, PD_STORE_CREATE | PD_STORE_NOSYNC | CLI_STORE_CHECK,
+	if (cli_open_store(c, PD_STORE_CREATE | PD_STORE_NOSYNC | PD_STORE_CHECK,
 	    &im.st) != 0) {
 		pd_classifier_free(im.cl);
 		return 1;

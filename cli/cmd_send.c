@@ -74,7 +74,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 		return 1;
 	if ((flags & PD_SEND_DUE) && not_started(c->conf->database))
 		return 0;
-	if (cli_open_store(c, CLI_STORE_CHECK, &st) != 0)
+	if (cli_open_store(c, PD_STORE_CHECK, &st) != 0)
 		return 1;
 	rc = pd_send(st, c->conf, flags, time(NULL), &res);
 	pd_store_close(st);

@@ -67,7 +67,7 @@ cmd_stats(struct cli *c, int argc, char **argv)
 	}
 	/* stats is where an admin looks when something is wrong. */
 	if (cli_load_conf(c) != 0 ||
-	    cli_open_store(c, PD_STORE_RDONLY | CLI_STORE_CHECK, &st) != 0)
+	    cli_open_store(c, PD_STORE_RDONLY | PD_STORE_CHECK, &st) != 0)
 		return 1;
 	if ((rc = pd_store_range(st, range, &r)) != 0) {
 		cli_err("range %s: %s", range ? range : "(open)", pd_strerror(rc));

@@ -117,14 +117,10 @@ cli_load_conf(struct cli *c)
 int
 cli_open_store(struct cli *c, unsigned flags, pd_store **st)
 {
-	int rc = 0;
+	int rc;
 
-	*st = NULL;
-	if (flags & CLI_STORE_CHECK)
-		rc = pd_store_check(c->conf->database);
-	if (rc == 0)
-		rc = pd_store_open(c->conf->database, flags & ~CLI_STORE_CHECK,
-		    c->conf->map_size, c->conf->map_size_max, st);
+	rc = pd_store_open(c->conf->database, flags, c->conf->map_size,
+	    c->conf->map_size_max, st);
 	if (rc != 0) {
 		cli_err("store %s: %s", c->conf->database, pd_strerror(rc));
 		return -1;

@@ -1161,6 +1161,8 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 		return PD_EINVAL;
 	if ((rc = check_dir(dir, flags)) != 0)
 		return pd_rc(rc);
+	if ((flags & PD_STORE_CHECK) && (rc = pd_store_check(dir)) != 0)
+		return rc;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return PD_ENOMEM;
 	st->flags = flags;

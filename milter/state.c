@@ -182,9 +182,8 @@ store_get(const struct pd_conf *conf)
 	if ((store_dir = strdup(conf->database)) == NULL)
 		return store_failed = PD_ENOMEM;
 	/* A damaged page would crash the milter, and every connection with it. */
-	if ((rc = pd_store_check(conf->database)) == 0)
-		rc = pd_store_open(conf->database, PD_STORE_CREATE,
-		    conf->map_size, conf->map_size_max, &store);
+	rc = pd_store_open(conf->database, PD_STORE_CREATE | PD_STORE_CHECK,
+	    conf->map_size, conf->map_size_max, &store);
 	if (rc != 0) {
 		log_warnx("cannot open database %s: %s", conf->database, pd_strerror(rc));
 		store = NULL;

@@ -32,6 +32,7 @@ typedef struct pd_store pd_store;
 #define PD_STORE_RDONLY	0x01	/* open read-only */
 #define PD_STORE_CREATE	0x02	/* create the directory if missing */
 #define PD_STORE_NOSYNC	0x04	/* no fsync per commit (import batches sync at the end) */
+#define PD_STORE_CHECK	0x08	/* first read every page (pd_store_check) */
 
 int pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
     pd_store **out);

@@ -1704,6 +1704,8 @@ test_check(void **state)
 	files_free(&f);
 	snprintf(dir, sizeof(dir), "%s/check", tmpdir);
 	assert_int_equal(pd_store_check(dir), 0);
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY | PD_STORE_CHECK, 0, 0, &st), 0);
+	pd_store_close(st);
 
 	pgno = leaf_of_first(dir, "messages", &psize);
 	assert_true(pgno > 1 && psize <= sizeof(zero));
@@ -1716,6 +1718,10 @@ test_check(void **state)
 	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY, 0, 0, &st), 0);
 	pd_store_close(st);
 	assert_int_equal(pd_store_check(dir), PD_ECORRUPT);
+	/* PD_STORE_CHECK: the open itself says so */
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY | PD_STORE_CHECK, 0, 0, &st),
+	    PD_ECORRUPT);
+	assert_null(st);
 }
 
 int
