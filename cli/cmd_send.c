@@ -3,9 +3,6 @@
  * open range and mail its digest (see pd_send).  Quiet on success, so that
  * cron mails nothing; errors go to stderr with a non-zero exit.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <sysexits.h>
@@ -20,25 +17,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: patchdigest send [-c config] [-D dir] [--due] [--force]\n");
 	return EX_USAGE;
-}
-
-/*
- * A store directory nothing was recorded in yet (a fresh install: the LDA
- * and the milter create the store with the first message) has nothing due;
- * a missing directory is still an error (a wrong Database).
- */
-static int
-not_started(const char *dir)
-{
-	char path[4096];
-	struct stat sb;
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return 0;
-	return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-	    stat(path, &sb) != 0 && errno == ENOENT;
 }
 
 int
@@ -72,7 +50,8 @@ cmd_send(struct cli *c, int argc, char **argv)
 		return usage();
 	if (cli_load_conf(c) != 0)
 		return 1;
-	if ((flags & PD_SEND_DUE) && not_started(c->conf->database))
+	/* A fresh install's store directory: nothing can be due, cron stays quiet. */
+	if ((flags & PD_SEND_DUE) && pd_store_unstarted(c->conf->database))
 		return 0;
 	if (cli_open_store(c, PD_STORE_CHECK, &st) != 0)
 		return 1;

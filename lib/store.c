@@ -1061,6 +1061,15 @@ check_dir(const char *dir, unsigned flags)
 	return stat(path, &sb) == 0 ? 0 : errno;
 }
 
+int
+pd_store_unstarted(const char *dir)
+{
+	struct stat sb;
+
+	return dir != NULL && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    check_dir(dir, 0) == ENOENT;
+}
+
 /*
  * A data.mdb shorter than its last page (a copy cut short, a disk that
  * filled under a restore) would be a SIGBUS at the first read past its

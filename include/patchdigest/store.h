@@ -37,6 +37,11 @@ typedef struct pd_store pd_store;
 int pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
     pd_store **out);
 void pd_store_close(pd_store *st);	/* NULL is fine */
+/*
+ * 1 when dir is a directory no store was created in yet (the LDA and the
+ * milter create it with the first message), else 0.
+ */
+int pd_store_unstarted(const char *dir);
 
 /*
  * Read every page of the store at dir as a reader would (every key and

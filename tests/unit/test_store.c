@@ -1696,6 +1696,12 @@ test_check(void **state)
 	assert_int_equal(pd_store_check(""), PD_EINVAL);
 	snprintf(missing, sizeof(missing), "%s/missing", tmpdir);
 	assert_int_equal(pd_store_check(missing), 0);
+	/* unstarted: a directory, but no store in it yet */
+	assert_int_equal(pd_store_unstarted(NULL), 0);
+	assert_int_equal(pd_store_unstarted(missing), 0);
+	assert_int_equal(mkdir(missing, 0700), 0);
+	assert_int_equal(pd_store_unstarted(missing), 1);
+	assert_int_equal(rmdir(missing), 0);
 
 	prefix_files("b4", "shazam-git1-just-series.mbox", 1, &f);
 	st = open_store("check", 0, 0);
@@ -1704,6 +1710,7 @@ test_check(void **state)
 	files_free(&f);
 	snprintf(dir, sizeof(dir), "%s/check", tmpdir);
 	assert_int_equal(pd_store_check(dir), 0);
+	assert_int_equal(pd_store_unstarted(dir), 0);
 	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY | PD_STORE_CHECK, 0, 0, &st), 0);
 	pd_store_close(st);
 
