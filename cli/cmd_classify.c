@@ -23,10 +23,11 @@
 #include "patchdigest/ingest.h"
 #include "patchdigest/msg.h"
 
-static void
+static int
 usage(void)
 {
 	fprintf(stderr, "usage: patchdigest classify [-c config] [--json] file...\n");
+	return EX_USAGE;
 }
 
 static int
@@ -142,17 +143,13 @@ cmd_classify(struct cli *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:D:V", longopts, NULL)) != -1) {
 		if (ch == 'j')
 			json = 1;
-		else if (!cli_common_opt(c, ch, optarg)) {
-			usage();
-			return EX_USAGE;
-		}
+		else if (!cli_common_opt(c, ch, optarg))
+			return usage();
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		usage();
-		return EX_USAGE;
-	}
+	if (argc < 1)
+		return usage();
 	if (cli_load_conf(c) != 0)
 		return 1;
 	if (pd_classifier_new(c->conf->subsystem_rules, c->conf->maintainers, c->conf->maintainers_files,

@@ -53,10 +53,11 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
+static int
 usage(void)
 {
 	fprintf(stderr, "usage: patchdigest import [-c config] [-D dir] file|dir|- ...\n");
+	return EX_USAGE;
 }
 
 static void
@@ -446,15 +447,12 @@ cmd_import(struct cli *c, int argc, char **argv)
 	while ((ch = getopt(argc, argv, "c:D:V")) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
-		usage();
-		return EX_USAGE;
+		return usage();
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		usage();
-		return EX_USAGE;
-	}
+	if (argc < 1)
+		return usage();
 	memset(&im, 0, sizeof(im));
 	im.zfd = -1;
 	if (check_inputs(argc, argv) != 0 || cli_load_conf(c) != 0 ||

@@ -14,10 +14,11 @@
 #include "cli.h"
 #include "json.h"
 
-static void
-parse_usage(void)
+static int
+usage(void)
 {
 	fprintf(stderr, "usage: patchdigest parse [--json] file ...\n");
+	return EX_USAGE;
 }
 
 /* Whole file into memory; NULL and errno on failure. */
@@ -202,13 +203,10 @@ cmd_parse(struct cli *c, int argc, char **argv)
 			json = 1;
 			continue;
 		}
-		parse_usage();
-		return EX_USAGE;
+		return usage();
 	}
-	if (optind >= argc) {
-		parse_usage();
-		return EX_USAGE;
-	}
+	if (optind >= argc)
+		return usage();
 	for (i = optind; i < argc; i++) {
 		if ((buf = read_file(argv[i], &len)) == NULL) {
 			print_error(stdout, json, argv[i], strerror(errno));

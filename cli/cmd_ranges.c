@@ -33,6 +33,13 @@ print_range(const struct pd_range *r, void *arg)
 	return 0;
 }
 
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: patchdigest ranges [-c config] [-D dir]\n");
+	return EX_USAGE;
+}
+
 int
 cmd_ranges(struct cli *c, int argc, char **argv)
 {
@@ -42,13 +49,10 @@ cmd_ranges(struct cli *c, int argc, char **argv)
 	while ((ch = getopt(argc, argv, "c:D:V")) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
-		fprintf(stderr, "usage: patchdigest ranges [-c config] [-D dir]\n");
-		return EX_USAGE;
+		return usage();
 	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: patchdigest ranges [-c config] [-D dir]\n");
-		return EX_USAGE;
-	}
+	if (optind != argc)
+		return usage();
 	if (cli_load_conf(c) != 0 || cli_open_store(c, PD_STORE_RDONLY, &st) != 0)
 		return 1;
 	rc = pd_store_foreach_range(st, print_range, NULL);

@@ -45,6 +45,13 @@ print_rec(const struct pd_rec *r, void *arg)
 	return 0;
 }
 
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: patchdigest show [-c config] [-D dir] id|message-id\n");
+	return EX_USAGE;
+}
+
 int
 cmd_show(struct cli *c, int argc, char **argv)
 {
@@ -54,13 +61,10 @@ cmd_show(struct cli *c, int argc, char **argv)
 	while ((ch = getopt(argc, argv, "c:D:V")) != -1) {
 		if (cli_common_opt(c, ch, optarg))
 			continue;
-		fprintf(stderr, "usage: patchdigest show [-c config] [-D dir] id|message-id\n");
-		return EX_USAGE;
+		return usage();
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: patchdigest show [-c config] [-D dir] id|message-id\n");
-		return EX_USAGE;
-	}
+	if (optind + 1 != argc)
+		return usage();
 	if (cli_load_conf(c) != 0 || cli_open_store(c, PD_STORE_RDONLY, &st) != 0)
 		return 1;
 	rc = pd_store_get_msg(st, argv[optind], print_rec, NULL);

@@ -29,10 +29,11 @@ print_count(const char *name, uint64_t count, void *arg)
 	return 0;
 }
 
-static void
+static int
 usage(void)
 {
 	fprintf(stderr, "usage: patchdigest stats [-c config] [-D dir] [--range id] [--json]\n");
+	return EX_USAGE;
 }
 
 int
@@ -56,15 +57,11 @@ cmd_stats(struct cli *c, int argc, char **argv)
 			range = optarg;
 		else if (ch == 'j')
 			o.json = 1;
-		else {
-			usage();
-			return EX_USAGE;
-		}
+		else
+			return usage();
 	}
-	if (optind != argc) {
-		usage();
-		return EX_USAGE;
-	}
+	if (optind != argc)
+		return usage();
 	/* stats is where an admin looks when something is wrong. */
 	if (cli_load_conf(c) != 0 ||
 	    cli_open_store(c, PD_STORE_RDONLY | PD_STORE_CHECK, &st) != 0)
