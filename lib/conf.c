@@ -19,6 +19,7 @@
 #define DEF_LISTNAME	"KVM"
 #define DEF_SENDMAIL	"/usr/sbin/sendmail"
 #define DEF_SOCKET	"unix:/var/spool/postfix/patchdigest/milter.sock"
+#define LIST_SEPS	" \t,"	/* between the words of a list value */
 
 enum kw_type {
 	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
@@ -229,7 +230,7 @@ addlist(char ***listp, size_t *np, char *v)
 {
 	char *tok, *save = NULL;
 
-	for (tok = strtok_r(v, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+	for (tok = strtok_r(v, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
 		char **l = realloc(*listp, (*np + 2) * sizeof(*l));
 
 		if (l == NULL)
@@ -250,7 +251,7 @@ static int
 check_addrs(const char *v, const char **why)
 {
 	for (const char *p = v; *p; p++)
-		if (*p == '-' && (p == v || strchr(" \t,", p[-1]) != NULL)) {
+		if (*p == '-' && (p == v || strchr(LIST_SEPS, p[-1]) != NULL)) {
 			*why = "an address may not start with '-'";
 			return PD_ECONFIG;
 		}
