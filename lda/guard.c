@@ -122,6 +122,7 @@ guard_begin(const char *buf, size_t len, char **argv, const char **copy)
 {
 	struct sigaction sa;
 	stack_t ss;
+	int e;
 
 	phase = 0;
 	rerun_argv = argv;
@@ -154,8 +155,12 @@ guard_begin(const char *buf, size_t len, char **argv, const char **copy)
 	alarm(GUARD_TIMEOUT);
 	return 0;
 fail:
+	e = errno;
+	/* the message is written out from the caller's buffer, not the map */
+	*copy = buf;
 	guard_end();
 	guard_release();
+	errno = e;
 	return -1;
 }
 

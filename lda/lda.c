@@ -251,7 +251,8 @@ run_step(const struct opts *o, const struct pd_conf *conf, struct input *in,
 	int tagged;
 
 	if (guard_begin(in->buf, in->len, o->argv, &in->msg) != 0) {
-		log_warn("cannot guard the store step; message passed on untagged");
+		log_warnx("cannot guard the store step: %s; message passed on "
+		    "untagged", strerror(errno));
 		return 0;
 	}
 	tagged = process(o, conf, in, tags);

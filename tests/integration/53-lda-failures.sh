@@ -3,6 +3,7 @@
 # lose mail.  A store it may not write (run as nobody), a store on a full
 # filesystem: every message delivered unchanged, procmail logs success.  A
 # closed stdout: exit 75, procmail rescues the original, maildrop exits 75.
+# A guard that cannot be set up, an unreadable configuration: untagged.
 set -eu
 . "$PD_SRC/tests/lib/lda.sh"
 command -v procmail >/dev/null || fail "procmail not installed"
@@ -122,6 +123,21 @@ st=0
 maildrop "$T/md.rc" <"$(set_files | head -n 1)" 2>/dev/null || st=$?
 [ "$st" = 75 ] || fail "maildrop exit $st after a failing xfilter, not 75"
 [ -z "$(ls "$T/md/inbox/new")" ] || fail "maildrop delivered a failed filter's output"
+# 5. The guard around the store step cannot be set up (a shim makes
+# sigaction refuse SIGALRM): the message goes through untagged, unrecorded.
+cc -shared -fPIC -o "$T/shim.so" "$PD_SRC/tests/lib/shim-noalrm.c" -ldl ||
+    fail "cannot build the sigaction shim"
+msg=$(set_files | head -n 1)
+conf "$T/shim.conf" "$T/db-shim"
+st=0
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" LD_PRELOAD="$T/shim.so" \
+    "$LDA" -f -c "$T/shim.conf" <"$msg" >"$T/out" 2>"$T/err" || st=$?
+[ "$st" = 0 ] || fail "unguarded: exit $st: $(cat "$T/err")"
+cmp -s "$T/out" "$msg" || fail "unguarded: message changed or lost"
+grep -q 'cannot guard the store step: Invalid argument; message passed on untagged' \
+    "$T/err" || fail "unguarded: $(cat "$T/err")"
+[ ! -e "$T/db-shim/data.mdb" ] || fail "unguarded: the store was written"
+
 # An unreadable default configuration is not "no configuration": the LDA
 # run as nobody says why and passes the mail on untagged (the defaults
 # would have tagged and recorded it).  /etc/patchdigest is bound over in a
