@@ -298,6 +298,23 @@ domain_of(const char *addr)
 	return g_ascii_strdown(at ? at + 1 : "", -1);
 }
 
+/* An id cleaned for one line, stripped, within PD_ID_MAX; takes id. */
+static char *
+fit_id(char *id)
+{
+	char *fit;
+
+	pd_text_clean_line(id);
+	g_strstrip(id);
+	if (strlen(id) <= PD_ID_MAX)
+		return id;
+	fit = g_compute_checksum_for_string(G_CHECKSUM_SHA1, id, -1);
+	g_free(id);
+	id = g_strdup_printf("%s@long-id.patchdigest.invalid", fit);
+	g_free(fit);
+	return id;
+}
+
 static char *
 first_msgid(const char *text)
 {
@@ -311,10 +328,7 @@ first_msgid(const char *text)
 			id = g_strdup(g_mime_references_get_message_id(r, 0));
 		g_mime_references_free(r);
 	}
-	if (id == NULL)
-		id = g_strdup("");
-	pd_text_clean_line(id);
-	return id;
+	return fit_id(id != NULL ? id : g_strdup(""));
 }
 
 static void
@@ -327,10 +341,8 @@ read_refs(pd_msg *m, const char *text)
 		return;
 	n = g_mime_references_length(r);
 	for (i = 0; i < n && i < PD_TEXT_MAX_ITEMS; i++) {
-		char *id = g_strdup(g_mime_references_get_message_id(r, i));
-
-		pd_text_clean_line(id);
-		g_ptr_array_add(m->refs, id);
+		g_ptr_array_add(m->refs,
+		    fit_id(g_strdup(g_mime_references_get_message_id(r, i))));
 	}
 	g_mime_references_free(r);
 }
@@ -401,9 +413,7 @@ read_headers(pd_msg *m, GMimeMessage *msg, const struct own *o)
 
 	id = g_mime_message_get_message_id(msg);
 	if (id != NULL && *id != '\0') {
-		m->id = g_strdup(id);
-		pd_text_clean_line(m->id);
-		g_strstrip(m->id);
+		m->id = fit_id(g_strdup(id));
 	}
 	v = header_raw(obj, o, "In-Reply-To");
 	m->in_reply_to = first_msgid(v);

@@ -677,8 +677,11 @@ counter_add(pd_store *st, MDB_txn *t, uint64_t range, enum pd_counter c,
 
 	if (n == 0)
 		return 0;
-	if (n > 400)	/* LMDB key limit is 511 */
+	if (n > 400) {	/* LMDB key limit is 511; cut at a character */
 		n = 400;
+		while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+	}
 	if ((kb = malloc(9 + n)) == NULL)
 		return PD_ENOMEM;
 	be64(kb, range);

@@ -250,7 +250,7 @@ pd_tags_build(const struct pd_ingest *in, struct pd_tags *out)
 		int r;
 
 		/* clean first so the id cannot hide a '>' or blanks in its bound */
-		clean_value(p->series, id, 200);
+		clean_value(p->series, id, PD_ID_MAX);
 		if (p->cx >= 0 && p->cn >= 0)
 			r = snprintf(series, sizeof(series), "<%s> v%d %d/%d", id,
 			    p->version > 0 ? p->version : 1, p->cx, p->cn);

@@ -63,7 +63,14 @@ const char *pd_msg_author_email(const pd_msg *m);
 const char *pd_msg_domain(const pd_msg *m);	/* lower case */
 const char *pd_msg_from(const pd_msg *m);	/* header From as "Name <addr>" */
 
-const char *pd_msg_id(const pd_msg *m);		/* without <>; synthetic key if absent */
+/*
+ * Message-IDs, own and referenced, come without <>.  One longer than
+ * PD_ID_MAX bytes is replaced by "<sha1 of it>@long-id.patchdigest.invalid",
+ * alike wherever it appears, so that it fits the store's keys and tags and
+ * threading still holds.
+ */
+#define PD_ID_MAX	200
+const char *pd_msg_id(const pd_msg *m);		/* synthetic key if absent */
 int pd_msg_id_synthetic(const pd_msg *m);	/* 1 if the message had no Message-ID */
 const char *pd_msg_in_reply_to(const pd_msg *m);	/* without <> */
 size_t pd_msg_nrefs(const pd_msg *m);		/* References, oldest first */

@@ -68,6 +68,15 @@ DEEP=$tmp/deep.eml
 	done
 } >"$DEEP"
 
+# A Message-ID of 600 bytes (legal: RFC 5322 bounds only the line), past
+# the store's keys: tagged and stored under the id derived from it.
+LONGID=$tmp/longid.eml
+{
+	printf 'From: Long Id <long@example.org>\nSubject: [PATCH] long: id\n'
+	printf 'Message-ID: <%s@example.org>\n\n---\n a/x.c | 1 +\n' \
+	    "$(head -c 588 /dev/zero | tr '\0' l)"
+} >"$LONGID"
+
 # 60 MB of body in CRLF lines.
 BIGBODY=$tmp/big.body
 line=$(printf 'This line repeats to make a large body, far over MaxMessageSize. xxxxxxxxx\r')
@@ -88,7 +97,7 @@ run_lua() {	# script [-D var=value...]: run one miltertest script
 	shift
 	miltertest "$@" -s "$PD_SRC/tests/milter/$mt_script" -D LIB="$PD_SRC/tests/milter/lib.lua" \
 	    -D SOCK="$sock" -D PID="$MD_PID" -D PATCH="$PATCH" -D REPLY="$REPLY" \
-	    -D MALFORMED="$MALFORMED" -D DEEP="$DEEP" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
+	    -D MALFORMED="$MALFORMED" -D DEEP="$DEEP" -D LONGID="$LONGID" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
 	    -D MSG4="$MSG4" -D BIGBODY="$BIGBODY" -D LIMIT_KB="$limit" \
 	    >"$tmp/mt.out" 2>&1
 	rc=$?
@@ -107,6 +116,8 @@ grep -q "QIDTAG1: .* kind=patch series=[^ ]" "$MD_LOG" ||
 grep -q "QIDREPLY: .* kind=reply" "$MD_LOG" || fail "no log line for the reply"
 grep -q "QIDBIG: .*truncated" "$MD_LOG" || fail "the big message was not truncated"
 grep -q "QIDDEEP: .* kind=patch" "$MD_LOG" || fail "no log line for the deep message"
+grep -q "QIDLONG: .* kind=patch series=[0-9a-f]*@long-id.patchdigest.invalid" \
+    "$MD_LOG" || fail "the long Message-ID was not stored under its derived id"
 ! grep -q "QIDABORT" "$MD_LOG" || fail "the aborted transaction was logged as a message"
 
 # The store counts each message once, as an import of the same messages.
@@ -116,7 +127,7 @@ stats_of() {	# db: stats without the range's last id (arrival order)
 }
 printf 'From: <sender@example.com>\n\nDummy message body.\n' >"$tmp/default.eml"
 "$PD_BUILD/patchdigest" import -D "$tmp/oracle" "$PATCH" "$REPLY" "$MALFORMED" \
-    "$DEEP" "$tmp/default.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
+    "$DEEP" "$LONGID" "$tmp/default.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
 got=$(stats_of "$tmp/db") || fail "stats of the milter's store"
 want=$(stats_of "$tmp/oracle") || fail "stats of the import"
 echo "milter: $got"

@@ -1,6 +1,6 @@
 -- A reply and a malformed message are accepted, their bodies untouched; a
 -- malformed one never makes the filter reject, tempfail or die, nor does
--- one nested 20,000 MIME levels deep.
+-- one nested 20,000 MIME levels deep or one with a 600-byte Message-ID.
 dofile(LIB)
 
 -- Send file as one message: accepted, no header changed, body untouched,
@@ -28,6 +28,10 @@ end)
 
 pd_run("a patch 20,000 MIME levels deep is tagged", function()
 	accepted(DEEP, "QIDDEEP", "patch")
+end)
+
+pd_run("a patch with a 600-byte Message-ID is tagged", function()
+	accepted(LONGID, "QIDLONG", "patch")
 end)
 
 -- miltertest sends "From: <sender@example.com>" and "Dummy message body."

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <glib.h>
 
 #include <lmdb.h>
 
@@ -747,6 +748,82 @@ test_missing_cover(void **state)
 	pd_store_close(st);
 	free(cover);
 	files_free(&f);
+}
+
+/* The longest author counted: every name must be whole UTF-8. */
+static int
+longest_name(const char *name, uint64_t count, void *arg)
+{
+	size_t *max = arg, n = strlen(name);
+
+	(void)count;
+	assert_true(g_utf8_validate(name, -1, NULL));
+	if (n > *max)
+		*max = n;
+	return 0;
+}
+
+/*
+ * A Message-ID longer than the store's keys (legal up to 998 bytes) is
+ * stored under the id derived from it, and so is every reference to it:
+ * a cover letter with a 600-byte id keeps its two patches.
+ */
+static void
+test_long_ids(void **state)
+{
+	struct files f;
+	struct pd_put_result res[3];
+	struct pd_class cls;
+	char id[601], refs[604];
+	pd_msg *m[3];
+	pd_store *st = open_store("long", 0, 0);
+	static const char *const d = "Sun, 11 Sep 2016 23:22:02 +0100";
+
+	(void)state;
+	memset(id, 'a', 588);
+	strcpy(id + 588, "@example.org");
+	snprintf(refs, sizeof(refs), "<%s>", id);
+	prefix_files("patchwork/series", "base-cover-letter.mbox", 3, &f);
+	m[0] = rethread(f.path[0], id, d, "", "", "");
+	m[1] = rethread(f.path[1], "p1@ex.org", d, id, refs, "");
+	m[2] = rethread(f.path[2], "p2@ex.org", d, id, refs, "");
+	assert_true(strlen(pd_msg_id(m[0])) <= PD_ID_MAX);
+	assert_non_null(strstr(pd_msg_id(m[0]), "@long-id.patchdigest.invalid"));
+	assert_string_equal(pd_msg_in_reply_to(m[1]), pd_msg_id(m[0]));
+	assert_string_equal(pd_msg_ref(m[2], 0), pd_msg_id(m[0]));
+	for (int i = 0; i < 3; i++) {
+		pd_classify(NULL, m[i], &cls);
+		assert_int_equal(pd_store_put(st, m[i], &cls, &res[i]), 0);
+		assert_string_equal(res[i].series, pd_msg_id(m[0]));
+	}
+	check_series(st, res[0].series, 2, 2, 1);
+	for (int i = 0; i < 3; i++)
+		pd_msg_free(m[i]);
+	/* a counter name past the key limit is cut before a character */
+	struct pd_range rg;
+	size_t max = 0;
+	char name[420], raw[600];
+
+	memset(name, 'x', 399);
+	strcpy(name + 399, "\xc3\xa9yyyy");
+	snprintf(raw, sizeof(raw), "From: %s <x@ex.org>\nSubject: [PATCH] x\n"
+	    "Message-ID: <p3@ex.org>\n\n---\n a/x.c | 1 +\n", name);
+	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m[0]), 0);
+	pd_classify(NULL, m[0], &cls);
+	assert_int_equal(pd_store_put(st, m[0], &cls, &res[0]), 0);
+	pd_msg_free(m[0]);
+	assert_int_equal(pd_store_range(st, NULL, &rg), 0);
+	assert_int_equal(pd_store_foreach_count(st, &rg, PD_COUNT_AUTHOR,
+	    longest_name, &max), 0);
+	assert_int_equal(max, 399);
+	/* an id of PD_ID_MAX bytes is kept as it is */
+	id[PD_ID_MAX - 12] = '\0';
+	strcat(id, "@example.org");
+	m[0] = rethread(f.path[0], id, d, "", "", "");
+	assert_string_equal(pd_msg_id(m[0]), id);
+	pd_msg_free(m[0]);
+	files_free(&f);
+	pd_store_close(st);
 }
 
 static void
@@ -1744,6 +1821,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_series_in_reply_to_series, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_cover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_ids, setup, teardown),
 		cmocka_unit_test(test_series_guess),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
