@@ -2489,7 +2489,8 @@ close_fn(pd_store *st, MDB_txn *t, void *arg)
 
 	if ((rc = open_range(st, t, &r)) != 0)
 		return rc;
-	if (r.last_seq < r.first_seq && !c->force)
+	/* replies alone wait in the open range for the next patch */
+	if (r.patch_messages == 0 && !c->force)
 		return PD_EEMPTY;
 	if (c->render != NULL &&
 	    (rc = c->render(st, &r, &text, &html, c->arg)) != 0)

@@ -153,8 +153,8 @@ struct pd_digest_rec {
 void pd_digest_rec_clear(struct pd_digest_rec *d);
 
 /*
- * In one write transaction: check the open range is non-empty (unless
- * force), call render(st, range, &text, &html, arg) -- the store's read
+ * In one write transaction: check the open range holds a patch message
+ * (unless force), call render(st, range, &text, &html, arg) -- the store's read
  * functions see the transaction during the call --, store the digest with
  * a new Message-ID at domain (DigestFrom's; NULL or "": the host's name if
  * it has a dot, else patchdigest.invalid), close the range and open the

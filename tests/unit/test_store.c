@@ -1103,6 +1103,24 @@ test_ranges(void **state)
 	assert_non_null(strchr(strchr(d.msgid, '@'), '.'));
 	assert_null(strstr(d.msgid, "lists.example.org"));
 	pd_digest_rec_clear(&d);
+	/* A range of replies alone is not closed but by force: they wait. */
+	static const char reply[] = "From: A <a@ex.org>\nSubject: Re: [PATCH] x\n"
+	    "Message-ID: <r1@ex.org>\nIn-Reply-To: <x@ex.org>\n\nok\n";
+	struct pd_class cls;
+	pd_msg *m;
+
+	assert_int_equal(pd_msg_parse(reply, sizeof(reply) - 1, NULL, &m), 0);
+	pd_classify(NULL, m, &cls);
+	assert_int_equal(pd_store_put(st, m, &cls, &res), 0);
+	pd_msg_free(m);
+	assert_int_equal(pd_store_close_range(st, 0, NULL, render, &ra, &closed),
+	    PD_EEMPTY);
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(r.no, 4);
+	assert_int_equal(r.messages, 1);
+	assert_int_equal(pd_store_close_range(st, 1, NULL, render, &ra, &closed), 0);
+	assert_int_equal(closed.no, 4);
+	assert_int_equal(ra.msgs, 1);
 	pd_store_close(st);
 	files_free(&f);
 }
