@@ -159,6 +159,8 @@ add_addresses(InternetAddressList *dst, const char *s)
 /*
  * Quoted-printable, and "From " at a line start written "=46rom ": an mbox
  * delivery would otherwise turn the digest's first line into ">From X to Y".
+ * Where that would make the line longer than quoted-printable's 76, the
+ * "F" goes on a line of its own ("=46=" and a soft break).
  */
 static GByteArray *
 qp_encode(const char *text)
@@ -175,7 +177,13 @@ qp_encode(const char *text)
 	for (size_t i = 0; i < n; i++) {
 		if ((i == 0 || buf[i - 1] == '\n') && n - i >= 5 &&
 		    memcmp(buf + i, "From ", 5) == 0) {
-			g_byte_array_append(out, (const guint8 *)"=46", 3);
+			const char *nl = memchr(buf + i, '\n', n - i);
+			size_t line = nl != NULL ? (size_t)(nl - (buf + i)) : n - i;
+
+			if (line + 2 <= 76)
+				g_byte_array_append(out, (const guint8 *)"=46", 3);
+			else
+				g_byte_array_append(out, (const guint8 *)"=46=\n", 5);
 			continue;
 		}
 		g_byte_array_append(out, (const guint8 *)buf + i, 1);
