@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "patchdigest/conf.h"
 #include "patchdigest/error.h"
 
@@ -20,10 +22,13 @@
 #define DEF_SENDMAIL	"/usr/sbin/sendmail"
 #define DEF_SOCKET	"unix:/var/spool/postfix/patchdigest/milter.sock"
 #define LIST_SEPS	" \t,"	/* between the words of a list value */
+#define TEXT_MAX	200	/* bytes of a value shown in the digest */
 
 enum kw_type {
 	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
-	KW_BOOL
+	KW_BOOL,
+	KW_TEXT,	/* in the digest mail: UTF-8, no control characters */
+	KW_MAILBOX,	/* KW_TEXT, and "addr" or "Name <addr>" */
 };
 
 struct keyword {
@@ -37,11 +42,11 @@ struct keyword {
 static const struct keyword keywords[] = {
 	{ "ArchiveURL",		KW_STR,   F(archive_url), 0 },
 	{ "Database",		KW_STR,   F(database), 0 },
-	{ "DigestFrom",		KW_STR,   F(digest_from), 0 },
+	{ "DigestFrom",		KW_MAILBOX, F(digest_from), 0 },
 	{ "DigestTo",		KW_ADDRS, F(digest_to), F(ndigest_to) },
 	{ "InternalHosts",	KW_LIST,  F(internal_hosts), F(ninternal_hosts) },
-	{ "ListId",		KW_STR,   F(list_id), 0 },
-	{ "ListName",		KW_STR,   F(list_name), 0 },
+	{ "ListId",		KW_TEXT,  F(list_id), 0 },
+	{ "ListName",		KW_TEXT,  F(list_name), 0 },
 	{ "Maintainers",	KW_STR,   F(maintainers), 0 },
 	{ "MaintainersFiles",	KW_STR,   F(maintainers_files), 0 },
 	{ "MapSize",		KW_SIZE,  F(map_size), 0 },
@@ -245,16 +250,63 @@ addlist(char ***listp, size_t *np, char *v)
 
 /*
  * Recipients go on sendmail's command line: one that starts with '-' would
- * be an option.  The words are checked before any is added.
+ * be an option.  "Name <addr>" would be split into words, each a recipient.
+ * The words are checked before any is added.
  */
 static int
 check_addrs(const char *v, const char **why)
 {
+	if (strpbrk(v, "<>()\"") != NULL) {
+		*why = "bare addresses only (user@host), not Name <addr>";
+		return PD_ECONFIG;
+	}
 	for (const char *p = v; *p; p++)
 		if (*p == '-' && (p == v || strchr(LIST_SEPS, p[-1]) != NULL)) {
 			*why = "an address may not start with '-'";
 			return PD_ECONFIG;
 		}
+	return 0;
+}
+
+/* A value the digest mail shows: its headers are encoded from UTF-8. */
+static int
+check_text(const char *v, const char **why)
+{
+	if (!g_utf8_validate(v, -1, NULL)) {
+		*why = "not UTF-8";
+		return PD_ECONFIG;
+	}
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			*why = "a control character";
+			return PD_ECONFIG;
+		}
+	if (strlen(v) > TEXT_MAX) {
+		*why = "longer than 200 bytes";
+		return PD_ECONFIG;
+	}
+	return 0;
+}
+
+/* "addr" or "Name <addr>": blanks elsewhere would make a list of several. */
+static int
+check_mailbox(const char *v, const char **why)
+{
+	const char *addr = strrchr(v, '<'), *end = v + strlen(v);
+
+	if (check_text(v, why) != 0)
+		return PD_ECONFIG;
+	if (addr == NULL)
+		addr = v;
+	else if (end[-1] == '>')
+		addr++, end--;
+	else
+		addr = NULL;
+	if (addr == NULL || addr == end ||
+	    strcspn(addr, " \t<>()\",;") < (size_t)(end - addr)) {
+		*why = "not an address or Name <address>";
+		return PD_ECONFIG;
+	}
 	return 0;
 }
 
@@ -267,6 +319,14 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 	unsigned long u;
 
 	switch (kw->type) {
+	case KW_MAILBOX:
+		if (check_mailbox(v, why) != 0)
+			return PD_ECONFIG;
+		return setstr((char **)(void *)p, v);
+	case KW_TEXT:
+		if (check_text(v, why) != 0)
+			return PD_ECONFIG;
+		/* FALLTHROUGH */
 	case KW_STR:
 		return setstr((char **)(void *)p, v);
 	case KW_PATH:

@@ -165,6 +165,25 @@ test_errors(void **state)
 	    "t.conf:2: Schedule needs DigestFrom and DigestTo");
 	parse_err("Schedule every 5\nDigestTo a@example.org\n",
 	    "t.conf:1: Schedule needs DigestFrom and DigestTo");
+	parse_err("DigestTo KVM Subscribers <subs@example.org>\n",
+	    "t.conf:1: DigestTo: bare addresses only");
+	parse_err("DigestFrom KVM digest kvm@example.org\n",
+	    "t.conf:1: DigestFrom: not an address or Name <address>");
+	parse_err("DigestFrom KVM <kvm@example.org\n", "t.conf:1: DigestFrom: not an");
+	parse_err("DigestFrom KVM <>\n", "t.conf:1: DigestFrom: not an");
+	parse_err("ListName KVM-D\xe9veloppeurs\n", "t.conf:1: ListName: not UTF-8");
+	parse_err("ListId <a\x1b[31m>\n", "t.conf:1: ListId: a control character");
+	{
+		char big[260];
+
+		memset(big, 'x', sizeof(big));
+		memcpy(big, "ListName ", 9);
+		memcpy(big + sizeof(big) - 2, "\n", 2);
+		parse_err(big, "t.conf:1: ListName: longer than 200 bytes");
+	}
+	pd_conf_free(parse_ok("ListName KVM D\xc3\xa9veloppeurs\n"
+	    "DigestFrom \"Digest, KVM\" <kvm@example.org>\n"
+	    "DigestFrom KVM digest <kvm@example.org>\n"));
 	pd_conf_free(parse_ok("DigestTo a-b@example.org\nDigestFrom d@example.org\n"
 	    "Schedule none\n"));
 	pd_conf_free(parse_ok("Schedule every 5\nDigestTo a@example.org\n"
