@@ -498,6 +498,15 @@ deliver(pd_store *st, const struct pd_conf *conf, const struct pd_digest_rec *d,
 	res->sent++;
 	(void)subject_of(conf, d, res->subject, sizeof(res->subject));
 out:
+	if (rc != 0) {
+		char why[sizeof(res->errbuf)];
+
+		memcpy(why, res->errbuf, sizeof(why));
+		seterr(res->errbuf, sizeof(res->errbuf), "digest %llu: %s; the ones "
+		    "after it wait for it (send --skip %llu gives it up)",
+		    (unsigned long long)d->range_no, why,
+		    (unsigned long long)d->range_no);
+	}
 	free(buf);
 	return rc;
 }

@@ -2642,6 +2642,7 @@ pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out)
 struct sent_ctx {
 	uint64_t no;
 	const char *msgid;
+	int skip;
 };
 
 static int
@@ -2657,7 +2658,11 @@ sent_fn(pd_store *st, MDB_txn *t, void *arg)
 
 	if ((rc = digest_get(st, t, c->no, &d)) != 0)
 		return rc;
-	d.sent_at = (int64_t)time(NULL);
+	if (c->skip && d.sent_at != 0) {
+		rc = PD_ENOTFOUND;
+		goto out;
+	}
+	d.sent_at = c->skip ? -(int64_t)time(NULL) : (int64_t)time(NULL);
 	if (c->msgid != NULL && *c->msgid) {
 		if ((msgid = strdup(c->msgid)) == NULL) {
 			rc = PD_ENOMEM;
@@ -2678,7 +2683,17 @@ out:
 int
 pd_store_mark_sent(pd_store *st, uint64_t range_no, const char *msgid)
 {
-	struct sent_ctx c = { range_no, msgid };
+	struct sent_ctx c = { range_no, msgid, 0 };
+
+	if (st == NULL)
+		return PD_EINVAL;
+	return write_op(st, sent_fn, &c);
+}
+
+int
+pd_store_skip_digest(pd_store *st, uint64_t range_no)
+{
+	struct sent_ctx c = { range_no, NULL, 1 };
 
 	if (st == NULL)
 		return PD_EINVAL;

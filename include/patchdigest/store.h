@@ -148,7 +148,8 @@ struct pd_digest_rec {
 	char from[10], to[10];
 	char *text, *html;	/* as rendered at closing time */
 	char *msgid;		/* Message-ID of the digest mail */
-	int64_t created, sent_at;	/* sent_at = 0: not sent yet */
+	int64_t created;
+	int64_t sent_at;	/* 0: not sent yet; < 0: given up at -sent_at */
 };
 void pd_digest_rec_clear(struct pd_digest_rec *d);
 
@@ -178,6 +179,11 @@ typedef int (*pd_digest_view_fn)(const char *p, size_t len, void *arg);
 int pd_store_digest_view(pd_store *st, uint64_t range_no, int html,
     pd_digest_view_fn fn, void *arg);
 int pd_store_mark_sent(pd_store *st, uint64_t range_no, const char *msgid);
+/*
+ * Give up an unsent digest (send --skip), so that the ones after it can go;
+ * PD_ENOTFOUND when range_no has no unsent digest.
+ */
+int pd_store_skip_digest(pd_store *st, uint64_t range_no);
 
 /* Patch messages stored since the open range began (for "every N"). */
 int pd_store_open_count(pd_store *st, uint64_t *patch_messages);

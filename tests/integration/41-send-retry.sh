@@ -2,7 +2,7 @@
 # Exactly once, with failures: a sendmail that exits 75 and one that does
 # not exist leave the closed range's digest stored and unsent; the next
 # `send` delivers it once, with the same Message-ID; an empty range sends
-# nothing unless --force.  Deliveries are counted with a fake sendmail that
+# nothing unless --force; send --skip gives up a digest that cannot go.  Deliveries are counted with a fake sendmail that
 # keeps each message and its arguments.
 set -u
 pd="$PD_BUILD/patchdigest"
@@ -139,4 +139,28 @@ printf 'Schedule none\n' | cat "$tmp/good.conf" - >"$tmp/none.conf"
 [ "$(count)" = 3 ] || fail "send --due did not send a due digest"
 "$pd" -c "$tmp/every1.conf" -D "$db" send --due || fail "send --due again"
 [ "$(count)" = 3 ] || fail "send --due sent an empty range"
+
+# 6. A digest sendmail keeps refusing holds back the later ranges, and says
+# so; send --skip gives it up (it stays readable), and the next send goes on.
+set -- "$PD_SHARED"/replay/000_*.mbox
+"$pd" -c "$tmp/good.conf" -D "$db" import "$1" >/dev/null || fail "import 3"
+"$pd" -c "$tmp/tempfail.conf" -D "$db" send 2>"$tmp/o" && fail "send to a refusing sendmail succeeded"
+grep -q 'digest 4: .* the ones after it wait for it (send --skip 4 gives it up)' "$tmp/o" ||
+    fail "refused digest: $(cat "$tmp/o")"
+set -- "$PD_SHARED"/replay/001_*.mbox
+"$pd" -c "$tmp/good.conf" -D "$db" import "$1" >/dev/null || fail "import 4"
+"$pd" -c "$tmp/tempfail.conf" -D "$db" send 2>/dev/null && fail "second refused send succeeded"
+"$pd" -c "$tmp/good.conf" -D "$db" ranges | grep -q '^ *5 .*(open)' ||
+    fail "range 5 was closed behind an unsent digest"
+"$pd" -c "$tmp/good.conf" -D "$db" send --skip 4 || fail "send --skip 4"
+"$pd" -c "$tmp/good.conf" -D "$db" send --skip 4 2>"$tmp/o" && fail "range 4 skipped twice"
+grep -q 'send --skip 4: no unsent digest' "$tmp/o" || fail "second skip: $(cat "$tmp/o")"
+"$pd" -c "$tmp/good.conf" -D "$db" send --skip 3 2>/dev/null && fail "a sent digest was skipped"
+"$pd" -c "$tmp/good.conf" -D "$db" send --due --skip 5 2>/dev/null
+[ $? = 64 ] || fail "--skip with --due is not a usage error"
+"$pd" -c "$tmp/good.conf" -D "$db" digest --range 4 >/dev/null || fail "skipped digest unreadable"
+"$pd" -c "$tmp/good.conf" -D "$db" send || fail "send after the skip"
+[ "$(count)" = 4 ] || fail "$(count) digests delivered, want 4 (range 5 only)"
+grep -il "^Message-ID: <patchdigest-5-" "$tmp/out"/msg.* >/dev/null ||
+    fail "the digest after the skip is not range 5's"
 echo "ok"
