@@ -353,6 +353,8 @@ struct tally {			/* a subsystem and its patch messages in a series */
 
 struct series {			/* in order of their first patch message in the range */
 	char *id;
+	char *first;		/* its first message in the range */
+	int id_seen;		/* the message id names is in the range */
 	unsigned messages;	/* patch messages of it in the range */
 	char *subject, *author, *project;
 	struct tally *subs;	/* its parts' subsystems, in order of first use */
@@ -478,6 +480,7 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 	s = &d->series[d->nseries++];
 	memset(s, 0, sizeof(*s));
 	s->id = xstrdup(d, id);
+	s->first = xstrdup(d, rec->msgid);
 	s->subject = xstrdup(d, rec->subject);
 	s->author = xstrdup(d, rec->author);
 	s->project = xstrdup(d, rec->project);
@@ -548,6 +551,7 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	if ((s = add_series(d, rec, id)) == NULL || tally_add(d, s, rec) != 0)
 		return d->err;
 	s->messages++;
+	s->id_seen = s->id_seen || strcmp(rec->msgid, s->id) == 0;
 	if (!is_shown(rec))
 		return 0;
 	if (grow(&d->blocks, d->nblocks, sizeof(*d->blocks)) != 0)
@@ -558,7 +562,8 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	b->seq = rec->seq;
 	b->cover = rec->kind == PD_KIND_COVER;
 	b->msgid = xstrdup(d, rec->msgid);
-	b->title = xstrdup(d, rec->title);
+	/* "[PATCH]" alone: its subject, or the HTML link would have no text */
+	b->title = xstrdup(d, *rec->title ? rec->title : rec->subject);
 	b->subject = xstrdup(d, rec->subject);
 	b->from = xstrdup(d, rec->from && *rec->from ? rec->from : NO_AUTHOR);
 	b->excerpt = xstrdup(d, rec->excerpt);
@@ -712,6 +717,7 @@ digest_clear(struct digest *d)
 		struct series *s = &d->series[i];
 
 		free(s->id);
+		free(s->first);
 		free(s->subject);
 		free(s->author);
 		for (size_t j = 0; j < s->nsubs; j++)
@@ -862,10 +868,21 @@ static const char html_style[] =
     ".details{color:#555}"
     ".block{border-bottom:1px solid #999;margin-bottom:1.5em}";
 
+/* No archive has a message at an id of ours (one made for none, or too long). */
+static int
+linkable(const struct digest *d, const char *msgid)
+{
+	static const char ours[] = ".patchdigest.invalid";
+	size_t n = strlen(msgid);
+
+	return d->conf->archive_url != NULL && *d->conf->archive_url != '\0' &&
+	    !(n >= sizeof(ours) - 1 && strcmp(msgid + n - (sizeof(ours) - 1), ours) == 0);
+}
+
 static void
 html_link_open(struct buf *b, const struct digest *d, const char *msgid)
 {
-	if (d->conf->archive_url == NULL || *d->conf->archive_url == '\0')
+	if (!linkable(d, msgid))
 		return;
 	buf_add(b, "<a href=\"");
 	buf_archive_url(b, d->conf->archive_url, msgid);
@@ -873,10 +890,20 @@ html_link_open(struct buf *b, const struct digest *d, const char *msgid)
 }
 
 static void
-html_link_close(struct buf *b, const struct digest *d)
+html_link_close(struct buf *b, const struct digest *d, const char *msgid)
 {
-	if (d->conf->archive_url != NULL && *d->conf->archive_url != '\0')
+	if (linkable(d, msgid))
 		buf_add(b, "</a>");
+}
+
+/*
+ * A series' id is its cover letter's, which may have gone to other lists
+ * only (stable trees): then the link goes to its first message here.
+ */
+static const char *
+series_link(const struct series *s)
+{
+	return s->id_seen || (s->have_info && s->info.has_cover) ? s->id : s->first;
 }
 
 static void
@@ -915,9 +942,9 @@ html_patch_list(struct buf *b, const struct digest *d)
 			struct buf det = { 0 };
 
 			buf_add(b, "<li>");
-			html_link_open(b, d, s->id);
+			html_link_open(b, d, series_link(s));
 			buf_html(b, entry_subject(s));
-			html_link_close(b, d);
+			html_link_close(b, d, series_link(s));
 			buf_add(b, "<br><span class=\"details\">");
 			buf_html(b, entry_author(s));
 			buf_add(b, "; ");
@@ -944,7 +971,7 @@ html_blocks(struct buf *b, const struct digest *d)
 		buf_add(b, "<div class=\"block\">\n<h3>New: ");
 		html_link_open(b, d, k->msgid);
 		buf_html(b, k->title);
-		html_link_close(b, d);
+		html_link_close(b, d, k->msgid);
 		buf_add(b, "</h3>\n<p>");
 		buf_html(b, k->subject);
 		buf_add(b, "<br>Author: ");

@@ -1802,12 +1802,15 @@ series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
 	const char *e = pd_msg_author_email(m), *cid = pd_msg_change_id(m);
 	int rc;
 
+	/* an empty title ("[PATCH v2]" alone) names no posting in particular */
 	w_raw(&kb, "t", 1);
 	w_lower(&kb, e);
 	w_raw(&kb, "", 1);
 	w_raw(&kb, pd_msg_title(m), strlen(pd_msg_title(m)));
 	if (kb.err)
 		rc = PD_ENOMEM;
+	else if (*pd_msg_title(m) == '\0')
+		rc = 0;
 	else
 		rc = version_link(st, t, (char *)kb.p, kb.len, sid, pd_msg_version(m),
 		    s, prev, prevlen);

@@ -526,6 +526,50 @@ test_render_no_author(void **state)
 	free(html);
 }
 
+/*
+ * Links go where the archive has the message: a series whose cover letter
+ * went to other lists only links its first message here, a message without
+ * a Message-ID has no link, and an empty title still gives the link text.
+ * Empty titles do not make one posting supersede another.
+ */
+static void
+test_render_links(void **state)
+{
+	struct fixture *f = *state;
+	char *text, *html;
+
+	static const char *const msgs[] = {
+		"From: G <g@lf.example>\nSubject: [PATCH 5.10 2/2] kvm: fix\n"
+		"Message-ID: <stable-2@lf.example>\nIn-Reply-To: <cover000@lf.example>\n"
+		"References: <cover000@lf.example>\n\n---\n a/x.c | 1 +\n",
+		"From: N <n@example.org>\nSubject: [PATCH] no id\n\nBody.\n",
+		"From: E <e@example.org>\nSubject: [PATCH]\nMessage-ID: <e1@example.org>\n"
+		"\nBody.\n",
+	};
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		ingest_cb(msgs[i], strlen(msgs[i]), f);
+	render_open(f, "From: E <e@example.org>\nSubject: [PATCH v2]\n"
+	    "Message-ID: <e2@example.org>\n\nBody.\n", &text, &html);
+	assert_null(strstr(html, "cover000"));
+	assert_non_null(strstr(html, "<a href=\"https://archive.example/l/stable-2@lf.example/\">"
+	    "[PATCH 5.10 2/2] kvm: fix</a>"));
+	assert_null(strstr(html, "patchdigest.invalid"));
+	assert_non_null(strstr(html, "<h3>New: no id</h3>"));
+	assert_non_null(strstr(html, "\">[PATCH]</a></h3>"));
+	assert_non_null(strstr(html, "\">[PATCH v2]</a></h3>"));
+	assert_null(strstr(html, "></a>"));
+	/* the details line under "[PATCH v2]" */
+	const char *e2 = strstr(text, "\n  [PATCH v2]\n"), *eol, *sup;
+
+	assert_non_null(e2);
+	assert_non_null(eol = strchr(e2 + 14, '\n'));
+	sup = strstr(e2, "supersedes");
+	assert_true(sup == NULL || sup > eol);
+	free(text);
+	free(html);
+}
+
 /* A pattern is never handed to printf: stray conversions stay literal. */
 static void
 test_render_archive_pattern(void **state)
@@ -742,6 +786,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_project_heading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_series_subsystem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_no_author, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
