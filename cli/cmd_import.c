@@ -230,7 +230,7 @@ static int
 read_compressed(struct imp *im, const char *path, const char *prog)
 {
 	int fd, p[2], status, rc = 0;
-	pid_t pid;
+	pid_t pid, w;
 	FILE *fp;
 	struct stat sb;
 
@@ -267,9 +267,9 @@ read_compressed(struct imp *im, const char *path, const char *prog)
 		im->zfd = -1;
 		fclose(fp);	/* a child still writing gets SIGPIPE */
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
-	if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+	if (rc == 0 && (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		cli_err("%s: corrupt input (%s -dc failed)", path, prog);
 		rc = -1;
 	}

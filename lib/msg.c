@@ -125,17 +125,6 @@ pd_kind_name(enum pd_kind k)
 	return kind_names[k];
 }
 
-int
-pd_kind_from_name(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < G_N_ELEMENTS(kind_names); i++)
-		if (strcmp(name, kind_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 /* ---- headers ---- */
 
 /*

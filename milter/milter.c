@@ -295,14 +295,13 @@ main(int argc, char **argv)
 		confpath = pd_conf_default_path();
 	pd_msg_init();
 	if (pdm_cfg_load(confpath, o.db, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", PROGNAME, err);
+		log_warnx("%s", err);
 		pd_msg_shutdown();
 		return EX_CONFIG;
 	}
 	if (o.check) {
 		if (pdm_listen_check(o.socket ? o.socket : cfg->conf->socket) != 0) {
-			fprintf(stderr, "%s: bad socket \"%s\"\n", PROGNAME,
-			    o.socket ? o.socket : cfg->conf->socket);
+			log_warnx("bad socket \"%s\"", o.socket ? o.socket : cfg->conf->socket);
 			pdm_cfg_put(cfg);
 			pd_msg_shutdown();
 			return EX_CONFIG;

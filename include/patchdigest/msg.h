@@ -42,7 +42,6 @@ int pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 void pd_msg_free(pd_msg *m);
 
 const char *pd_kind_name(enum pd_kind k);	/* "cover", "patch", ... */
-int pd_kind_from_name(const char *name);	/* -1 when unknown */
 
 enum pd_kind pd_msg_kind(const pd_msg *m);
 /* 1 for cover and patch messages: the only ones counted and shown. */
