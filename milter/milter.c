@@ -4,9 +4,7 @@
  *
  * Threads: libmilter runs the listener, one thread per MTA connection and a
  * signal thread of its own (which stops the filter on SIGHUP/SIGTERM/SIGINT)
- * in a thread started here; the main thread waits for signals itself.  On
- * Linux a process signal goes first to the main thread when it waits for it,
- * so SIGHUP reloads instead of reaching libmilter's stop.
+ * in a thread started here; the main thread takes the signals itself.
  */
 #include <sys/types.h>
 #include <errno.h>
@@ -44,6 +42,7 @@ struct opts {
 };
 
 static pthread_t main_thread;
+static int sig_pipe[2] = { -1, -1 };
 static int milter_rc;
 static int busy_at_exit;	/* connection threads still parsing: leave GMime be */
 
@@ -119,16 +118,46 @@ milter_thread(void *arg)
 }
 
 static void
-block_signals(sigset_t *set)
+on_signal(int sig)
 {
-	sigemptyset(set);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGUSR1);
-	sigaddset(set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, set, NULL);
+	unsigned char c = (unsigned char)sig;
+	int e = errno;
+
+	if (write(sig_pipe[1], &c, 1) != 1) {
+		/* the pipe is full of signals not read yet: this one can go */
+	}
+	errno = e;
+}
+
+/*
+ * Our signals are taken by a handler, in whichever thread, and read from a
+ * pipe by the main thread, whatever it is doing.  Blocked and waited for
+ * with sigwait, one that came while it was busy (a reload, the drain) went
+ * to libmilter's signal thread, which stops the filter at once.
+ */
+static int
+catch_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC) != 0 ||
+	    fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
+		log_warn("signal pipe");
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], &sa, NULL) != 0) {
+			log_warn("sigaction");
+			return -1;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
 }
 
 /*
@@ -147,15 +176,24 @@ drain(void)
 	smfi_stop();
 }
 
-/* Wait for signals until libmilter's thread ends. */
-static void
-signal_loop(const sigset_t *set, const char *confpath)
+/*
+ * Take signals until libmilter's thread ends; 1 if it ended because we
+ * stopped it.
+ */
+static int
+signal_loop(const char *confpath)
 {
-	int sig, stopping = 0;
+	unsigned char sig;
+	ssize_t n;
+	int stopping = 0;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
+		if ((n = read(sig_pipe[0], &sig, 1)) < 0 && errno == EINTR)
 			continue;
+		if (n != 1) {
+			log_warn("signal pipe");
+			return 0;
+		}
 		switch (sig) {
 		case SIGHUP:
 		case SIGUSR1:
@@ -170,7 +208,7 @@ signal_loop(const sigset_t *set, const char *confpath)
 			}
 			break;
 		case SIGUSR2:
-			return;
+			return stopping;
 		}
 	}
 }
@@ -207,9 +245,12 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	const char *pidconf = o->pidfile ? o->pidfile : conf->pid_file;
 	char *pidfile = NULL;	/* a copy: a reload frees the configuration */
 	pthread_t tid;
-	sigset_t set;
-	int rc, pid_written = 0;
+	int rc, pid_written = 0, stopped;
 
+	if (catch_signals() != 0) {
+		pdm_cfg_put(cfg);
+		return EX_OSERR;
+	}
 	if (pdm_state_init(cfg, o->db) != 0) {
 		pdm_cfg_put(cfg);
 		return EX_OSERR;
@@ -240,7 +281,6 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	pdm_state_open_store();
 	main_thread = pthread_self();
 	small_stacks();
-	block_signals(&set);
 	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
 		log_warnx("cannot start the milter thread");
 		goto out;
@@ -248,11 +288,13 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	if (pdm_sched_start() != 0)
 		log_warnx("cannot start the digest schedule");
 	log_info("listening on %s", sock);
-	signal_loop(&set, confpath);
+	stopped = signal_loop(confpath);
 	pthread_join(tid, NULL);
 	pdm_listen_close();
 	pdm_sched_stop();
-	rc = milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+	rc = milter_rc == MI_SUCCESS && stopped ? 0 : EX_SOFTWARE;
+	if (!stopped)
+		log_warnx("libmilter stopped unasked; exiting with an error for a restart");
 	log_info("stopped");
 out:
 	if (pid_written && unlink(pidfile) != 0 && errno != ENOENT)

@@ -242,4 +242,23 @@ MD_PID=
 grep -q "QIDDRAIN: .* kind=patch" "$MD_LOG" || fail "the message in progress was not logged"
 grep -q "QIDLATE: .* kind=patch" "$MD_LOG" ||
 	fail "the message started after SIGTERM was not logged"
+# libmilter's own signal thread stopping the filter (as it does on a
+# signal it takes) is not a clean stop: exit 70, so that systemd restarts it.
+md_start "$sock" "$tmp/patchdigest.conf" || fail "start for the unasked stop"
+waiter=
+for t in /proc/"$MD_PID"/task/*; do
+	grep -q sigtimedwait "$t/wchan" && waiter=${t##*/}
+done
+[ -n "$waiter" ] || fail "no thread of libmilter's waits for signals"
+python3 -c 'import ctypes, sys; sys.exit(ctypes.CDLL(None).tgkill(*map(int, sys.argv[1:])))' \
+    "$MD_PID" "$waiter" 1 || fail "tgkill"
+n=0
+while kill -0 "$MD_PID" 2>/dev/null; do
+	n=$((n + 1)); [ $n -gt 300 ] && fail "libmilter's stop did not end the daemon"; sleep 0.1
+done
+st=0
+wait "$MD_PID" || st=$?
+MD_PID=
+[ "$st" = 70 ] || fail "exit $st after libmilter stopped by itself, not 70"
+grep -q "libmilter stopped unasked" "$MD_LOG" || fail "the unasked stop was not logged"
 echo "all milter checks passed"
