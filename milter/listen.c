@@ -201,8 +201,9 @@ pdm_listen_open(const char *spec, unsigned umask_bits, const char *user)
 		nodelay_new_listener(before);
 		return 0;
 	}
+	/* not chown: the user owns the directory and could put a link there */
 	if (user != NULL && (pw = getpwnam(user)) != NULL &&
-	    chown(path, pw->pw_uid, pw->pw_gid) != 0)
+	    lchown(path, pw->pw_uid, pw->pw_gid) != 0)
 		log_warn("chown %s", path);
 	if (stat(path, &sock_st) == 0)
 		sock_path = strdup(path);

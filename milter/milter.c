@@ -63,13 +63,20 @@ version(void)
 	printf("%s %s (libmilter %u.%u.%u)\n", PROGNAME, PD_VERSION, ma, mi, pl);
 }
 
+/*
+ * Written as root, maybe in a directory of the user the daemon becomes: a
+ * link put there must not make root write through it, so the file is made
+ * anew.
+ */
 static int
 write_pidfile(const char *path)
 {
 	char buf[32];
 	int fd, n, rc = 0;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1) {
+	if ((unlink(path) != 0 && errno != ENOENT) ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644)) == -1) {
 		log_warn("%s", path);
 		return -1;
 	}

@@ -124,4 +124,19 @@ if [ -n "$trace" ]; then
 else
 	echo "strace not installed: exec check skipped"
 fi
+
+# A pid file in a directory of the user the milter becomes: a link put
+# there (to a file of root's) is replaced, never written through.
+mkdir "$T/run"
+chown nobody "$T/run"
+printf 'secret\n' >"$T/victim"
+chmod 600 "$T/victim"
+ln -s "$T/victim" "$T/run/m.pid"
+md_start "unix:$T/sock/m2.sock" "$T/pd.conf" -u nobody -P "$T/run/m.pid" ||
+    fail "no start with a pid file"
+[ "$(cat "$T/victim")" = secret ] || fail "the pid file was written through a link"
+[ ! -L "$T/run/m.pid" ] && [ "$(cat "$T/run/m.pid")" = "$MD_PID" ] ||
+    fail "pid file: $(ls -l "$T/run")"
+md_stop || fail "the milter with a pid file did not stop cleanly"
+[ ! -e "$T/run/m.pid" ] || fail "the pid file was left behind"
 echo ok
