@@ -43,6 +43,7 @@ struct opts {
 
 static pthread_t main_thread;
 static int sig_pipe[2] = { -1, -1 };
+static int ready_fd = -1;	/* to the parent waiting in background() */
 static int milter_rc;
 static int busy_at_exit;	/* connection threads still parsing: leave GMime be */
 
@@ -115,6 +116,62 @@ drop_privileges(const char *user)
 	return 0;
 }
 
+/*
+ * Into the background.  The parent exits only when the child says how its
+ * start went (one byte: 0 ready, else the child's exit status), so that a
+ * pid file, user or thread that fails after the fork is still the starting
+ * command's failure.  The working directory is kept: relative paths mean
+ * what they mean with -f, and a reload still finds a relative -c file.
+ */
+static int
+background(void)
+{
+	unsigned char st;
+	ssize_t n;
+	pid_t pid;
+	int p[2], null;
+
+	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) == -1) {
+		log_warn("background");
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while ((n = read(p[0], &st, 1)) == -1 && errno == EINTR)
+			;
+		_exit(n == 1 ? st : EX_SOFTWARE);
+	}
+	close(p[0]);
+	ready_fd = p[1];
+	if (setsid() == -1 || (null = open("/dev/null", O_RDWR)) == -1) {
+		log_warn("background");
+		return -1;
+	}
+	if (dup2(null, STDIN_FILENO) == -1 || dup2(null, STDOUT_FILENO) == -1 ||
+	    dup2(null, STDERR_FILENO) == -1) {
+		log_warn("background");
+		close(null);
+		return -1;
+	}
+	if (null > STDERR_FILENO)
+		close(null);
+	return 0;
+}
+
+/* Tell the parent of background() how the start went; once. */
+static void
+started(int rc)
+{
+	unsigned char st = (unsigned char)rc;
+
+	if (ready_fd == -1)
+		return;
+	if (write(ready_fd, &st, 1) != 1)
+		log_warn("telling the starting command");
+	close(ready_fd);
+	ready_fd = -1;
+}
+
 static void *
 milter_thread(void *arg)
 {
@@ -140,7 +197,9 @@ on_signal(int sig)
  * Our signals are taken by a handler, in whichever thread, and read from a
  * pipe by the main thread, whatever it is doing.  Blocked and waited for
  * with sigwait, one that came while it was busy (a reload, the drain) went
- * to libmilter's signal thread, which stops the filter at once.
+ * to libmilter's signal thread, which stops the filter at once.  That can
+ * still happen to a second signal sent before the first one's handler ran
+ * (Linux then passes over the main thread): run() exits 70 for a restart.
  */
 static int
 catch_signals(void)
@@ -271,10 +330,8 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	if (pdm_listen_open(sock, conf->umask, user) != 0)
 		goto out;
 	rc = EX_OSERR;
-	if (!o->foreground && daemon(0, 0) != 0) {
-		log_warn("daemon");
+	if (!o->foreground && background() != 0)
 		goto out;
-	}
 	log_init(PROGNAME, o->foreground && !conf->syslog, o->debug);
 	rc = EX_CANTCREAT;
 	if (pidconf != NULL && ((pidfile = strdup(pidconf)) == NULL ||
@@ -295,6 +352,7 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 	if (pdm_sched_start() != 0)
 		log_warnx("cannot start the digest schedule");
 	log_info("listening on %s", sock);
+	started(0);
 	stopped = signal_loop(confpath);
 	pthread_join(tid, NULL);
 	pdm_listen_close();
@@ -304,6 +362,7 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 		log_warnx("libmilter stopped unasked; exiting with an error for a restart");
 	log_info("stopped");
 out:
+	started(rc);
 	if (pid_written && unlink(pidfile) != 0 && errno != ENOENT)
 		log_debug("unlink %s: %s", pidfile, strerror(errno));
 	free(pidfile);

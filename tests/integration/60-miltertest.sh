@@ -173,6 +173,26 @@ grep -q "another process is listening" "$tmp/second.log" || fail "second: wrong 
 
 # SIGTERM: clean exit, socket removed.
 md_stop || fail "SIGTERM did not stop the milter cleanly"
+
+# In the background the starting command exits with the daemon's start: a
+# user that does not exist is its failure (77), not a success.  The daemon
+# keeps the working directory: a relative -c and Database mean what they
+# mean in the foreground.
+st=0
+"$PD_BUILD/patchdigest-milter" -c "$tmp/patchdigest.conf" -p "unix:$tmp/bg.sock" \
+    -u no-such-user-pd >/dev/null 2>&1 || st=$?
+[ "$st" = 77 ] || fail "background start as a missing user exited $st, not 77"
+printf 'Database db-rel\n' >"$tmp/rel.conf"
+(cd "$tmp" && exec "$PD_BUILD/patchdigest-milter" -c rel.conf -p "unix:$tmp/bg.sock" \
+    -P "$tmp/bg.pid") || fail "background start exited $?"
+bgpid=$(cat "$tmp/bg.pid") || fail "no pid file after a background start"
+[ -f "$tmp/db-rel/data.mdb" ] || fail "relative Database not under the start directory"
+kill -HUP "$bgpid" && sleep 0.5 && kill -0 "$bgpid" || fail "the daemon did not survive SIGHUP"
+kill -TERM "$bgpid"
+n=0
+while kill -0 "$bgpid" 2>/dev/null; do
+	n=$((n + 1)); [ $n -gt 300 ] && fail "the background daemon ignores SIGTERM"; sleep 0.1
+done
 [ ! -e "$tmp/milter.sock" ] || fail "socket left behind after SIGTERM"
 
 # A stale socket (killed milter) is removed and replaced.
