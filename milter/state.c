@@ -446,9 +446,10 @@ pdm_state_drain(int seconds)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&busy_lock);
+	/* first: under steady load the messages would never all be done */
+	closing = 1;
 	while (busy > 0 && rc == 0)
 		rc = pthread_cond_timedwait(&busy_cond, &busy_lock, &until);
-	closing = 1;
 	rc = busy > 0 ? -1 : 0;
 	pthread_mutex_unlock(&busy_lock);
 	return rc;

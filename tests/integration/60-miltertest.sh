@@ -104,7 +104,9 @@ run_lua() {	# script [-D var=value...]: run one miltertest script
 	cat "$tmp/mt.out"
 	[ $rc = 0 ] || fail "$mt_script exited $rc"
 	! grep -q '^FAIL' "$tmp/mt.out" || fail "$mt_script"
-	kill -0 "$MD_PID" 2>/dev/null || fail "the milter died during $mt_script"
+	# drain.lua ends with the daemon gone, as it should
+	[ "$mt_script" = drain.lua ] || kill -0 "$MD_PID" 2>/dev/null ||
+	    fail "the milter died during $mt_script"
 }
 for s in tag.lua accept.lua session.lua big.lua; do
 	run_lua "$s"
@@ -260,8 +262,8 @@ done
 wait "$MD_PID" || fail "exit status $? after SIGTERM"
 MD_PID=
 grep -q "QIDDRAIN: .* kind=patch" "$MD_LOG" || fail "the message in progress was not logged"
-grep -q "QIDLATE: .* kind=patch" "$MD_LOG" ||
-	fail "the message started after SIGTERM was not logged"
+grep -q "QIDLATE: shutting down: message passed on unchanged" "$MD_LOG" ||
+	fail "the message started after SIGTERM was not logged as passed on"
 # libmilter's own signal thread stopping the filter (as it does on a
 # signal it takes) is not a clean stop: exit 70, so that systemd restarts it.
 md_start "$sock" "$tmp/patchdigest.conf" || fail "start for the unasked stop"
