@@ -3,15 +3,25 @@
  * chunks.  Everything goes into one buffer in wire form (CRLF), capped at
  * MaxMessageSize: past the cap the bytes are only counted, so a huge message
  * costs at most the cap in memory and is still tagged from its headers.
+ * All connections together hold at most BUDGET_MSGS times MaxMessageSize:
+ * past that a buffer grows no more beyond FLOOR bytes, and its message is
+ * tagged from what it holds, as one over the cap.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <glib.h>
 
 #include "patchdigest/error.h"
 #include "milter.h"
 
 #define INITIAL_CAP	(64 * 1024)
+#define FLOOR		(256 * 1024)
+#define BUDGET_MSGS	4
+
+static atomic_size_t buffered;	/* bytes of every connection's buffer */
 
 void
 pdm_msg_init(struct pdm_msg *m, size_t max)
@@ -25,12 +35,29 @@ pdm_msg_reset(struct pdm_msg *m)
 {
 	size_t max = m->max;
 
+	atomic_fetch_sub(&buffered, m->cap);
 	free(m->buf);
 	free(m->old);
-	for (size_t i = 0; i < m->nnames; i++)
-		free(m->names[i].name);
-	free(m->names);
+	if (m->names != NULL)
+		g_hash_table_destroy(m->names);
 	pdm_msg_init(m, max);
+}
+
+/* May the buffer grow from cap to want?  Takes the growth from the budget. */
+static int
+budget_take(const struct pdm_msg *m, size_t cap, size_t want)
+{
+	size_t budget = m->max * BUDGET_MSGS, had;
+
+	if (want <= FLOOR || budget / BUDGET_MSGS != m->max) {
+		atomic_fetch_add(&buffered, want - cap);
+		return 1;
+	}
+	had = atomic_fetch_add(&buffered, want - cap);
+	if (had + (want - cap) <= budget)
+		return 1;
+	atomic_fetch_sub(&buffered, want - cap);
+	return 0;
 }
 
 /*
@@ -55,7 +82,12 @@ reserve(struct pdm_msg *m, size_t n)
 		cap = cap > limit / 2 ? limit : cap * 2;
 	if (cap > limit)
 		cap = limit;
+	if (!budget_take(m, m->cap, cap)) {
+		m->truncated = 1;
+		return m->cap - m->len;
+	}
 	if ((nb = realloc(m->buf, cap)) == NULL) {
+		atomic_fetch_sub(&buffered, cap - m->cap);
 		m->failed = 1;
 		return 0;
 	}
@@ -101,23 +133,21 @@ append_value(struct pdm_msg *m, const char *v)
 	}
 }
 
-/* The index of this occurrence among headers of the same name. */
+/*
+ * The index of this occurrence among headers of the same name.  By hash: a
+ * message may carry any number of distinct X-Patch-* names.
+ */
 static int
 name_index(struct pdm_msg *m, const char *name)
 {
-	struct pdm_namecount *nc;
+	char *key = g_ascii_strdown(name, -1);
+	int n;
 
-	for (size_t i = 0; i < m->nnames; i++)
-		if (strcasecmp(m->names[i].name, name) == 0)
-			return ++m->names[i].n;
-	nc = realloc(m->names, (m->nnames + 1) * sizeof(*nc));
-	if (nc == NULL)
-		return -1;
-	m->names = nc;
-	if ((nc[m->nnames].name = strdup(name)) == NULL)
-		return -1;
-	nc[m->nnames++].n = 1;
-	return 1;
+	if (m->names == NULL)
+		m->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	n = GPOINTER_TO_INT(g_hash_table_lookup(m->names, key)) + 1;
+	g_hash_table_insert(m->names, key, GINT_TO_POINTER(n));
+	return n;
 }
 
 static int

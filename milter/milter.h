@@ -90,8 +90,7 @@ struct pdm_msg {
 	int failed;		/* out of memory: pass the message on unchanged */
 	struct pdm_oldtag *old;	/* X-Patch-* headers the message carried */
 	size_t nold, capold;
-	struct pdm_namecount { char *name; int n; } *names;
-	size_t nnames;
+	void *names;		/* GHashTable: lower-case X-Patch-* name -> count */
 };
 
 void pdm_msg_init(struct pdm_msg *m, size_t max);

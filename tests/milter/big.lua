@@ -29,3 +29,33 @@ pd_run("60 MB message with bounded memory", function()
 	pd_check(hwm < tonumber(LIMIT_KB), "peak RSS " .. hwm .. " kB, limit " .. LIMIT_KB .. " kB")
 	mt.disconnect(conn)
 end)
+
+-- Many large messages at once: all connections together buffer at most four
+-- times MaxMessageSize, not each its own; every message is still tagged.
+pd_run("24 messages of 8 MB at once with bounded memory", function()
+	local hdrs = pd_split(pd_read(PATCH))
+	local conns = {}
+	for i = 1, 24 do
+		conns[i] = pd_connect()
+		pd_begin(conns[i], hdrs, "QIDMANY" .. i)
+	end
+	local f = assert(io.open(BIGBODY, "rb"))
+	for _ = 1, 128 do
+		local chunk = assert(f:read(65535))
+		for i = 1, #conns do
+			pd_check(mt.bodystring(conns[i], chunk) == nil, "body")
+		end
+	end
+	f:close()
+	local hwm = pd_vmhwm()
+	mt.echo("VmHWM " .. hwm .. " kB")
+	pd_check(hwm < 2 * tonumber(LIMIT_KB),
+	    "peak RSS " .. hwm .. " kB, limit " .. 2 * tonumber(LIMIT_KB) .. " kB")
+	for i = 1, #conns do
+		pd_check(mt.eom(conns[i]) == nil, "eom")
+		pd_check(mt.getreply(conns[i]) == SMFIR_ACCEPT, "not accepted")
+		pd_check(mt.eom_check(conns[i], MT_HDRINSERT, "X-Patch-Kind", "patch"),
+		    "not tagged")
+		mt.disconnect(conns[i])
+	end
+end)

@@ -37,3 +37,23 @@ pd_run("forged tags removed, real tags inserted", function()
 	pd_check(not mt.eom_check(conn, MT_BODYCHANGE), "body changed")
 	mt.disconnect(conn)
 end)
+
+-- Any number of distinct X-Patch-* names: each occurrence removed.
+pd_run("2,000 distinct forged X-Patch-* names removed", function()
+	local hdrs, body = pd_split(pd_read(PATCH))
+	for i = 1, 2000 do
+		table.insert(hdrs, 2, { name = "X-Patch-N" .. i, value = "x" })
+	end
+	table.insert(hdrs, { name = "x-patch-n7", value = "again" })
+	local conn = pd_connect()
+	pd_check(pd_message(conn, hdrs, body, "QIDTAGN") == SMFIR_ACCEPT, "not accepted")
+	for _, i in ipairs({ 1, 7, 1000, 2000 }) do
+		pd_check(mt.eom_check(conn, MT_HDRDELETE, "X-Patch-N" .. i, 1),
+		    "X-Patch-N" .. i .. " not removed")
+	end
+	pd_check(mt.eom_check(conn, MT_HDRDELETE, "x-patch-n7", 2),
+	    "the second x-patch-n7 not removed")
+	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "patch"),
+	    "X-Patch-Kind: patch not inserted")
+	mt.disconnect(conn)
+end)
