@@ -103,7 +103,11 @@ pd_send_due(pd_store *st, const struct pd_conf *conf, time_t now)
 		if (pd_store_range(st, NULL, &r) != 0)
 			return 0;
 		slot = last_slot(&conf->schedule, now);
-		return slot != -1 && slot > (time_t)r.opened;
+		/*
+		 * Opened later than now, the clock was set back: waiting for a
+		 * slot past that time could take months, so it is due now.
+		 */
+		return slot != -1 && (slot > (time_t)r.opened || (time_t)r.opened > now);
 	case PD_SCHED_NONE:
 		break;
 	}

@@ -634,6 +634,8 @@ test_due(void **state)
 		/* the slot a day (a week) later is due too: nothing closed since */
 		assert_int_equal(pd_send_due(f->st, f->conf,
 		    (time_t)r.opened + 3 * 3600 + (weekly ? 7 : 1) * 86400), 1);
+		/* a range opened in the future: the clock was set back */
+		assert_int_equal(pd_send_due(f->st, f->conf, (time_t)r.opened - 30 * 86400), 1);
 	}
 	s->kind = PD_SCHED_NONE;
 }
