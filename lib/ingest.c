@@ -15,19 +15,24 @@ copy_str(char *dst, size_t dstlen, const char *src)
 }
 
 int
-pd_ingest(pd_store *st, const pd_classifier *cl, const char *raw, size_t len,
-    const struct pd_parse_opts *opts, struct pd_ingest *res)
+pd_ingest_parse(const pd_classifier *cl, const char *raw, size_t len,
+    const struct pd_parse_opts *opts, struct pd_ingest *res, pd_msg **m)
 {
-	pd_msg *m = NULL;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = pd_msg_parse(raw, len, opts, &m)) != 0)
+	if ((rc = pd_msg_parse(raw, len, opts, m)) != 0)
 		return rc;
 	res->parsed = 1;
-	res->kind = pd_msg_kind(m);
-	copy_str(res->msgid, sizeof(res->msgid), pd_msg_id(m));
-	pd_classify(cl, m, &res->cls);
+	res->kind = pd_msg_kind(*m);
+	copy_str(res->msgid, sizeof(res->msgid), pd_msg_id(*m));
+	pd_classify(cl, *m, &res->cls);
+	return 0;
+}
+
+void
+pd_ingest_record(pd_store *st, const pd_msg *m, struct pd_ingest *res)
+{
 	if (st != NULL) {
 		res->store_err = pd_store_put(st, m, &res->cls, &res->put);
 		if (res->store_err == 0) {
@@ -42,6 +47,18 @@ pd_ingest(pd_store *st, const pd_classifier *cl, const char *raw, size_t len,
 		res->put.version = pd_msg_version(m);
 		res->put.cx = pd_msg_counter(m, &res->put.cn);
 	}
+}
+
+int
+pd_ingest(pd_store *st, const pd_classifier *cl, const char *raw, size_t len,
+    const struct pd_parse_opts *opts, struct pd_ingest *res)
+{
+	pd_msg *m = NULL;
+	int rc;
+
+	if ((rc = pd_ingest_parse(cl, raw, len, opts, res, &m)) != 0)
+		return rc;
+	pd_ingest_record(st, m, res);
 	pd_msg_free(m);
 	return 0;
 }

@@ -311,15 +311,6 @@ slot_give(void)
 	pthread_mutex_unlock(&slot_lock);
 }
 
-static void
-copy_str(char *dst, size_t dstlen, const char *src)
-{
-	size_t n = strnlen(src, dstlen - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /*
  * pd_ingest's steps and results, with only the store step under store_rw.
  * Returns 0 when parsed (a store failure is in res->store_err), the parse
@@ -330,37 +321,21 @@ ingest(struct pdm_cfg *cfg, const char *raw, size_t len, int count,
     const struct timespec *until, struct pd_ingest *res)
 {
 	pd_msg *m = NULL;
-	pd_store *st;
+	pd_store *st = NULL;
 	unsigned long gen = 0;
 	int rc;
 
-	if ((rc = pd_msg_parse(raw, len, NULL, &m)) != 0)
+	if ((rc = pd_ingest_parse(cfg->cl, raw, len, NULL, res, &m)) != 0)
 		return rc;
-	res->parsed = 1;
-	res->kind = pd_msg_kind(m);
-	copy_str(res->msgid, sizeof(res->msgid), pd_msg_id(m));
-	pd_classify(cfg->cl, m, &res->cls);
-	if (count) {
-		if ((rc = store_acquire(cfg->conf, until, &st, &gen)) != 0) {
-			pd_msg_free(m);
-			if (rc == PD_EBUSY)
-				log_warnx("database busy for %d s", LOCK_WAIT);
-			return rc;
-		}
-		res->store_err = pd_store_put(st, m, &res->cls, &res->put);
+	if (count && (rc = store_acquire(cfg->conf, until, &st, &gen)) != 0) {
+		pd_msg_free(m);
+		if (rc == PD_EBUSY)
+			log_warnx("database busy for %d s", LOCK_WAIT);
+		return rc;
+	}
+	pd_ingest_record(st, m, res);
+	if (st != NULL)
 		store_release(res->store_err, gen);
-		if (res->store_err == 0) {
-			res->stored = 1;
-			res->duplicate = res->put.duplicate;
-		}
-	}
-	if (!count || res->store_err != 0) {
-		memset(&res->put, 0, sizeof(res->put));
-		pd_short_id(pd_msg_id(m), res->put.short_id);
-		pd_series_guess(m, res->put.series, sizeof(res->put.series));
-		res->put.version = pd_msg_version(m);
-		res->put.cx = pd_msg_counter(m, &res->put.cn);
-	}
 	pd_msg_free(m);
 	return 0;
 }

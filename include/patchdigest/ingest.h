@@ -28,5 +28,14 @@ struct pd_ingest {
  */
 int pd_ingest(pd_store *st, const pd_classifier *cl, const char *raw, size_t len,
     const struct pd_parse_opts *opts, struct pd_ingest *res);
+/*
+ * Its two steps, for a caller that takes the store in between (the milter
+ * holds its store lock for the second only).  parse: 0 and *m (free it),
+ * or the parse error.  record: st NULL or failing, the series is guessed
+ * from the threading headers.
+ */
+int pd_ingest_parse(const pd_classifier *cl, const char *raw, size_t len,
+    const struct pd_parse_opts *opts, struct pd_ingest *res, pd_msg **m);
+void pd_ingest_record(pd_store *st, const pd_msg *m, struct pd_ingest *res);
 
 #endif
