@@ -304,6 +304,15 @@ fit_id(char *id)
 	return id;
 }
 
+char *
+pd_msg_fit_id(const char *id)
+{
+	char *g = fit_id(g_strdup(id)), *id2 = strdup(g);
+
+	g_free(g);
+	return id2;
+}
+
 static char *
 first_msgid(const char *text)
 {
@@ -859,6 +868,35 @@ title:
 		m->title = g_strdup(m->subj.title);
 }
 
+/* What the scan reads: the text parts, then the patch attachments. */
+static GString *
+body_text(GMimeMessage *msg, size_t max)
+{
+	GMimeObject *top;
+	struct walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.max = max;
+	w.body = g_string_new(NULL);
+	w.patches = g_string_new(NULL);
+	if ((top = g_mime_message_get_mime_part(msg)) != NULL) {
+		walk(top, 0, &w);
+		/* A single part mislabelled (application/octet-stream): git
+		 * reads it as text, and so do we. */
+		if (!w.have_body && w.patches->len == 0 && GMIME_IS_PART(top) &&
+		    g_mime_part_get_filename(GMIME_PART(top)) == NULL)
+			append_part(w.body, GMIME_PART(top), w.max);
+	}
+	if (w.patches->len > 0) {
+		if (w.body->len > 0 && w.body->str[w.body->len - 1] != '\n')
+			g_string_append_c(w.body, '\n');
+		g_string_append_len(w.body, w.patches->str,
+		    (gssize)w.patches->len);
+	}
+	g_string_free(w.patches, TRUE);
+	return w.body;
+}
+
 int
 pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
     pd_msg **out)
@@ -867,10 +905,9 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	GMimeStream *stream = NULL;
 	GMimeParser *parser;
 	GMimeMessage *msg = NULL;
-	GMimeObject *top;
+	GString *body;
 	pd_msg *m = NULL;
 	struct own own;
-	struct walk w;
 	size_t max_excerpt = opts && opts->max_excerpt ? opts->max_excerpt :
 	    DEFAULT_MAX_EXCERPT;
 	int r = PD_EPARSE;
@@ -904,33 +941,15 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	}
 	m->kind = (enum pd_kind)pd_subject_kind(&m->subj);
 
-	memset(&w, 0, sizeof(w));
-	w.max = opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
-	w.body = g_string_new(NULL);
-	w.patches = g_string_new(NULL);
-	if ((top = g_mime_message_get_mime_part(msg)) != NULL) {
-		walk(top, 0, &w);
-		/* A single part mislabelled (application/octet-stream): git
-		 * reads it as text, and so do we. */
-		if (!w.have_body && w.patches->len == 0 && GMIME_IS_PART(top) &&
-		    g_mime_part_get_filename(GMIME_PART(top)) == NULL)
-			append_part(w.body, GMIME_PART(top), w.max);
-	}
-	if (w.patches->len > 0) {
-		if (w.body->len > 0 && w.body->str[w.body->len - 1] != '\n')
-			g_string_append_c(w.body, '\n');
-		g_string_append_len(w.body, w.patches->str,
-		    (gssize)w.patches->len);
-	}
-	g_string_free(w.patches, TRUE);
-	pd_text_scan(&m->text, w.body->str, w.body->len, max_excerpt);
+	body = body_text(msg, opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY);
+	pd_text_scan(&m->text, body->str, body->len, max_excerpt);
 	if (m->id == NULL || m->id[0] == '\0') {
 		/* a Message-ID of only blanks or control bytes is none */
 		g_free(m->id);
-		m->id = synthetic_id(msg, &own, w.body->str);
+		m->id = synthetic_id(msg, &own, body->str);
 		m->id_synthetic = 1;
 	}
-	g_string_free(w.body, TRUE);
+	g_string_free(body, TRUE);
 	apply_inbody(m);
 	m->domain = domain_of(m->author_email);
 	r = 0;

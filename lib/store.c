@@ -2055,6 +2055,57 @@ put_counters(pd_store *st, MDB_txn *t, uint64_t range, const pd_msg *m,
 	return counter_add(st, t, range, PD_COUNT_PROJECT, cls->project);
 }
 
+/* A new message's record, its strings borrowed from m. */
+static void
+rec_fill(struct pd_rec *r, const pd_msg *m, const struct pd_class *cls,
+    uint64_t seq, const char *short_id)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = seq;
+	r->date = (int64_t)pd_msg_date(m);
+	r->arrived = (int64_t)time(NULL);
+	r->kind = pd_msg_kind(m);
+	r->version = pd_msg_version(m);
+	r->cx = pd_msg_counter(m, &r->cn);
+	r->flags = pd_msg_flags(m);
+	r->short_id = short_id;
+	r->msgid = pd_msg_id(m);
+	r->subject = pd_msg_subject(m);
+	r->title = pd_msg_title(m);
+	r->author = pd_msg_author(m);
+	r->from = pd_msg_from(m);
+	r->domain = pd_msg_domain(m);
+	r->subsystem = cls ? cls->subsystem : "";
+	r->project = cls ? cls->project : "";
+	r->in_reply_to = pd_msg_in_reply_to(m);
+	r->list_ids = pd_msg_list_id(m);
+}
+
+/* The arrival of the record r stored at key k: sequence, short id, range. */
+static int
+put_arrival(pd_store *st, MDB_txn *t, MDB_val *k, const struct pd_rec *r,
+    struct pd_range *rg)
+{
+	unsigned char sb[8];
+	MDB_val sk = { 8, sb };
+	int rc;
+
+	be64(sb, r->seq);
+	if ((rc = mdb_put(t, st->db[DB_SEQ], &sk, k, 0)) != 0)
+		return rc;
+	sk.mv_size = 9;
+	sk.mv_data = (void *)r->short_id;
+	if ((rc = mdb_put(t, st->db[DB_SHORT], &sk, k, 0)) != 0)
+		return rc;
+	rg->messages++;
+	rg->patch_messages += r->kind == PD_KIND_COVER || r->kind == PD_KIND_PATCH;
+	rg->last_seq = r->seq;
+	memcpy(rg->to, r->short_id, sizeof(rg->to));
+	if ((rc = range_save(st, t, rg)) != 0)
+		return rc;
+	return meta_put_u64(st, t, "next_seq", r->seq + 1);
+}
+
 static int
 put_fn(pd_store *st, MDB_txn *t, void *arg)
 {
@@ -2063,8 +2114,7 @@ put_fn(pd_store *st, MDB_txn *t, void *arg)
 	struct pd_rec r;
 	struct pd_range rg;
 	struct wbuf b = { 0 };
-	unsigned char sb[8];
-	MDB_val k = sval(pd_msg_id(m)), v, sk = { 8, sb };
+	MDB_val k = sval(pd_msg_id(m)), v;
 	char *tags = NULL, *excerpt = NULL;
 	uint64_t seq;
 	int patch = pd_msg_is_patch(m), rc;
@@ -2080,26 +2130,8 @@ put_fn(pd_store *st, MDB_txn *t, void *arg)
 	if ((rc = meta_get_u64(st, t, "next_seq", &seq)) != 0 ||
 	    (rc = open_range(st, t, &rg)) != 0)
 		return rc;
-	memset(&r, 0, sizeof(r));
-	r.seq = seq;
-	r.date = (int64_t)pd_msg_date(m);
-	r.arrived = (int64_t)time(NULL);
-	r.kind = pd_msg_kind(m);
-	r.version = pd_msg_version(m);
-	r.cx = pd_msg_counter(m, &r.cn);
-	r.flags = pd_msg_flags(m);
 	pd_short_id(pd_msg_id(m), c->res->short_id);
-	r.short_id = c->res->short_id;
-	r.msgid = pd_msg_id(m);
-	r.subject = pd_msg_subject(m);
-	r.title = pd_msg_title(m);
-	r.author = pd_msg_author(m);
-	r.from = pd_msg_from(m);
-	r.domain = pd_msg_domain(m);
-	r.subsystem = c->cls ? c->cls->subsystem : "";
-	r.project = c->cls ? c->cls->project : "";
-	r.in_reply_to = pd_msg_in_reply_to(m);
-	r.list_ids = pd_msg_list_id(m);
+	rec_fill(&r, m, c->cls, seq, c->res->short_id);
 	c->sid[0] = '\0';
 	if (patch) {
 		if ((rc = series_id(st, t, m, c->sid, sizeof(c->sid))) != 0 ||
@@ -2117,21 +2149,8 @@ put_fn(pd_store *st, MDB_txn *t, void *arg)
 	r.tags = tags;
 	r.excerpt = excerpt;
 	if ((rc = rec_encode(&r, &b)) != 0 ||
-	    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, MDB_NOOVERWRITE)) != 0)
-		goto out;
-	be64(sb, seq);
-	if ((rc = mdb_put(t, st->db[DB_SEQ], &sk, &k, 0)) != 0)
-		goto out;
-	sk.mv_size = 9;
-	sk.mv_data = c->res->short_id;
-	if ((rc = mdb_put(t, st->db[DB_SHORT], &sk, &k, 0)) != 0)
-		goto out;
-	rg.messages++;
-	rg.patch_messages += patch ? 1 : 0;
-	rg.last_seq = seq;
-	memcpy(rg.to, c->res->short_id, sizeof(rg.to));
-	if ((rc = range_save(st, t, &rg)) != 0 ||
-	    (rc = meta_put_u64(st, t, "next_seq", seq + 1)) != 0)
+	    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, MDB_NOOVERWRITE)) != 0 ||
+	    (rc = put_arrival(st, t, &k, &r, &rg)) != 0)
 		goto out;
 	if (patch && (rc = put_counters(st, t, rg.no, m, c->cls, c->sid)) != 0)
 		goto out;
@@ -2162,6 +2181,22 @@ pd_store_put(pd_store *st, const pd_msg *m, const struct pd_class *cls,
 
 /* ---- reading ---- */
 
+/* An id over PD_ID_MAX is stored under the one the parser derives from it. */
+static int
+fit_id(const char *id, size_t n, char *out, size_t outlen)
+{
+	char *whole = strndup(id, n), *fit = whole ? pd_msg_fit_id(whole) : NULL;
+	int rc = PD_ENOMEM;
+
+	if (fit != NULL && strlen(fit) < outlen) {
+		memcpy(out, fit, strlen(fit) + 1);
+		rc = 0;
+	}
+	free(whole);
+	free(fit);
+	return rc;
+}
+
 static int
 strip_id(const char *id, char *out, size_t outlen)
 {
@@ -2172,7 +2207,11 @@ strip_id(const char *id, char *out, size_t outlen)
 	if (*id == '<')
 		id++;
 	n = strcspn(id, ">");
-	if (n == 0 || n >= outlen)
+	if (n == 0)
+		return PD_ENOTFOUND;
+	if (n > PD_ID_MAX)
+		return fit_id(id, n, out, outlen);
+	if (n >= outlen)
 		return PD_ENOTFOUND;
 	memcpy(out, id, n);
 	out[n] = '\0';
