@@ -11,10 +11,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <glib.h>
+#include <gmime/gmime.h>
 
 #include "patchdigest/conf.h"
 #include "patchdigest/error.h"
+#include "patchdigest/msg.h"
 
 #define DEF_CONF	"/etc/patchdigest/patchdigest.conf"
 #define DEF_DATABASE	"/var/lib/patchdigest"
@@ -268,10 +269,15 @@ check_addrs(const char *v, const char **why)
 	return 0;
 }
 
-/* A value the digest mail shows: its headers are encoded from UTF-8. */
+/*
+ * A value the digest mail shows: its headers are encoded from UTF-8.  Tabs
+ * (a value aligned in columns) become spaces.
+ */
 static int
-check_text(const char *v, const char **why)
+check_text(char *v, const char **why)
 {
+	for (char *p = strchr(v, '\t'); p != NULL; p = strchr(p, '\t'))
+		*p = ' ';
 	if (!g_utf8_validate(v, -1, NULL)) {
 		*why = "not UTF-8";
 		return PD_ECONFIG;
@@ -288,26 +294,36 @@ check_text(const char *v, const char **why)
 	return 0;
 }
 
-/* "addr" or "Name <addr>": blanks elsewhere would make a list of several. */
+/*
+ * One mailbox, as the digest mail's From: is made of it.  GMime makes a
+ * mailbox of much ("a;b <a@b>" is one, "a"): its address must be the one
+ * in <>, when there is one.
+ */
 static int
-check_mailbox(const char *v, const char **why)
+check_mailbox(char *v, const char **why)
 {
-	const char *addr = strrchr(v, '<'), *end = v + strlen(v);
+	InternetAddressList *l;
+	InternetAddress *a = NULL;
+	const char *addr = NULL, *lt;
+	size_t n;
 
 	if (check_text(v, why) != 0)
 		return PD_ECONFIG;
-	if (addr == NULL)
-		addr = v;
-	else if (end[-1] == '>')
-		addr++, end--;
-	else
-		addr = NULL;
-	if (addr == NULL || addr == end ||
-	    strcspn(addr, " \t<>()\",;") < (size_t)(end - addr)) {
+	pd_msg_init();		/* GMime's parser needs it */
+	if ((l = internet_address_list_parse(NULL, v)) != NULL &&
+	    internet_address_list_length(l) == 1)
+		a = internet_address_list_get_address(l, 0);
+	if (a != NULL && INTERNET_ADDRESS_IS_MAILBOX(a))
+		addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+	n = addr != NULL ? strlen(addr) : 0;
+	lt = strrchr(v, '<');
+	if (n == 0 || (lt != NULL && (strncmp(lt + 1, addr, n) != 0 || lt[n + 1] != '>'))) {
 		*why = "not an address or Name <address>";
-		return PD_ECONFIG;
+		n = 0;
 	}
-	return 0;
+	if (l != NULL)
+		g_object_unref(l);
+	return n > 0 ? 0 : PD_ECONFIG;
 }
 
 /* Sets the keyword from v; on a bad value *why may say what is wrong. */

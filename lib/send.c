@@ -499,9 +499,8 @@ deliver(pd_store *st, const struct pd_conf *conf, const struct pd_digest_rec *d,
 	if ((rc = run_sendmail(conf, buf, len, res->errbuf, sizeof(res->errbuf))) != 0)
 		goto out;
 	if ((rc = pd_store_mark_sent(st, d->range_no, msgid)) != 0) {
-		seterr(res->errbuf, sizeof(res->errbuf),
-		    "digest %llu sent but not marked sent: %s",
-		    (unsigned long long)d->range_no, pd_strerror(rc));
+		seterr(res->errbuf, sizeof(res->errbuf), "sent but not marked sent: %s",
+		    pd_strerror(rc));
 		goto out;
 	}
 	res->sent++;
@@ -511,10 +510,11 @@ out:
 		char why[sizeof(res->errbuf)];
 
 		memcpy(why, res->errbuf, sizeof(why));
-		seterr(res->errbuf, sizeof(res->errbuf), "digest %llu: %s; the ones "
-		    "after it wait for it (send --skip %llu gives it up)",
-		    (unsigned long long)d->range_no, why,
-		    (unsigned long long)d->range_no);
+		/* the way out first: a long reason may be cut */
+		seterr(res->errbuf, sizeof(res->errbuf), "digest %llu (the ones after "
+		    "it wait for it; send --skip %llu gives it up): %s",
+		    (unsigned long long)d->range_no, (unsigned long long)d->range_no,
+		    why);
 	}
 	free(buf);
 	return rc;

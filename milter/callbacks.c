@@ -250,8 +250,8 @@ xxfi_eom(SMFICTX *ctx)
 	}
 	if (c->msg.truncated)
 		log_info("%zu bytes, over %s: tagged from the first %zu", c->msg.total,
-		    c->msg.total > c->msg.max ? "MaxMessageSize" :
-		    "what all connections may buffer", c->msg.len);
+		    c->msg.frozen ? "what all connections may buffer" :
+		    "MaxMessageSize", c->msg.len);
 	rc = pdm_ingest(c->cfg, c->msg.buf, c->msg.len, !c->internal, in, tags);
 	if (rc == PD_EPARSE) {
 		log_info("not parseable: passed on unchanged");

@@ -5,7 +5,8 @@
  * costs at most the cap in memory and is still tagged from its headers.
  * All connections together hold at most BUDGET_MSGS times MaxMessageSize:
  * past that a buffer grows no more beyond FLOOR bytes, and its message is
- * tagged from what it holds, as one over the cap.
+ * tagged from what it holds, as one over the cap (a header cut short still
+ * gets its end).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -82,9 +83,14 @@ reserve(struct pdm_msg *m, size_t n)
 		cap = cap > limit / 2 ? limit : cap * 2;
 	if (cap > limit)
 		cap = limit;
-	if (!budget_take(m, m->cap, cap)) {
-		m->truncated = 1;
-		return m->cap - m->len;
+	/* frozen, only the end of the header comes: its few bytes, always */
+	if (m->frozen) {
+		cap = want;
+		atomic_fetch_add(&buffered, cap - m->cap);
+	} else if (!budget_take(m, m->cap, cap)) {
+		/* what was cut off must not be followed by later bytes */
+		m->truncated = m->frozen = 1;
+		return 0;
 	}
 	if ((nb = realloc(m->buf, cap)) == NULL) {
 		atomic_fetch_sub(&buffered, cap - m->cap);
@@ -102,7 +108,7 @@ append(struct pdm_msg *m, const void *p, size_t n, size_t limit)
 	size_t fit;
 
 	m->total += n;
-	if (m->failed)
+	if (m->failed || (m->frozen && limit <= m->max))
 		return;
 	if (m->len + n > limit) {
 		m->truncated = 1;
@@ -155,8 +161,6 @@ remember_old(struct pdm_msg *m, const char *name)
 {
 	int idx = name_index(m, name);
 
-	if (idx < 0)
-		return PD_ENOMEM;
 	if (strlen(name) >= sizeof(m->old[0].name))
 		return 0;	/* the MTA limits names; such a header is not ours to edit */
 	if (m->nold == m->capold) {

@@ -41,6 +41,7 @@ struct opts {
 	int foreground, check, debug;
 };
 
+static const int caught[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
 static pthread_t main_thread;
 static int sig_pipe[2] = { -1, -1 };
 static int ready_fd = -1;	/* to the parent waiting in background() */
@@ -136,6 +137,9 @@ background(void)
 		return -1;
 	}
 	if (pid > 0) {
+		/* a signal to the starting command is not the daemon's */
+		for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+			signal(caught[i], SIG_DFL);
 		close(p[1]);
 		while ((n = read(p[0], &st, 1)) == -1 && errno == EINTR)
 			;
@@ -204,7 +208,6 @@ on_signal(int sig)
 static int
 catch_signals(void)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
 	struct sigaction sa;
 
 	if (pipe2(sig_pipe, O_CLOEXEC) != 0 ||
@@ -216,8 +219,8 @@ catch_signals(void)
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		if (sigaction(sigs[i], &sa, NULL) != 0) {
+	for (size_t i = 0; i < sizeof(caught) / sizeof(caught[0]); i++) {
+		if (sigaction(caught[i], &sa, NULL) != 0) {
 			log_warn("sigaction");
 			return -1;
 		}
@@ -258,6 +261,7 @@ signal_loop(const char *confpath)
 			continue;
 		if (n != 1) {
 			log_warn("signal pipe");
+			smfi_stop();
 			return 0;
 		}
 		switch (sig) {
@@ -370,6 +374,18 @@ out:
 	return rc;
 }
 
+/* fds 0-2 open, so that no pipe or socket of ours is taken for one of them */
+static void
+std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -379,6 +395,7 @@ main(int argc, char **argv)
 	char err[512] = "";
 	int ch, rc;
 
+	std_fds();
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt(argc, argv, "c:dD:fnp:P:t:u:V")) != -1) {
 		switch (ch) {

@@ -86,6 +86,7 @@ struct pdm_msg {
 	size_t max;		/* MaxMessageSize */
 	size_t total;		/* bytes received, buffered or not */
 	int truncated;
+	int frozen;		/* refused by the budget: holds no more */
 	int in_body;		/* the blank line is in buf */
 	int failed;		/* out of memory: pass the message on unchanged */
 	struct pdm_oldtag *old;	/* X-Patch-* headers the message carried */

@@ -117,6 +117,12 @@ grep -q "QIDTAG1: .* kind=patch series=[^ ]" "$MD_LOG" ||
     fail "no log line with queue id and kind for the patch"
 grep -q "QIDREPLY: .* kind=reply" "$MD_LOG" || fail "no log line for the reply"
 grep -q "QIDBIG: .*truncated" "$MD_LOG" || fail "the big message was not truncated"
+# big.lua's last message was cut off by the shared budget after less than
+# its first 8 MB, then sent 10 MB more once the budget was free: it must
+# hold no more than it had (a hole, else).
+held=$(sed -n 's/^.*QIDMANY24: .* tagged from the first \([0-9]*\)$/\1/p' "$MD_LOG")
+[ -n "$held" ] && [ "$held" -le 8400000 ] ||
+    fail "QIDMANY24 holds ${held:-?} bytes: later data after what was cut off"
 grep -q "QIDDEEP: .* kind=patch" "$MD_LOG" || fail "no log line for the deep message"
 grep -q "QIDLONG: .* kind=patch series=[0-9a-f]*@long-id.patchdigest.invalid" \
     "$MD_LOG" || fail "the long Message-ID was not stored under its derived id"
@@ -185,10 +191,15 @@ st=0
     -u no-such-user-pd >/dev/null 2>&1 || st=$?
 [ "$st" = 77 ] || fail "background start as a missing user exited $st, not 77"
 printf 'Database db-rel\n' >"$tmp/rel.conf"
+# (started with stdin closed: no pipe of the daemon's may take fd 0)
 (cd "$tmp" && exec "$PD_BUILD/patchdigest-milter" -c rel.conf -p "unix:$tmp/bg.sock" \
-    -P "$tmp/bg.pid") || fail "background start exited $?"
+    -P "$tmp/bg.pid" <&-) || fail "background start exited $?"
 bgpid=$(cat "$tmp/bg.pid") || fail "no pid file after a background start"
 [ -f "$tmp/db-rel/data.mdb" ] || fail "relative Database not under the start directory"
+# libmilter's listener polls every 5 s: a daemon that lost its signal pipe
+# to fd 0 had stopped by then
+sleep 6
+kill -0 "$bgpid" 2>/dev/null || fail "the background daemon stopped by itself"
 kill -HUP "$bgpid" && sleep 0.5 && kill -0 "$bgpid" || fail "the daemon did not survive SIGHUP"
 kill -TERM "$bgpid"
 n=0

@@ -171,6 +171,8 @@ test_errors(void **state)
 	    "t.conf:1: DigestFrom: not an address or Name <address>");
 	parse_err("DigestFrom KVM <kvm@example.org\n", "t.conf:1: DigestFrom: not an");
 	parse_err("DigestFrom KVM <>\n", "t.conf:1: DigestFrom: not an");
+	parse_err("DigestFrom x <y> <a@example.org>\n", "t.conf:1: DigestFrom: not an");
+	parse_err("DigestFrom a;b <a@example.org>\n", "t.conf:1: DigestFrom: not an");
 	parse_err("ListName KVM-D\xe9veloppeurs\n", "t.conf:1: ListName: not UTF-8");
 	parse_err("ListId <a\x1b[31m>\n", "t.conf:1: ListId: a control character");
 	{
@@ -183,7 +185,14 @@ test_errors(void **state)
 	}
 	pd_conf_free(parse_ok("ListName KVM D\xc3\xa9veloppeurs\n"
 	    "DigestFrom \"Digest, KVM\" <kvm@example.org>\n"
+	    "DigestFrom kvm@example.org (KVM digest)\n"
 	    "DigestFrom KVM digest <kvm@example.org>\n"));
+	{
+		struct pd_conf *c = parse_ok("ListName KVM\tdigest\n");
+
+		assert_string_equal(c->list_name, "KVM digest");
+		pd_conf_free(c);
+	}
 	pd_conf_free(parse_ok("DigestTo a-b@example.org\nDigestFrom d@example.org\n"
 	    "Schedule none\n"));
 	pd_conf_free(parse_ok("Schedule every 5\nDigestTo a@example.org\n"
