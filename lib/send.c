@@ -328,7 +328,6 @@ check_recipients(const struct pd_conf *conf, char *errbuf, size_t errlen)
 static void __attribute__((noreturn))
 child(const char *path, char **argv, int in, int errfd)
 {
-	sigset_t none;
 	int e;
 
 	/* Only async-signal-safe calls between fork and exec: the milter has threads. */
@@ -339,9 +338,7 @@ child(const char *path, char **argv, int in, int errfd)
 #ifdef CLOSE_RANGE_CLOEXEC
 	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 #endif
-	/* sendmail, postdrop get a signal's default action, as from a shell */
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the milter ignores SIGPIPE; sendmail and postdrop must not */
 	(void)signal(SIGPIPE, SIG_DFL);
 	execv(path, argv);
 	e = errno;

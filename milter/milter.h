@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <glib.h>
+
 #include "patchdigest/conf.h"
 #include "patchdigest/ingest.h"
 #include "patchdigest/tags.h"
@@ -91,7 +93,7 @@ struct pdm_msg {
 	int failed;		/* out of memory: pass the message on unchanged */
 	struct pdm_oldtag *old;	/* X-Patch-* headers the message carried */
 	size_t nold, capold;
-	void *names;		/* GHashTable: lower-case X-Patch-* name -> count */
+	GHashTable *names;	/* lower-case X-Patch-* name -> count */
 };
 
 void pdm_msg_init(struct pdm_msg *m, size_t max);
