@@ -7,6 +7,7 @@
  * in a thread started here; the main thread takes the signals itself.
  */
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -143,6 +144,10 @@ background(void)
 		close(p[1]);
 		while ((n = read(p[0], &st, 1)) == -1 && errno == EINTR)
 			;
+		/* a failed daemon is gone, its socket with it, when we return */
+		if (n != 1 || st != 0)
+			while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+				;
 		_exit(n == 1 ? st : EX_SOFTWARE);
 	}
 	close(p[0]);
