@@ -304,13 +304,14 @@ fit_id(char *id)
 	return id;
 }
 
-char *
-pd_msg_fit_id(const char *id)
+int
+pd_msg_fit_id(const char *id, size_t len, char *out, size_t outlen)
 {
-	char *g = fit_id(g_strdup(id)), *id2 = strdup(g);
+	char *fit = fit_id(g_strndup(id, len));
+	int rc = g_strlcpy(out, fit, outlen) < outlen ? 0 : PD_ETOOBIG;
 
-	g_free(g);
-	return id2;
+	g_free(fit);
+	return rc;
 }
 
 static char *

@@ -2181,22 +2181,6 @@ pd_store_put(pd_store *st, const pd_msg *m, const struct pd_class *cls,
 
 /* ---- reading ---- */
 
-/* An id over PD_ID_MAX is stored under the one the parser derives from it. */
-static int
-fit_id(const char *id, size_t n, char *out, size_t outlen)
-{
-	char *whole = strndup(id, n), *fit = whole ? pd_msg_fit_id(whole) : NULL;
-	int rc = PD_ENOMEM;
-
-	if (fit != NULL && strlen(fit) < outlen) {
-		memcpy(out, fit, strlen(fit) + 1);
-		rc = 0;
-	}
-	free(whole);
-	free(fit);
-	return rc;
-}
-
 static int
 strip_id(const char *id, char *out, size_t outlen)
 {
@@ -2209,8 +2193,9 @@ strip_id(const char *id, char *out, size_t outlen)
 	n = strcspn(id, ">");
 	if (n == 0)
 		return PD_ENOTFOUND;
+	/* stored under the id the parser derives from it */
 	if (n > PD_ID_MAX)
-		return fit_id(id, n, out, outlen);
+		return pd_msg_fit_id(id, n, out, outlen);
 	if (n >= outlen)
 		return PD_ENOTFOUND;
 	memcpy(out, id, n);

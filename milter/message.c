@@ -44,20 +44,16 @@ pdm_msg_reset(struct pdm_msg *m)
 	pdm_msg_init(m, max);
 }
 
-/* May the buffer grow from cap to want?  Takes the growth from the budget. */
+/* May the buffer grow to want bytes?  Takes the growth from the budget. */
 static int
-budget_take(const struct pdm_msg *m, size_t cap, size_t want)
+budget_take(const struct pdm_msg *m, size_t want)
 {
-	size_t budget = m->max * BUDGET_MSGS, had;
+	size_t budget = m->max * BUDGET_MSGS, grow = want - m->cap;
+	size_t had = atomic_fetch_add(&buffered, grow);
 
-	if (want <= FLOOR || budget / BUDGET_MSGS != m->max) {
-		atomic_fetch_add(&buffered, want - cap);
+	if (want <= FLOOR || budget / BUDGET_MSGS != m->max || had + grow <= budget)
 		return 1;
-	}
-	had = atomic_fetch_add(&buffered, want - cap);
-	if (had + (want - cap) <= budget)
-		return 1;
-	atomic_fetch_sub(&buffered, want - cap);
+	atomic_fetch_sub(&buffered, grow);
 	return 0;
 }
 
@@ -87,7 +83,7 @@ reserve(struct pdm_msg *m, size_t n)
 	if (m->frozen) {
 		cap = want;
 		atomic_fetch_add(&buffered, cap - m->cap);
-	} else if (!budget_take(m, m->cap, cap)) {
+	} else if (!budget_take(m, cap)) {
 		/* what was cut off must not be followed by later bytes */
 		m->truncated = m->frozen = 1;
 		return 0;

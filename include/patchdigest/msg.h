@@ -69,8 +69,8 @@ const char *pd_msg_from(const pd_msg *m);	/* header From as "Name <addr>" */
  * threading still holds.
  */
 #define PD_ID_MAX	200
-/* id as the parser keeps it (NULL: out of memory); free() it. */
-char *pd_msg_fit_id(const char *id);
+/* The len bytes at id as the parser keeps an id, into out; PD_ETOOBIG if short. */
+int pd_msg_fit_id(const char *id, size_t len, char *out, size_t outlen);
 const char *pd_msg_id(const pd_msg *m);		/* synthetic key if absent */
 int pd_msg_id_synthetic(const pd_msg *m);	/* 1 if the message had no Message-ID */
 const char *pd_msg_in_reply_to(const pd_msg *m);	/* without <> */
