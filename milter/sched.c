@@ -3,7 +3,8 @@
  * thread that runs the same exactly-once send as `patchdigest send --due`
  * every minute, and after counted patch messages for "every N".  Two
  * senders at once (cron and this thread) are safe: the store closes a range
- * only once.
+ * only once.  The wait between checks is on CLOCK_MONOTONIC: on the wall
+ * clock, setting it back a day would stop the checks for a day.
  */
 #include <pthread.h>
 #include <time.h>
@@ -47,10 +48,10 @@ sched_thread(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&lock);
 	while (!stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += PERIOD;
-		while (!stop && !poked &&
-		    pthread_cond_timedwait(&cond, &lock, &until) == 0)
+		while (!stop && !poked && pthread_cond_clockwait(&cond, &lock,
+		    CLOCK_MONOTONIC, &until) == 0)
 			;
 		if (stop)
 			break;

@@ -10,7 +10,8 @@
  * classifying, the expensive part, run outside any lock.  A counting limit
  * (slots) bounds how many messages are parsed and held at once, which bounds
  * memory.  Every wait has a timeout, so that a slow digest send or a stuck
- * store can never hold mail up for long.
+ * store can never hold mail up for long; timeouts are on CLOCK_MONOTONIC, so
+ * that setting the clock back cannot stretch one to hours.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -158,7 +159,7 @@ pdm_state_reload(const char *path)
 static void
 deadline(struct timespec *until)
 {
-	clock_gettime(CLOCK_REALTIME, until);
+	clock_gettime(CLOCK_MONOTONIC, until);
 	until->tv_sec += LOCK_WAIT;
 }
 
@@ -206,11 +207,12 @@ store_acquire(const struct pd_conf *conf, const struct timespec *until,
 	int rc;
 
 	*out = NULL;
-	if (pthread_rwlock_timedrdlock(&store_rw, until) != 0)
+	if (pthread_rwlock_clockrdlock(&store_rw, CLOCK_MONOTONIC, until) != 0)
 		return PD_EBUSY;
 	if (store == NULL || strcmp(store_dir, conf->database) != 0) {
 		pthread_rwlock_unlock(&store_rw);
-		if (pthread_rwlock_timedwrlock(&store_rw, until) != 0)
+		if (pthread_rwlock_clockwrlock(&store_rw, CLOCK_MONOTONIC,
+		    until) != 0)
 			return PD_EBUSY;
 		if ((rc = store_get(conf)) != 0) {
 			pthread_rwlock_unlock(&store_rw);
@@ -236,7 +238,7 @@ store_release(int err, unsigned long gen)
 	if (err == 0 || err == PD_EBUSY || err == PD_EFULL || err == PD_ENOMEM)
 		return;
 	deadline(&until);
-	if (pthread_rwlock_timedwrlock(&store_rw, &until) != 0)
+	if (pthread_rwlock_clockwrlock(&store_rw, CLOCK_MONOTONIC, &until) != 0)
 		return;
 	if (store != NULL && store_gen == gen) {
 		log_warnx("closing the database after: %s", pd_strerror(err));
@@ -292,7 +294,8 @@ slot_take(const struct timespec *until)
 		slots_free = n < SLOTS_MIN ? SLOTS_MIN : n > SLOTS_MAX ? SLOTS_MAX : (int)n;
 	}
 	while (slots_free == 0 && rc == 0)
-		rc = pthread_cond_timedwait(&slot_cond, &slot_lock, until);
+		rc = pthread_cond_clockwait(&slot_cond, &slot_lock,
+		    CLOCK_MONOTONIC, until);
 	if (slots_free > 0) {
 		slots_free--;
 		rc = 0;
@@ -418,13 +421,14 @@ pdm_state_drain(int seconds)
 	struct timespec until;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&busy_lock);
 	/* first: under steady load the messages would never all be done */
 	closing = 1;
 	while (busy > 0 && rc == 0)
-		rc = pthread_cond_timedwait(&busy_cond, &busy_lock, &until);
+		rc = pthread_cond_clockwait(&busy_cond, &busy_lock,
+		    CLOCK_MONOTONIC, &until);
 	rc = busy > 0 ? -1 : 0;
 	pthread_mutex_unlock(&busy_lock);
 	return rc;

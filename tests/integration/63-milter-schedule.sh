@@ -2,7 +2,10 @@
 # The milter's own digest schedule: with "Schedule every 3", the third
 # counted patch message makes the daemon close the range and hand the digest
 # to the Sendmail program once, not ignoring SIGPIPE as the daemon does;
-# the store shows the range closed and sent.
+# the store shows the range closed and sent.  Then a daily schedule with the
+# wall clock a day ahead of the kernel's (as if set back after the daemon
+# read it): the check a minute after start still runs and sends the digest
+# that fell due.
 set -u
 . "$PD_SRC/tests/lib/milter.sh"
 
@@ -64,4 +67,26 @@ grep -q '^Subject: KVM mailing list update from 000000000 to ' "$tmp/sent.0" ||
 "$PD_BUILD/patchdigest" ranges -D "$tmp/db" >"$tmp/ranges" || fail "ranges"
 cat "$tmp/ranges"
 [ "$(grep -c . "$tmp/ranges")" -ge 2 ] || fail "the range was not closed"
+
+# The clock case: patches imported now, a daemon whose clock reads a day
+# later; its periodic check (every 60 s) must find the digest due.
+cc -shared -fPIC -o "$tmp/shim-clock.so" "$PD_SRC/tests/lib/shim-clock.c" -ldl ||
+    fail "cannot build the clock shim"
+rm -f "$tmp"/sent.* "$tmp"/signals.*
+sed -e "s|^Database .*|Database $tmp/db2|" -e 's|^Schedule .*|Schedule daily 00:00|' \
+    "$tmp/patchdigest.conf" >"$tmp/daily.conf" || fail "config"
+"$PD_BUILD/patchdigest" -c "$tmp/daily.conf" import "$@" >/dev/null ||
+    fail "import"
+MD_LOG=$tmp/milter2.log
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+    LD_PRELOAD="$tmp/shim-clock.so" PD_CLOCK_SHIFT=86400 \
+    md_start "unix:$tmp/milter2.sock" "$tmp/daily.conf" || fail "milter start"
+n=0
+until [ -f "$tmp/sent.0" ] && grep -q "digest schedule: 1 digest" "$MD_LOG"; do
+	n=$((n + 1)); [ $n -gt 900 ] && { cat "$MD_LOG"; fail "daily: no digest in 90 s"; }
+	sleep 0.1
+done
+md_stop || fail "milter did not stop cleanly"
+grep -q '^Subject: KVM mailing list update from 000000000 to ' "$tmp/sent.0" ||
+    fail "daily: digest subject"
 echo "schedule test passed"
