@@ -371,6 +371,7 @@ run(const struct opts *o, const char *confpath, struct pdm_cfg *cfg)
 		log_warnx("libmilter stopped unasked; exiting with an error for a restart");
 	log_info("stopped");
 out:
+	pdm_listen_close();	/* a start that failed leaves no socket */
 	started(rc);
 	if (pid_written && unlink(pidfile) != 0 && errno != ENOENT)
 		log_debug("unlink %s: %s", pidfile, strerror(errno));

@@ -190,6 +190,12 @@ st=0
 "$PD_BUILD/patchdigest-milter" -c "$tmp/patchdigest.conf" -p "unix:$tmp/bg.sock" \
     -u no-such-user-pd >/dev/null 2>&1 || st=$?
 [ "$st" = 77 ] || fail "background start as a missing user exited $st, not 77"
+[ ! -e "$tmp/bg.sock" ] || fail "a failed background start left its socket"
+st=0
+"$PD_BUILD/patchdigest-milter" -f -c "$tmp/patchdigest.conf" -p "unix:$tmp/bg.sock" \
+    -P "$tmp/no-such-dir/pid" >/dev/null 2>&1 || st=$?
+[ "$st" = 73 ] || fail "start with a pid file it cannot write exited $st, not 73"
+[ ! -e "$tmp/bg.sock" ] || fail "a failed start left its socket"
 printf 'Database db-rel\n' >"$tmp/rel.conf"
 # (started with stdin closed: no pipe of the daemon's may take fd 0)
 (cd "$tmp" && exec "$PD_BUILD/patchdigest-milter" -c rel.conf -p "unix:$tmp/bg.sock" \

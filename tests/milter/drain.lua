@@ -12,7 +12,17 @@ end
 
 pd_run("SIGTERM lets the message in progress finish", function()
 	local hdrs, body = pd_split(pd_read(MSG1))
-	local conn = pd_connect()
+	-- Offered no "no reply to MAIL", the milter answers MAIL: the
+	-- message is under way in the milter, not only sent, when the
+	-- signal comes (else the drain may find nothing to wait for).
+	local conn = mt.connect(SOCK, 20, 0.25)
+	pd_check(conn ~= nil, "cannot connect to " .. tostring(SOCK))
+	pd_check(mt.negotiate(conn, 6, 0x1FF, 0x001FFFFF - SMFIP_NR_MAIL) == nil,
+	    "negotiate")
+	pd_check(not mt.test_option(conn, SMFIP_NR_MAIL), "NR_MAIL taken")
+	pd_check(mt.conninfo(conn, "client.example.org", "192.0.2.10") == nil,
+	    "conninfo")
+	pd_check(mt.getreply(conn) == SMFIR_CONTINUE, "conninfo reply")
 	pd_begin(conn, hdrs, "QIDDRAIN")
 	pd_check(mt.bodystring(conn, body:sub(1, 200)) == nil, "body")
 	pd_check(run("kill -TERM " .. PID), "kill")
