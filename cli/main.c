@@ -44,7 +44,8 @@ usage(void)
 	    "  show id|message-id\n"
 	    "  stats [--range id] [--json]\n"
 	    "  digest [--range id] [--html]\n"
-	    "  send [--due] [--force]\n");
+	    "  send [--due] [--force]\n"
+	    "  send --skip id\n");
 	exit(EX_USAGE);
 }
 

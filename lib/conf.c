@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,7 @@ parse_size(const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
+	int shift = 0;
 
 	errno = 0;
 	if (!isdigit((unsigned char)s[0]))
@@ -218,14 +220,16 @@ parse_size(const char *s, size_t *out)
 	if (errno)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
 	}
 	if (*end == 'B' || *end == 'b')
 		end++;
-	if (*end != '\0' || v == 0)
+	/* a value that wraps would be some other size, accepted silently */
+	if (*end != '\0' || v == 0 || v > (SIZE_MAX >> shift))
 		return -1;
+	v <<= shift;
 	*out = (size_t)v;
 	return 0;
 }

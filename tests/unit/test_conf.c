@@ -151,6 +151,9 @@ test_errors(void **state)
 	parse_err("Schedule sometimes\n", "t.conf:1: Schedule: bad value");
 	parse_err("OnError reject\n", "t.conf:1: OnError");
 	parse_err("MaxMessageSize lots\n", "t.conf:1: MaxMessageSize");
+	/* 2^34 G is 2^64 bytes: it used to wrap to 0, and 2^34+1 G to 1G */
+	parse_err("MaxMessageSize 17179869184G\n", "t.conf:1: MaxMessageSize");
+	parse_err("MapSizeMax 17179869185G\n", "t.conf:1: MapSizeMax");
 	parse_err("UMask 999\n", "t.conf:1: UMask");
 	parse_err("ListName\n", "t.conf:1: ListName needs a value");
 	parse_err("ArchiveURL https://example.org/\n", "ArchiveURL needs exactly one %s");
