@@ -1495,8 +1495,9 @@ chain_fits(const struct pd_rec *a, const pd_msg *m, int cx, size_t d)
  * not stored yet, pending entry included: otherwise patches replying to it
  * would assemble one way when it arrives first and another way when it
  * arrives last (non-parts never take part in series assembly, so every
- * arrival order then gives what the order with the non-parts last gives).  The root guessed among them
- * is the oldest named like this message by git send-email, else the direct
+ * arrival order then gives what the order with the non-parts last gives).
+ * The exception is the parent of a git-named patch 1 (below).  The root
+ * guessed among them is the oldest named like this message by git send-email, else the direct
  * parent (the cover letter or patch 1 in git's default threading).  Only
  * the ancestors up to that root are remembered, and past a gap (an
  * ancestor not stored) a stored part must fit a chain (chain_fits) and a
@@ -1548,9 +1549,20 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 			break;	/* another series' thread */
 		}
 		free(copy);
-		/* A stored non-part is a gap like one not stored yet. */
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
+		/*
+		 * Patch 1 named by git send-email replying to a stored
+		 * message that is no part (a bug report, a review): the
+		 * parent cannot be its cover, which git would have named
+		 * like it, so the patch names its own series, as
+		 * pd_series_guess says.  Else every fix sent in reply to one
+		 * report would join one series.
+		 */
+		if (rc == 0 && i == 0 && cx == 1 && same_stem(pd_msg_id(m), pd_msg_id(m)) &&
+		    !same_stem(anc[0], pd_msg_id(m)))
+			return 0;
+		/* Any other stored non-part is a gap like one not stored yet. */
 		stem = same_stem(anc[i], pd_msg_id(m));
 		if (*nmissing == 0 || stem) {
 			rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);

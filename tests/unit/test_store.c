@@ -664,6 +664,54 @@ test_series_in_reply_to_series(void **state)
 	files_free(&f);
 }
 
+/*
+ * Two fixes sent with git send-email in reply to one bug report, two days
+ * apart: with the report stored first each is its own series, named by its
+ * patch 1 (they were one series under the report's id).  In every order
+ * the parts of one posting stay together.
+ */
+static void
+test_fixes_to_report(void **state)
+{
+	static const char *const d1 = "Sun, 11 Sep 2016 23:22:02 +0100";
+	static const char *const d2 = "Tue, 13 Sep 2016 10:00:00 +0100";
+	static const char report[] =
+	    "Message-ID: <000000000000abcdef@google.com>\n"
+	    "From: syzbot <syzbot@ex.org>\n"
+	    "Date: Sat, 10 Sep 2016 08:00:00 +0000\n"
+	    "Subject: [syzbot] KASAN: use-after-free Read in kvm_io_bus\n\n"
+	    "A report.\n";
+	static const char *const r = "000000000000abcdef@google.com";
+	static const char *const a1 = "20160911222202.8585-1-a@ex.org";
+	static const char *const b1 = "20160913090000.4242-1-b@ex.org";
+	struct files f;
+	pd_msg *m[5];
+	char got[5][256];
+	int p[5] = { 0, 1, 2, 3, 4 };
+
+	(void)state;
+	prefix_files("patchwork/series", "base-cover-letter.mbox", 3, &f);
+	assert_int_equal(pd_msg_parse(report, sizeof(report) - 1, NULL, &m[0]), 0);
+	m[1] = rethread(f.path[1], a1, d1, r, "<000000000000abcdef@google.com>", "");
+	m[2] = rethread(f.path[2], "20160911222202.8585-2-a@ex.org", d1, a1,
+	    "<000000000000abcdef@google.com> <20160911222202.8585-1-a@ex.org>", "");
+	m[3] = rethread(f.path[1], b1, d2, r, "<000000000000abcdef@google.com>", "");
+	m[4] = rethread(f.path[2], "20160913090000.4242-2-b@ex.org", d2, b1,
+	    "<000000000000abcdef@google.com> <20160913090000.4242-1-b@ex.org>", "");
+	do {
+		series_after("report", m, p, 5, got);
+		assert_string_equal(got[1], got[2]);
+		assert_string_equal(got[3], got[4]);
+		if (p[0] == 0) {
+			assert_string_equal(got[1], a1);
+			assert_string_equal(got[3], b1);
+		}
+	} while (next_perm(p, 5));
+	for (int i = 0; i < 5; i++)
+		pd_msg_free(m[i]);
+	files_free(&f);
+}
+
 /* No cover letter: patch 1 names the series, whichever part comes first. */
 static void
 test_missing_cover(void **state)
@@ -1838,6 +1886,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_series_in_series, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_in_reply_to_series, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_fixes_to_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_cover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_ids, setup, teardown),
 		cmocka_unit_test(test_series_guess),
