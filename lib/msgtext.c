@@ -157,6 +157,26 @@ is_utf8_name(const char *cs)
 }
 
 /*
+ * Labels that mail clients read as windows-1252 (as the WHATWG Encoding
+ * Standard says): text labelled Latin-1 by its sender's client holds
+ * windows-1252's quotes and dashes at 0x80-0x9f, where Latin-1 has only
+ * control characters.
+ */
+static int
+is_latin1_name(const char *cs)
+{
+	static const char *names[] = { "ISO-8859-1", "ISO8859-1", "ISO_8859-1",
+	    "ISO_8859-1:1987", "LATIN1", "L1", "CP819", "IBM819", "ISO-IR-100",
+	    "CSISOLATIN1", NULL };
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (g_ascii_strcasecmp(cs, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * Length of the leading run of s that is ASCII without NUL or CR: text
  * that needs neither validation nor cleaning.  Eight bytes at a time.
  */
@@ -199,6 +219,10 @@ pd_text_append_utf8(GString *out, const char *raw, size_t len,
 		len -= ascii;
 		if (len == 0)
 			return;
+	}
+	if (charset != NULL && is_latin1_name(charset)) {
+		append_cp1252(out, raw, len);
+		return;
 	}
 	if (charset != NULL && !is_utf8_name(charset)) {
 		conv = g_convert(raw, (gssize)len, "UTF-8", charset, NULL,

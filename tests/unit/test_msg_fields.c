@@ -135,6 +135,19 @@ test_mime_fields(void **state)
 	assert_int_equal(pd_msg_nfiles(m), 1);
 	assert_string_equal(pd_msg_file(m, 0), "foo");
 	pd_msg_free(m);
+	/*
+	 * Labelled Latin-1, written in windows-1252 (as mail clients read
+	 * it): curly quotes and a dash, in the body and an encoded subject.
+	 */
+	m = parse("From: A <a@b.c>\nSubject: [PATCH] =?iso-8859-1?q?foo:_=93quoted=94?=\n"
+	    "Content-Type: text/plain; charset=iso-8859-1\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n"
+	    "This is =93quoted=94 text =96 dash, caf=E9\n");
+	assert_string_equal(pd_msg_subject(m),
+	    "[PATCH] foo: \xe2\x80\x9cquoted\xe2\x80\x9d");
+	assert_string_equal(pd_msg_excerpt(m), "This is \xe2\x80\x9cquoted\xe2\x80\x9d "
+	    "text \xe2\x80\x93 dash, caf\xc3\xa9");
+	pd_msg_free(m);
 }
 
 /* Without Message-ID, the synthetic key still covers From/Date/Subject. */
