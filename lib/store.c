@@ -1598,7 +1598,8 @@ loose_key(const pd_msg *m, int version, int cn, struct wbuf *b)
 	char num[32];
 	int n;
 
-	w_lower(b, pd_msg_author_email(m));
+	/* the sender (SPEC 3): a series may hold patches of other authors */
+	w_lower(b, pd_msg_from(m));
 	n = snprintf(num, sizeof(num), "%d", version);
 	w_raw(b, "", 1);
 	w_raw(b, num, (size_t)n);

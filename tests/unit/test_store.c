@@ -126,6 +126,34 @@ load(const char *path)
 	return m;
 }
 
+/* The message of path with lines put at the top of its body (in-body From:). */
+static pd_msg *
+load_inbody(const char *path, const char *lines)
+{
+	FILE *fp = fopen(path, "rb"), *mem;
+	char line[4096], *buf = NULL;
+	size_t len = 0;
+	int body = 0;
+	pd_msg *m = NULL;
+
+	assert_non_null(fp);
+	mem = open_memstream(&buf, &len);
+	assert_non_null(mem);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		fputs(line, mem);
+		if (!body && (*line == '\n' || strcmp(line, "\r\n") == 0)) {
+			body = 1;
+			fputs(lines, mem);
+		}
+	}
+	fclose(fp);
+	fclose(mem);
+	assert_true(body);
+	assert_int_equal(pd_msg_parse(buf, len, NULL, &m), 0);
+	free(buf);
+	return m;
+}
+
 static void
 put_file(pd_store *st, const char *path, struct pd_put_result *res)
 {
@@ -753,6 +781,16 @@ test_missing_cover(void **state)
 		assert_string_equal(got[0], got[p[0]]);
 		if (p[0] == 0)
 			assert_string_equal(got[0], cover);
+	} while (next_perm(p, 3));
+	/* The sender groups them, not the author: one part is another's. */
+	pd_msg_free(m[1]);
+	m[1] = load_inbody(f.path[1], "From: Sean Other <sean@ex.org>\n\n");
+	assert_string_equal(pd_msg_author_email(m[1]), "sean@ex.org");
+	do {
+		series_after("loose-author", m, p, 3, got);
+		assert_string_equal(got[1], got[p[0]]);
+		assert_string_equal(got[2], got[p[0]]);
+		assert_string_equal(got[0], got[p[0]]);
 	} while (next_perm(p, 3));
 	/* A second cover of the same shape 5 minutes later is a new posting. */
 	m[3] = rethread(f.path[0], "second.cover@ex.org", "Tue, 23 May 2017 10:20:11 -0500",
