@@ -75,7 +75,13 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/patchdigest: $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PD_LIBS)
 
-$(BUILD)/patchdigest-lda: $(LDA_OBJ) $(LIB) Makefile
+# A stamp named after LDA_LINK: changing it relinks the LDA.
+$(BUILD)/lda-link.$(LDA_LINK):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/lda-link.*
+	@touch $@
+
+$(BUILD)/patchdigest-lda: $(LDA_OBJ) $(LIB) Makefile $(BUILD)/lda-link.$(LDA_LINK)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $(LDA_OBJ) $(LIB) $(LDA_LIBS)
 
 $(BUILD)/patchdigest-milter: $(MILTER_OBJ) $(LIB)
