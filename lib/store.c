@@ -1906,12 +1906,44 @@ out:
 	return rc;
 }
 
+#define ANSWER_DEPTH	32	/* ancestors looked at for the part a reply answers */
+
+/*
+ * The part (patch or cover) a reply answers: its nearest stored ancestor
+ * that is one, as patchwork and b4 credit a trailer given deeper in a
+ * patch's thread (a reply to a review) to the patch.
+ */
+static int
+answered_part(pd_store *st, MDB_txn *t, const pd_msg *m, MDB_val *k,
+    struct pd_rec *r, void **copy)
+{
+	const char *irt = pd_msg_in_reply_to(m), *id;
+	size_t nrefs = pd_msg_nrefs(m);
+	int rc;
+
+	for (size_t i = 0; i <= nrefs && i < ANSWER_DEPTH; i++) {
+		id = i == 0 ? irt : pd_msg_ref(m, nrefs - i);
+		if (*id == '\0' || (i > 0 && strcmp(id, irt) == 0))
+			continue;
+		rc = get_rec(st, t, id, k, r, copy);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		if ((r->kind == PD_KIND_COVER || r->kind == PD_KIND_PATCH) &&
+		    *r->series != '\0')
+			return 0;
+		free(*copy);
+		*copy = NULL;
+	}
+	return MDB_NOTFOUND;
+}
+
 /* A reply's trailers count for the patch it answers, or a cover's series. */
 static int
 credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 {
 	unsigned rv = 0, ak = 0, ts = 0;
-	const char *parent = pd_msg_in_reply_to(m);
 	MDB_val k, sk, sv;
 	struct pd_rec r;
 	struct srec s;
@@ -1928,13 +1960,7 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 	}
 	if (rv + ak + ts == 0)
 		return 0;
-	if (*parent == '\0' && pd_msg_nrefs(m) > 0)
-		parent = pd_msg_ref(m, pd_msg_nrefs(m) - 1);
-	if (*parent == '\0')
-		return 0;
-	if ((rc = get_rec(st, t, parent, &k, &r, &rcopy)) != 0)
-		goto out;
-	if ((r.kind != PD_KIND_COVER && r.kind != PD_KIND_PATCH) || *r.series == '\0')
+	if ((rc = answered_part(st, t, m, &k, &r, &rcopy)) != 0)
 		goto out;
 	if (r.kind == PD_KIND_PATCH) {
 		r.reviewed += rv;

@@ -1037,6 +1037,35 @@ test_reply_trailers(void **state)
 	assert_int_equal(pd_store_series_get(st, cover, &s), 0);
 	assert_int_equal(s.reviewed, 2);
 	pd_series_clear(&s);
+	/*
+	 * An ack in a reply to a review of patch 2 counts for patch 2, as in
+	 * patchwork and b4; the review itself, without trailers, adds nothing.
+	 */
+	char raw[2048];
+	pd_msg *m;
+	struct pd_class cls;
+	struct pd_put_result res;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(raw, sizeof(raw), "From: R <r@ex.org>\n"
+		    "Message-ID: <%s@ex.org>\nIn-Reply-To: <%s>\n"
+		    "References: <%s> <%s>%s\nSubject: Re: [PATCH 2/2] x\n\n%s",
+		    i ? "ack" : "review", i ? "review@ex.org" : p2, cover, p2,
+		    i ? " <review@ex.org>" : "",
+		    i ? "> a question\nFine then.\n\nAcked-by: R <r@ex.org>\n" :
+		    "> hunk\nA question.\n");
+		assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+		pd_classify(NULL, m, &cls);
+		assert_int_equal(pd_store_put(st, m, &cls, &res), 0);
+		pd_msg_free(m);
+	}
+	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
+	assert_int_equal(t[0], 1);
+	assert_int_equal(t[1], 1);
+	assert_int_equal(pd_store_series_get(st, cover, &s), 0);
+	assert_int_equal(s.reviewed, 2);
+	assert_int_equal(s.acked, 1);
+	pd_series_clear(&s);
 	/* Lookup by short id and by <Message-ID>. */
 	char sid[10], br[300];
 	pd_short_id(p2, sid);
