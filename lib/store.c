@@ -1399,37 +1399,42 @@ pending_put(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
 }
 
 /*
- * git send-email names the parts of one posting alike:
- * "<date>.<pid>-<n>-<user>@<host>".  1 when two ids differ at most in
- * that part number.
+ * Where the part number is in an id named by git send-email: before
+ * "-git-send-email-" in its old names ("<time>-<pid>-<n>-git-send-email-
+ * <user>@<host>"), else in the last "-<n>-" before the '@'
+ * ("<date>.<pid>-<n>-<user>@<host>").  1 and the number's bounds, or 0.
  */
+static int
+part_number(const char *id, const char **ns, const char **ne)
+{
+	const char *at = strchr(id, '@'), *old = strstr(id, "-git-send-email-");
+
+	if (at == NULL)
+		return 0;
+	if (old != NULL && old < at)
+		*ne = old;
+	else {
+		for (*ne = at; *ne > id && (*ne)[-1] != '-'; (*ne)--)
+			;
+		if (*ne - id < 3)
+			return 0;
+		(*ne)--;	/* at the '-' before <user> */
+	}
+	for (*ns = *ne; *ns > id && (*ns)[-1] >= '0' && (*ns)[-1] <= '9'; (*ns)--)
+		;
+	return *ns != *ne && *ns - id >= 2 && (*ns)[-1] == '-';
+}
+
+/* 1 when two ids named by git send-email differ at most in the part number. */
 static int
 same_stem(const char *a, const char *b)
 {
-	const char *at = strchr(a, '@'), *bt = strchr(b, '@');
-	const char *ad, *bd;
+	const char *as, *ae, *bs, *be;
 
-	if (at == NULL || bt == NULL || strcmp(at, bt) != 0)
+	if (!part_number(a, &as, &ae) || !part_number(b, &bs, &be))
 		return 0;
-	/* the last "-<digits>-" before the '@' */
-	for (ad = at; ad > a && ad[-1] != '-'; ad--)
-		;
-	for (bd = bt; bd > b && bd[-1] != '-'; bd--)
-		;
-	if (ad - a < 3 || bd - b < 3)
-		return 0;
-	ad--;		/* at the '-' before <user> */
-	bd--;
-	const char *an = ad, *bn = bd;
-
-	while (an > a && an[-1] >= '0' && an[-1] <= '9')
-		an--;
-	while (bn > b && bn[-1] >= '0' && bn[-1] <= '9')
-		bn--;
-	if (an == ad || bn == bd || an == a || bn == b || an[-1] != '-' || bn[-1] != '-')
-		return 0;
-	return an - a == bn - b && memcmp(a, b, (size_t)(an - a)) == 0 &&
-	    at - ad == bt - bd && memcmp(ad, bd, (size_t)(at - ad)) == 0;
+	return as - a == bs - b && memcmp(a, b, (size_t)(as - a)) == 0 &&
+	    strcmp(ae, be) == 0;
 }
 
 /*

@@ -690,6 +690,29 @@ test_series_in_reply_to_series(void **state)
 	for (int i = 0; i < 3; i++)
 		pd_msg_free(m[i]);
 	files_free(&f);
+
+	/*
+	 * git send-email's old names ("...-4-git-send-email-user@host") and a
+	 * part numbered past its cover's N ("[PATCH 3/2]"): one series, as
+	 * patchwork has it, in every order.
+	 */
+	char *cover;
+
+	prefix_files("patchwork/series", "base-extra-patches.mbox", 4, &f);
+	cover = msgid_of(f.path[0]);
+	for (int i = 0; i < 4; i++) {
+		m[i] = load(f.path[i]);
+		p[i] = i;
+	}
+	do {
+		series_after("extra", m, p, 4, got);
+		for (int i = 0; i < 4; i++)
+			assert_string_equal(got[i], cover);
+	} while (next_perm(p, 4));
+	for (int i = 0; i < 4; i++)
+		pd_msg_free(m[i]);
+	free(cover);
+	files_free(&f);
 }
 
 /*
