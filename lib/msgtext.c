@@ -727,6 +727,45 @@ read_paragraph(struct pd_text *t, const char *p, const char *end)
 			add_trailer(t, &l, tok);
 }
 
+/* 1 if the line, spaces aside, is s (any case). */
+static int
+line_is(const struct line *l, const char *s)
+{
+	const char *p = l->p, *e = l->p + l->n;
+	size_t n = strlen(s);
+
+	while (p < e && g_ascii_isspace(*p))
+		p++;
+	while (e > p && g_ascii_isspace(e[-1]))
+		e--;
+	return (size_t)(e - p) == n && g_ascii_strncasecmp(p, s, n) == 0;
+}
+
+/*
+ * Where Outlook's unquoted copy of the message answered begins: at
+ * "-----Original Message-----", or a line of underscores followed by its
+ * "From:" line.  Trailers below it are the answered message's, not this
+ * reply's.  end if there is none.
+ */
+static const char *
+outlook_original(const char *p, const char *end)
+{
+	struct line l, n;
+	size_t i;
+
+	for (; next_line(p, end, &l); p = l.next) {
+		if (line_is(&l, "-----Original Message-----"))
+			return l.p;
+		for (i = 0; i < l.n && l.p[i] == '_'; i++)
+			;
+		if (i >= 20 && (i == l.n || (i + 1 == l.n && l.p[i] == '\r')) &&
+		    next_line(l.next, end, &n) && n.n >= 5 &&
+		    g_ascii_strncasecmp(n.p, "From:", 5) == 0)
+			return l.p;
+	}
+	return end;
+}
+
 /* Trailer blocks of [p, end): paragraphs split by blank, '>' or --- lines. */
 static void
 read_trailers(struct pd_text *t, const char *p, const char *end)
@@ -978,7 +1017,7 @@ pd_text_scan(struct pd_text *t, const char *text, size_t len,
 	body = read_inbody(t, text, end);
 	t->has_patch = has_patch(body, end);
 	cut = read_excerpt(t, body, end, max_excerpt);
-	read_trailers(t, body, cut);
+	read_trailers(t, body, t->has_patch ? cut : outlook_original(body, cut));
 	read_files(t, text, cut, end);
 	read_pull(t, body, (size_t)(end - body));
 	if (t->pull_base == NULL)

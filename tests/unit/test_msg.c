@@ -193,6 +193,45 @@ test_corpus(void **state)
 	}
 }
 
+/*
+ * Outlook does not quote the message answered: below "-----Original
+ * Message-----" (or its line of underscores and From:) the trailers are
+ * the patch's, not the reply's.  A patch's own text is read whole.
+ */
+static void
+test_outlook_reply(void **state)
+{
+	static const char orig[] = "From: A <a@ex.org>\nSent: Monday\n"
+	    "Subject: [PATCH] x\n\nCommit message.\n\n"
+	    "Signed-off-by: A <a@ex.org>\nReviewed-by: B <b@ex.org>\n"
+	    "Acked-by: C <c@ex.org>\n";
+	char raw[2048];
+	pd_msg *m;
+
+	(void)state;
+	snprintf(raw, sizeof(raw), "From: R <r@ex.org>\nSubject: RE: [PATCH] x\n"
+	    "Message-ID: <o1@ex.org>\n\nLooks fine.\n\nReviewed-by: R <r@ex.org>\n\n"
+	    "  -----Original Message-----\r\n%s", orig);
+	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+	assert_int_equal(pd_msg_ntrailers(m), 1);
+	assert_true(has_trailer(m, "Reviewed-by: R <r@ex.org>"));
+	pd_msg_free(m);
+	snprintf(raw, sizeof(raw), "From: R <r@ex.org>\nSubject: RE: [PATCH] x\n"
+	    "Message-ID: <o2@ex.org>\n\nLooks fine.\n\n"
+	    "________________________________\n%s", orig);
+	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+	assert_int_equal(pd_msg_ntrailers(m), 0);
+	pd_msg_free(m);
+	snprintf(raw, sizeof(raw), "From: A <a@ex.org>\nSubject: [PATCH] x\n"
+	    "Message-ID: <o3@ex.org>\n\nQuoting the report:\n"
+	    "-----Original Message-----\nIt broke.\n\n"
+	    "Reviewed-by: B <b@ex.org>\n---\n"
+	    "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n");
+	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+	assert_true(has_trailer(m, "Reviewed-by: B <b@ex.org>"));
+	pd_msg_free(m);
+}
+
 static void
 test_pull(void **state)
 {
@@ -414,6 +453,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_outlook_reply),
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_crlf),
