@@ -11,6 +11,15 @@ set -u
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# wait_digest TENTHS WHY: until the schedule logged one digest sent.
+wait_digest() {
+	n=0
+	until [ -f "$tmp/sent.0" ] && grep -q "digest schedule: 1 digest" "$MD_LOG"; do
+		n=$((n + 1)); [ $n -gt "$1" ] && { cat "$MD_LOG"; fail "$2"; }
+		sleep 0.1
+	done
+}
+
 corpus=$PD_SHARED/corpus/lore-kvmarm
 tmp=$(mktemp -d /tmp/pd-sched.XXXXXX)
 MD_LOG=$tmp/milter.log
@@ -50,11 +59,7 @@ cat "$tmp/mt.out"
 [ $rc = 0 ] || fail "sched.lua exited $rc"
 ! grep -q '^FAIL' "$tmp/mt.out" || fail "sched.lua"
 
-n=0
-until [ -f "$tmp/sent.0" ] && grep -q "digest schedule: 1 digest" "$MD_LOG"; do
-	n=$((n + 1)); [ $n -gt 300 ] && { cat "$MD_LOG"; fail "no digest sent"; }
-	sleep 0.1
-done
+wait_digest 300 "no digest sent"
 md_stop || fail "milter did not stop cleanly"
 cat "$MD_LOG"
 [ ! -f "$tmp/sent.1" ] || fail "more than one digest sent"
@@ -81,11 +86,7 @@ MD_LOG=$tmp/milter2.log
 ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
     LD_PRELOAD="$tmp/shim-clock.so" PD_CLOCK_SHIFT=86400 \
     md_start "unix:$tmp/milter2.sock" "$tmp/daily.conf" || fail "milter start"
-n=0
-until [ -f "$tmp/sent.0" ] && grep -q "digest schedule: 1 digest" "$MD_LOG"; do
-	n=$((n + 1)); [ $n -gt 900 ] && { cat "$MD_LOG"; fail "daily: no digest in 90 s"; }
-	sleep 0.1
-done
+wait_digest 900 "daily: no digest in 90 s"
 md_stop || fail "milter did not stop cleanly"
 grep -q '^Subject: KVM mailing list update from 000000000 to ' "$tmp/sent.0" ||
     fail "daily: digest subject"

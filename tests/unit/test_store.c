@@ -103,13 +103,25 @@ shuffle(struct files *f, unsigned seed)
 	}
 }
 
+/* Close the input and the memstream written from it, and parse what it holds. */
+static pd_msg *
+parse_stream(FILE *fp, FILE *mem, char **buf, size_t *len)
+{
+	pd_msg *m = NULL;
+
+	fclose(fp);
+	assert_int_equal(fclose(mem), 0);
+	assert_int_equal(pd_msg_parse(*buf, *len, NULL, &m), 0);
+	free(*buf);
+	return m;
+}
+
 static pd_msg *
 load(const char *path)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf = NULL;
 	size_t len = 0;
-	pd_msg *m = NULL;
 	FILE *mem;
 	char chunk[65536];
 	size_t n;
@@ -119,11 +131,7 @@ load(const char *path)
 	assert_non_null(mem);
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		assert_int_equal(fwrite(chunk, 1, n, mem), n);
-	fclose(fp);
-	fclose(mem);
-	assert_int_equal(pd_msg_parse(buf, len, NULL, &m), 0);
-	free(buf);
-	return m;
+	return parse_stream(fp, mem, &buf, &len);
 }
 
 /* The message of path with lines put at the top of its body (in-body From:). */
@@ -134,7 +142,6 @@ load_inbody(const char *path, const char *lines)
 	char line[4096], *buf = NULL;
 	size_t len = 0;
 	int body = 0;
-	pd_msg *m = NULL;
 
 	assert_non_null(fp);
 	mem = open_memstream(&buf, &len);
@@ -146,12 +153,8 @@ load_inbody(const char *path, const char *lines)
 			fputs(lines, mem);
 		}
 	}
-	fclose(fp);
-	fclose(mem);
 	assert_true(body);
-	assert_int_equal(pd_msg_parse(buf, len, NULL, &m), 0);
-	free(buf);
-	return m;
+	return parse_stream(fp, mem, &buf, &len);
 }
 
 static void
@@ -551,7 +554,6 @@ rethread(const char *path, const char *id, const char *date, const char *irt,
 	char line[4096], *buf = NULL;
 	size_t len = 0;
 	int body = 0, skip = 0;
-	pd_msg *m = NULL;
 
 	assert_non_null(fp);
 	mem = open_memstream(&buf, &len);
@@ -581,12 +583,8 @@ rethread(const char *path, const char *id, const char *date, const char *irt,
 		}
 		fputs(line, mem);
 	}
-	fclose(fp);
-	fclose(mem);
 	assert_true(body);
-	assert_int_equal(pd_msg_parse(buf, len, NULL, &m), 0);
-	free(buf);
-	return m;
+	return parse_stream(fp, mem, &buf, &len);
 }
 
 /* Series of each message after putting msgs[order[0..n-1]] in a fresh store. */
