@@ -41,6 +41,8 @@ struct imp {
 	uint64_t fed;		/* uncompressed bytes parsed */
 	const pd_mbox *mb;	/* current mbox, for progress */
 	int zfd;		/* compressed input being read by a child */
+	pid_t zpid;		/* that child, until reaped */
+	int zfailed;		/* it exited with an error */
 	uint64_t cur;		/* bytes of the current input seen */
 };
 
@@ -135,6 +137,19 @@ one(struct imp *im, const char *buf, size_t len, const char *where)
 	return batch_step(im);
 }
 
+/* Wait for the decompressor; note whether it failed. */
+static void
+reap(struct imp *im)
+{
+	pid_t w;
+	int status;
+
+	while ((w = waitpid(im->zpid, &status, 0)) < 0 && errno == EINTR)
+		;
+	im->zfailed = w != im->zpid || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	im->zpid = 0;
+}
+
 static int
 read_mbox(struct imp *im, FILE *fp, const char *name)
 {
@@ -148,9 +163,16 @@ read_mbox(struct imp *im, FILE *fp, const char *name)
 		return -1;
 	}
 	im->mb = mb;
-	while ((rc = pd_mbox_next(mb, &buf, &len)) == 1)
+	while ((rc = pd_mbox_next(mb, &buf, &len)) == 1) {
+		/* A decompressor that failed cut its last message short. */
+		if (im->zpid > 0 && pd_mbox_eof(mb)) {
+			reap(im);
+			if (im->zfailed)
+				break;
+		}
 		if (one(im, buf, len, name) != 0)
 			break;
+	}
 	im->mb = NULL;
 	pd_mbox_free(mb);
 	if (rc < 0) {
@@ -229,8 +251,8 @@ decompressor(const char *path)
 static int
 read_compressed(struct imp *im, const char *path, const char *prog)
 {
-	int fd, p[2], status, rc = 0;
-	pid_t pid, w;
+	int fd, p[2], rc = 0;
+	pid_t pid;
 	FILE *fp;
 	struct stat sb;
 
@@ -258,6 +280,8 @@ read_compressed(struct imp *im, const char *path, const char *prog)
 		_exit(127);
 	}
 	close(p[1]);
+	im->zpid = pid;
+	im->zfailed = 0;
 	if ((fp = fdopen(p[0], "r")) == NULL) {
 		close(p[0]);
 		rc = -1;
@@ -267,10 +291,11 @@ read_compressed(struct imp *im, const char *path, const char *prog)
 		im->zfd = -1;
 		fclose(fp);	/* a child still writing gets SIGPIPE */
 	}
-	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-		;
-	if (rc == 0 && (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-		cli_err("%s: corrupt input (%s -dc failed)", path, prog);
+	if (im->zpid > 0)
+		reap(im);
+	if (im->zfailed && !im->fatal) {
+		cli_err("%s: corrupt input (%s -dc failed); the message it cut "
+		    "off was not stored", path, prog);
 		rc = -1;
 	}
 	if (fstat(fd, &sb) == 0)
@@ -279,13 +304,12 @@ read_compressed(struct imp *im, const char *path, const char *prog)
 	return rc;
 }
 
+/* An mbox or one message (the reader tells them apart): a file, a pipe. */
 static int
 read_file(struct imp *im, const char *path)
 {
 	const char *prog = decompressor(path);
-	char head[5];
 	FILE *fp;
-	size_t n;
 	int rc;
 
 	if (prog != NULL)
@@ -294,17 +318,11 @@ read_file(struct imp *im, const char *path)
 		cli_err("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	n = fread(head, 1, sizeof(head), fp);
-	if (n == sizeof(head) && memcmp(head, "From ", 5) == 0) {
-		rewind(fp);
-		rc = read_mbox(im, fp, path);
-		if (fseeko(fp, 0, SEEK_END) == 0 && ftello(fp) > 0)
-			im->done += (uint64_t)ftello(fp);
-		fclose(fp);
-		return rc;
-	}
+	rc = read_mbox(im, fp, path);
+	if (fseeko(fp, 0, SEEK_END) == 0 && ftello(fp) > 0)
+		im->done += (uint64_t)ftello(fp);
 	fclose(fp);
-	return read_eml(im, path);
+	return rc;
 }
 
 static int

@@ -1,10 +1,15 @@
 /*
  * Splitting mbox files: a message starts at a "From " line at the start of
  * the file or after a blank line (or anywhere in full asctime form); the
- * blank line before it belongs to the separator.  mboxrd quoting is undone (">From " loses one '>', so does
- * ">>From ").  Content before the first "From " line, if any, is a message
- * too (a single message piped in).  Memory is bounded by the largest
- * message.
+ * blank line before it belongs to the separator.  mboxrd quoting is undone
+ * (">From " loses one '>', so does ">>From ").  Memory is bounded by the
+ * largest message.
+ *
+ * A stream whose first line (blank lines and a UTF-8 BOM aside) is a header
+ * field is one message, read whole: a single message piped in, whose body
+ * may hold lines starting "From " and ">From ".  Any other stream is an
+ * mbox; what comes before its first From_ line (the tail of a message, in
+ * a file cut off at the front) is a message of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@ struct pd_mbox {
 	char heldbuf[2];	/* a blank line not yet added to msg */
 	size_t held;		/* its length, 0 = none */
 	int eof;
+	enum { UNSEEN, MBOX, SINGLE } kind;	/* set by the first line */
 };
 
 int
@@ -50,6 +56,12 @@ pd_mbox_free(pd_mbox *mb)
 	free(mb->line);
 	free(mb->msg);
 	free(mb);
+}
+
+int
+pd_mbox_eof(const pd_mbox *mb)
+{
+	return mb ? mb->eof : 0;
 }
 
 size_t
@@ -109,6 +121,37 @@ is_from_line(const char *l, size_t n)
 	    colon[1] >= '0' && colon[1] <= '9' && colon[4] >= '0' && colon[4] <= '9';
 }
 
+/* "Name:" with an RFC 5322 field name: the first line of a message. */
+static int
+is_field(const char *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && l[i] > ' ' && l[i] < 127 && l[i] != ':'; i++)
+		;
+	return i > 0 && i < n && l[i] == ':';
+}
+
+/*
+ * The first line that is not blank decides what the stream is.  *l and
+ * *ln lose a UTF-8 BOM.  0 for a blank line (still undecided).
+ */
+static int
+decide(pd_mbox *mb, const char **l, size_t *ln)
+{
+	if (mb->bytes == *ln && *ln >= 3 && memcmp(*l, "\xef\xbb\xbf", 3) == 0) {
+		*l += 3;
+		*ln -= 3;
+	}
+	if (is_blank(*l, *ln))
+		return 0;
+	if (*ln >= 5 && memcmp(*l, "From ", 5) == 0)
+		mb->kind = MBOX;
+	else
+		mb->kind = is_field(*l, *ln) ? SINGLE : MBOX;
+	return 1;
+}
+
 /* A message is ready when it has any content beyond white space. */
 static int
 finish(pd_mbox *mb, const char **buf, size_t *len)
@@ -147,6 +190,13 @@ pd_mbox_next(pd_mbox *mb, const char **buf, size_t *len)
 		const char *l = mb->line;
 		size_t ln = (size_t)n;
 
+		if (mb->kind == UNSEEN && !decide(mb, &l, &ln))
+			continue;
+		if (mb->kind == SINGLE) {
+			if ((rc = append(mb, l, ln)) != 0)
+				return rc;
+			continue;
+		}
 		if (ln >= 5 && memcmp(l, "From ", 5) == 0 &&
 		    (mb->prev_blank || is_from_line(l, ln))) {
 			mb->prev_blank = 0;

@@ -46,7 +46,32 @@ done
 pd -D "$T/rd" import "$C/git-t5100/originals/sample.mboxrd" >"$T/o"
 test "$(summary "$T/o")" = "read 2, stored 2, duplicates 0, unparseable 0"
 
-# A truncated .xz: what was read stays stored, a clear error, exit 1.
+# An mbox after a blank line or a BOM, an mbox from a pipe or a FIFO given
+# as a path: the same 5 messages.  A single message with a body line
+# "From ..." after a blank line, piped or as a file: one message, whole.
+{ echo; cat "$orig"; } >"$T/lead.mbox"
+{ printf '\357\273\277'; cat "$orig"; } >"$T/bom.mbox"
+mkfifo "$T/fifo"
+for form in lead bom pipe fifo; do
+	case $form in
+	lead|bom) pd -D "$T/db-$form" import "$T/$form.mbox" >"$T/o" ;;
+	pipe) cat "$orig" | pd -D "$T/db-$form" import /dev/stdin >"$T/o" ;;
+	fifo) cat "$orig" >"$T/fifo" & pd -D "$T/db-$form" import "$T/fifo" >"$T/o"; wait ;;
+	esac
+	test "$(summary "$T/o")" = "read 5, stored 5, duplicates 0, unparseable 0" ||
+	    { echo "$form: $(summary "$T/o")"; exit 1; }
+done
+one="$C/b4/trailers-followup-with-cover.mbox.02.eml"
+{ sed '/^$/q' "$one"; printf 'Intro.\n\nFrom the point of view of a guest.\n'
+  sed '1,/^$/d' "$one"; } >"$T/from-line.eml"
+pd -D "$T/one1" import - <"$T/from-line.eml" >"$T/o"
+test "$(summary "$T/o")" = "read 1, stored 1, duplicates 0, unparseable 0"
+pd -D "$T/one2" import "$T/from-line.eml" >"$T/o"
+test "$(summary "$T/o")" = "read 1, stored 1, duplicates 0, unparseable 0"
+
+# A truncated .xz: the messages before the cut stay stored, the one it cut
+# off is not (a later import of the whole file would take it for a
+# duplicate); a clear error, exit 1.
 xz -dc "$C/archives/kvmarm-2019-2023.mbox.xz" 2>/dev/null | head -c 3000000 |
 	xz -0 -c >"$T/cut.xz" || true
 head -c 200000 "$T/cut.xz" >"$T/trunc.mbox.xz"
@@ -57,6 +82,9 @@ cat "$T/e"
 grep -q 'trunc.mbox.xz: corrupt input' "$T/e"
 n=$(sed -n 's/^read \([0-9]*\), stored \([0-9]*\),.*/\2/p' "$T/o")
 test "$n" -gt 0
+xz -dc "$T/trunc.mbox.xz" 2>/dev/null | pd -D "$T/cutref" import - >"$T/o2" || true
+r=$(sed -n 's/^read \([0-9]*\),.*/\1/p' "$T/o2")
+test "$n" -eq $((r - 1)) || { echo "stored $n of the $r messages begun"; exit 1; }
 pd -D "$T/cut" stats --json | python3 -c "
 import json, sys; assert json.load(sys.stdin)['messages'] == $n"
 

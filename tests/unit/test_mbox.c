@@ -211,6 +211,29 @@ test_edges(void **state)
 	assert_int_equal(ms.n, 1);
 	assert_string_equal(ms.m[0], "Subject: lone\n\nbody\n");
 	msgs_free(&ms);
+	/* A single message is read whole: its "From " lines are text. */
+	split_str("Subject: lone\n\nFrom the point of view of the guest:\n"
+	    ">From quoted\n\nFrom a@b Mon Jan 1 00:00:00 2001\n", &ms);
+	assert_int_equal(ms.n, 1);
+	assert_string_equal(ms.m[0], "Subject: lone\n\nFrom the point of view of the "
+	    "guest:\n>From quoted\n\nFrom a@b Mon Jan 1 00:00:00 2001\n");
+	msgs_free(&ms);
+	/* Blank lines and a UTF-8 BOM before an mbox's first From_ line. */
+	split_str("\xef\xbb\xbf\n\nFrom a\nA: 1\n\nFrom b\nB: 2\n", &ms);
+	assert_int_equal(ms.n, 2);
+	assert_string_equal(ms.m[0], "A: 1\n");
+	assert_string_equal(ms.m[1], "B: 2\n");
+	msgs_free(&ms);
+	split_str("\xef\xbb\xbfSubject: bom\n\nx\n", &ms);
+	assert_int_equal(ms.n, 1);
+	assert_string_equal(ms.m[0], "Subject: bom\n\nx\n");
+	msgs_free(&ms);
+	/* An mbox cut off at the front: its first piece is a message too. */
+	split_str("the tail of a body\n\nFrom b\nB: 2\n", &ms);
+	assert_int_equal(ms.n, 2);
+	assert_string_equal(ms.m[0], "the tail of a body\n");
+	assert_string_equal(ms.m[1], "B: 2\n");
+	msgs_free(&ms);
 	/* Nothing, blank lines only, separators only. */
 	split_str("", &ms);
 	assert_int_equal(ms.n, 0);
