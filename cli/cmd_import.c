@@ -326,11 +326,20 @@ read_file(struct imp *im, const char *path)
 }
 
 static int
-eml_filter(const struct dirent *d)
+has_suffix(const char *name, const char *suffix)
 {
-	size_t n = strlen(d->d_name);
+	size_t n = strlen(name), k = strlen(suffix);
 
-	return n > 4 && strcmp(d->d_name + n - 4, ".eml") == 0;
+	return n > k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* In a directory that is no Maildir: messages and mailboxes by their names. */
+static int
+file_filter(const struct dirent *d)
+{
+	return d->d_name[0] != '.' && (has_suffix(d->d_name, ".eml") ||
+	    has_suffix(d->d_name, ".mbox") || has_suffix(d->d_name, ".mbox.gz") ||
+	    has_suffix(d->d_name, ".mbox.xz"));
 }
 
 static int
@@ -339,11 +348,41 @@ maildir_filter(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
+/* One directory entry: a regular file is read, anything else skipped. */
 static int
-read_dir_files(struct imp *im, const char *dir, int (*filter)(const struct dirent *))
+read_entry(struct imp *im, const char *dir, const char *name, int maildir,
+    int *nfiles)
+{
+	struct stat sb;
+	char path[4096];
+	int len = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+	if (len < 0 || (size_t)len >= sizeof(path)) {
+		cli_err("%s/%s: name too long", dir, name);
+		return -1;
+	}
+	if (stat(path, &sb) != 0) {
+		cli_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return 0;
+	(*nfiles)++;
+	if (maildir || has_suffix(name, ".eml"))
+		return read_eml(im, path);
+	return read_file(im, path);
+}
+
+/*
+ * The entries of dir that filter takes, in name order.  One that cannot be
+ * read (vanished, a dangling link) is an error that does not stop the
+ * others.  *nfiles counts the files read.
+ */
+static int
+read_dir_files(struct imp *im, const char *dir, int (*filter)(const struct dirent *),
+    int *nfiles)
 {
 	struct dirent **ents;
-	char path[4096];
 	int n, rc = 0;
 
 	if ((n = scandir(dir, &ents, filter, alphasort)) < 0) {
@@ -351,15 +390,9 @@ read_dir_files(struct imp *im, const char *dir, int (*filter)(const struct diren
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
-		int len = snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-
-		if (rc == 0 && !im->fatal) {
-			if (len < 0 || (size_t)len >= sizeof(path)) {
-				cli_err("%s/%s: name too long", dir, ents[i]->d_name);
-				rc = -1;
-			} else if (read_eml(im, path) != 0)
-				rc = -1;
-		}
+		if (!im->fatal && read_entry(im, dir, ents[i]->d_name,
+		    filter == maildir_filter, nfiles) != 0)
+			rc = -1;
 		free(ents[i]);
 	}
 	free(ents);
@@ -371,7 +404,7 @@ read_dir(struct imp *im, const char *dir)
 {
 	char sub[4096];
 	struct stat sb;
-	int rc = 0, maildir = 0;
+	int rc = 0, maildir = 0, nfiles = 0;
 
 	for (int i = 0; i < 2; i++) {
 		const char *s = i ? "cur" : "new";
@@ -382,11 +415,16 @@ read_dir(struct imp *im, const char *dir)
 		if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode))
 			continue;
 		maildir = 1;
-		if (read_dir_files(im, sub, maildir_filter) != 0)
+		if (read_dir_files(im, sub, maildir_filter, &nfiles) != 0)
 			rc = -1;
 	}
-	if (!maildir)
-		rc = read_dir_files(im, dir, eml_filter);
+	if (!maildir) {
+		rc = read_dir_files(im, dir, file_filter, &nfiles);
+		if (rc == 0 && nfiles == 0) {
+			cli_err("%s: no Maildir, and no .eml or .mbox file", dir);
+			rc = -1;
+		}
+	}
 	return rc;
 }
 

@@ -69,6 +69,24 @@ test "$(summary "$T/o")" = "read 1, stored 1, duplicates 0, unparseable 0"
 pd -D "$T/one2" import "$T/from-line.eml" >"$T/o"
 test "$(summary "$T/o")" = "read 1, stored 1, duplicates 0, unparseable 0"
 
+# A Maildir holding a subdirectory and a dangling link: every message is
+# read, the link named in an error, exit 1.  A directory of mailboxes is
+# read; one with none of them is an error.
+cp -r "$T/md" "$T/md2"
+mkdir "$T/md2/cur/subdir"
+ln -s "$T/nowhere" "$T/md2/cur/0dangling"
+rc=0
+pd -D "$T/db-md2" import "$T/md2" >"$T/o" 2>"$T/e" || rc=$?
+test "$rc" = 1 && grep -q '0dangling: No such file' "$T/e"
+test "$(summary "$T/o")" = "read 5, stored 5, duplicates 0, unparseable 0"
+mkdir "$T/boxes" "$T/nothing"
+cp "$orig" "$T/boxes/a.mbox"
+cp "$T/t.mbox.xz" "$T/boxes/b.mbox.xz"
+pd -D "$T/db-boxes" import "$T/boxes" >"$T/o"
+test "$(summary "$T/o")" = "read 10, stored 5, duplicates 5, unparseable 0"
+if pd -D "$T/db-nothing" import "$T/nothing" 2>"$T/e"; then exit 1; fi
+grep -q 'nothing: no Maildir, and no .eml or .mbox file' "$T/e"
+
 # A truncated .xz: the messages before the cut stay stored, the one it cut
 # off is not (a later import of the whole file would take it for a
 # duplicate); a clear error, exit 1.
