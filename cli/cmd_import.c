@@ -33,6 +33,7 @@ struct imp {
 	pd_store *st;
 	pd_classifier *cl;
 	uint64_t nread, stored, dups, bad, errors;
+	uint64_t bstored, bdups;	/* of the batch not yet committed */
 	size_t batch_n;
 	double batch_t, t0, last_progress;
 	int tty, fatal;
@@ -92,6 +93,23 @@ progress(struct imp *im, int final)
 	    (unsigned long long)im->nread, rate, eta);
 }
 
+/*
+ * Commit the batch; its messages count as stored only once committed (a
+ * failed commit stored none of them).
+ */
+static int
+commit(struct imp *im)
+{
+	int rc = pd_store_commit(im->st);
+
+	if (rc == 0) {
+		im->stored += im->bstored;
+		im->dups += im->bdups;
+	}
+	im->bstored = im->bdups = 0;
+	return rc;
+}
+
 static int
 batch_step(struct imp *im)
 {
@@ -99,7 +117,7 @@ batch_step(struct imp *im)
 
 	if (++im->batch_n < BATCH_MSGS && now() - im->batch_t < BATCH_SECS)
 		return 0;
-	if ((rc = pd_store_commit(im->st)) != 0 || (rc = pd_store_begin(im->st)) != 0) {
+	if ((rc = commit(im)) != 0 || (rc = pd_store_begin(im->st)) != 0) {
 		cli_err("store: %s", pd_strerror(rc));
 		im->fatal = 1;
 		return -1;
@@ -130,9 +148,9 @@ one(struct imp *im, const char *buf, size_t len, const char *where)
 			return -1;
 		}
 	} else if (res.duplicate)
-		im->dups++;
+		im->bdups++;
 	else
-		im->stored++;
+		im->bstored++;
 	progress(im, 0);
 	return batch_step(im);
 }
@@ -530,7 +548,7 @@ cmd_import(struct cli *c, int argc, char **argv)
 		if (import_one(&im, argv[i]) != 0)
 			failed = 1;
 	/* After a fatal error too: what was read stays stored. */
-	if ((rc = pd_store_commit(im.st)) != 0 && !im.fatal) {
+	if ((rc = commit(&im)) != 0 && !im.fatal) {
 		cli_err("store: %s", pd_strerror(rc));
 		im.fatal = 1;
 	}

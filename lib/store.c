@@ -53,6 +53,7 @@
  */
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -819,6 +820,22 @@ txn_begin(pd_store *st, unsigned flags, MDB_txn **t)
 enum { END_ABORT, END_COMMIT, END_COMMIT_SYNC };
 
 /*
+ * LMDB reports a short write as EIO, and a full disk gives one: tell that
+ * case apart, so that the error says what to do.
+ */
+static int
+write_rc(pd_store *st, int rc)
+{
+	struct statvfs vfs;
+	mdb_filehandle_t fd;
+
+	if (rc == EIO && mdb_env_get_fd(st->env, &fd) == 0 &&
+	    fstatvfs(fd, &vfs) == 0 && vfs.f_bavail == 0)
+		return ENOSPC;
+	return rc;
+}
+
+/*
  * End a top-level txn (END_COMMIT_SYNC: and sync a PD_STORE_NOSYNC store)
  * and release the lock; *seen is the map size it ran with, *avail the room
  * left after it.
@@ -832,9 +849,9 @@ txn_end(pd_store *st, MDB_txn *t, int how, size_t *seen, size_t *avail)
 	if (how == END_ABORT)
 		mdb_txn_abort(t);
 	else
-		rc = mdb_txn_commit(t);
+		rc = write_rc(st, mdb_txn_commit(t));
 	if (rc == 0 && how == END_COMMIT_SYNC && (st->flags & PD_STORE_NOSYNC))
-		rc = mdb_env_sync(st->env, 1);
+		rc = write_rc(st, mdb_env_sync(st->env, 1));
 	map_room(st, &a, &s);
 	pthread_rwlock_unlock(&st->lock);
 	if (seen)

@@ -212,6 +212,19 @@ fi
 mount -o remount,rw "$T/fs" || fail "cannot remount read-write"
 "$PD" -D "$T/fs/db" stats >/dev/null || fail "read-write again: stats"
 [ "$(counters_unordered "$T/fs/db")" = "$want" ] || fail "read-only: counters changed"
+# import filling the disk: says so, exit 1, and its summary counts only
+# what its commits stored
+st=0
+"$PD" -c /dev/null -D "$T/fs/db2" import "$PD_SHARED/corpus/archives/kvmarm-2019-2023.mbox.xz" \
+    >"$T/imp.out" 2>"$T/imp.err" || st=$?
+cat "$T/imp.err" "$T/imp.out"
+[ "$st" = 1 ] || fail "import on a full disk exited $st"
+grep -q 'store is full' "$T/imp.err" || fail "import on a full disk: $(cat "$T/imp.err")"
+n=$(sed -n 's/^read [0-9]*, stored \([0-9]*\),.*/\1/p' "$T/imp.out")
+[ "$("$PD" -D "$T/fs/db2" stats --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"])')" = "$n" ] ||
+    fail "import on a full disk: the summary says $n stored"
+rm -rf "$T/fs/db2"
 umount "$T/fs"
 mnt=
 san_lmdb_only "$T/san" || fail "a sanitizer report of the LDA outside LMDB"
