@@ -408,7 +408,9 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc || (o.create && o.maildir == NULL))
+	/* -d "" would deliver into "/tmp/" and fail (75) on every retry */
+	if (optind != argc || (o.create && o.maildir == NULL) ||
+	    (o.maildir != NULL && *o.maildir == '\0'))
 		usage();
 	o.argv = argv;
 	o.foreground = o.foreground || isatty(STDERR_FILENO);

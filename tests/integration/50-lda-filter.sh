@@ -17,6 +17,10 @@ for args in "-x" "extra" "-C" "-c"; do
 	grep -q '^usage: patchdigest-lda \[-CfnsV\] \[-c config\] \[-D database\] \[-d maildir\]$' \
 	    "$T/err" || fail "usage line differs from the man page"
 done
+# an empty maildir is no maildir ("/tmp/..." then failed on every retry)
+rc=0
+"$LDA" -d '' </dev/null >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 64 ] || fail "-d '' exits $rc, not 64"
 grep -q '^\.Op Fl CfnsV$' "$PD_SRC/man/patchdigest-lda.1" || fail "man SYNOPSIS"
 "$LDA" -V | grep -q '^patchdigest-lda [0-9]' || fail "-V"
 
