@@ -263,10 +263,8 @@ load_rules(pd_classifier *c, const char *path, char *errbuf, size_t errlen)
 	size_t cap = 0;
 	int lineno = 0, rc = 0;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	if ((fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
 		return PD_EIO;
-	}
 	while (getline(&line, &cap, fp) != -1) {
 		lineno++;
 		if ((rc = parse_rule_line(c, line, lineno)) != 0) {

@@ -517,6 +517,24 @@ parse_line(pd_maint *m, char *line, char **title, int *cur)
 	}
 }
 
+FILE *
+pd_maint_fopen(const char *path, char *errbuf, size_t errlen)
+{
+	FILE *fp;
+	struct stat sb;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(errbuf, errlen, "%s: not a regular file", path);
+		fclose(fp);
+		return NULL;
+	}
+	return fp;
+}
+
 static int
 read_maintainers(pd_maint *m, const char *path, char *errbuf, size_t errlen)
 {
@@ -525,10 +543,8 @@ read_maintainers(pd_maint *m, const char *path, char *errbuf, size_t errlen)
 	size_t cap = 0, lineno = 0;
 	int cur = -1, rc = 0;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	if ((fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
 		return PD_EIO;
-	}
 	while (getline(&line, &cap, fp) != -1) {
 		lineno++;
 		if ((rc = parse_line(m, line, &title, &cur)) != 0) {
@@ -625,13 +641,17 @@ files_open(struct flist *fl, const char *path, char *errbuf, size_t errlen)
 	int xz;
 
 	fl->pid = -1;
-	if ((xz = is_xz(path)) < 0 ||
-	    (fl->fp = xz ? xz_open(path, &fl->pid) : fopen(path, "r")) == NULL) {
+	if ((xz = is_xz(path)) < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return PD_EIO;
 	}
-	if (xz)
-		(void)fcntl(fileno(fl->fp), F_SETPIPE_SZ, 1 << 20);
+	if (!xz)
+		return (fl->fp = pd_maint_fopen(path, errbuf, errlen)) ? 0 : PD_EIO;
+	if ((fl->fp = xz_open(path, &fl->pid)) == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return PD_EIO;
+	}
+	(void)fcntl(fileno(fl->fp), F_SETPIPE_SZ, 1 << 20);
 	return 0;
 }
 

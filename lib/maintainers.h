@@ -7,6 +7,7 @@
 #define PATCHDIGEST_MAINTAINERS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct pd_maint pd_maint;
 
@@ -28,6 +29,13 @@ struct pd_maint_match {
 int pd_maint_load(const char *path, const char *files, pd_maint **out,
     char *errbuf, size_t errlen);
 void pd_maint_free(pd_maint *m);
+
+/*
+ * Open a file the configuration names for reading; anything but a regular
+ * file (a device such as /dev/zero, whose endless line would take all
+ * memory) is refused.  NULL with errbuf set on failure.
+ */
+FILE *pd_maint_fopen(const char *path, char *errbuf, size_t errlen);
 
 size_t pd_maint_nsections(const pd_maint *m);
 /* Best section for one repository-relative path. Returns 1 if found. */

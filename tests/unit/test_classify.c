@@ -335,6 +335,17 @@ test_rules_errors(void **state)
 	assert_non_null(strstr(err, "none.rules"));
 	assert_int_equal(pd_classifier_new(NULL, missing, NULL, &c, err, sizeof(err)), PD_EIO);
 	assert_null(c);
+	/* a device's endless line would take all memory: no file, no read */
+	assert_int_equal(pd_classifier_new("/dev/zero", NULL, NULL, &c, err,
+	    sizeof(err)), PD_EIO);
+	assert_string_equal(err, "/dev/zero: not a regular file");
+	assert_int_equal(pd_classifier_new(NULL, "/dev/zero", NULL, &c, err,
+	    sizeof(err)), PD_EIO);
+	assert_string_equal(err, "/dev/zero: not a regular file");
+	assert_int_equal(pd_classifier_new(NULL, path_in("PD_SHARED",
+	    "data/linux-6.12/MAINTAINERS"), "/dev/zero", &c, err, sizeof(err)), PD_EIO);
+	assert_string_equal(err, "/dev/zero: not a regular file");
+	assert_null(c);
 }
 
 static void
