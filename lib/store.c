@@ -1276,21 +1276,41 @@ touch(const MDB_val *v)
 		(void)p[v->mv_size - 1];
 }
 
+/*
+ * Read every key and value of one database.  A cursor walk follows the
+ * branch pages' child pointers only, while a lookup compares their keys,
+ * as every read of ours by key will: so with lookup set each key is also
+ * looked up, and must find itself.
+ */
 static int
-walk_db(MDB_txn *t, MDB_dbi dbi)
+walk_db(MDB_txn *t, MDB_dbi dbi, int lookup)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
+	MDB_cursor *c, *look = NULL;
+	MDB_val k, v, found;
+	unsigned flags = 0;
 	int rc;
 
-	if ((rc = mdb_cursor_open(t, dbi, &c)) != 0)
+	if (lookup && ((rc = mdb_dbi_flags(t, dbi, &flags)) != 0 ||
+	    (rc = mdb_cursor_open(t, dbi, &look)) != 0))
 		return rc;
+	if ((rc = mdb_cursor_open(t, dbi, &c)) != 0) {
+		mdb_cursor_close(look);
+		return rc;
+	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		touch(&k);
 		touch(&v);
+		found = v;
+		if (look != NULL && ((rc = mdb_cursor_get(look, &k, &found,
+		    (flags & MDB_DUPSORT) ? MDB_GET_BOTH : MDB_SET_KEY)) != 0 ||
+		    found.mv_data != v.mv_data)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
 	}
 	mdb_cursor_close(c);
+	mdb_cursor_close(look);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -1309,11 +1329,11 @@ walk_store(const char *dir)
 		return CHECK_NOOPEN;
 	}
 	/* 0 and 1 are LMDB's free list and its table of databases. */
-	rc = walk_db(t, 0);
+	rc = walk_db(t, 0, 0);
 	if (rc == 0)
-		rc = walk_db(t, 1);
+		rc = walk_db(t, 1, 0);
 	for (int i = 0; i < DB_MAX && rc == 0; i++)
-		rc = walk_db(t, st->db[i]);
+		rc = walk_db(t, st->db[i], 1);
 	mdb_txn_abort(t);
 	pd_store_close(st);
 	return rc == 0 ? CHECK_OK : CHECK_BAD;

@@ -45,7 +45,8 @@ int pd_store_unstarted(const char *dir);
 
 /*
  * Read every page of the store at dir as a reader would (every key and
- * value of every database, LMDB's free list included) in a child process.
+ * value of every database, LMDB's free list included, and a lookup of
+ * each of our keys, which reads the branch pages' keys) in a child process.
  * LMDB checks its meta pages but no other: a damaged one makes whoever
  * reads it fault, abort on an assertion or copy a bogus length over its
  * heap, which a daemon holding the store must not learn on a message.

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""zero_leaves.py DATA.MDB NAME: zero every leaf page of one named database."""
+"""zero_leaves.py DATA.MDB NAME [keys]: zero every leaf page of one named
+database; with "keys", raise the first byte of every separator key of its
+branch pages instead, leaving every leaf whole (a cursor walk still reads
+it all, lookups by key go astray)."""
 import struct
 import sys
 
@@ -11,6 +14,7 @@ import sys
 # (the free list's md_pad holds the page size; md_root is at 40), last
 # page, txnid.
 path, name = sys.argv[1], sys.argv[2].encode()
+keys = sys.argv[3:] == ['keys']
 with open(path, 'rb') as f:
     data = f.read()
 P_BRANCH, P_LEAF = 0x01, 0x02
@@ -46,9 +50,25 @@ for pg in leaves(main_root):
         if data[n + 8:n + 8 + ks] == name:
             root, = struct.unpack_from('<Q', data, n + 8 + ks + 40)
 assert root is not None, 'no database %r' % name
-found = list(leaves(root))
+def separators(pg):
+    """Offsets of the first key byte of every branch node but the first
+    (whose key LMDB leaves empty), in the whole tree."""
+    flags = struct.unpack_from('<H', data, pg * ps + 10)[0]
+    if flags & P_LEAF:
+        return
+    for i, (_, n) in enumerate(nodes(pg)):
+        lo, hi, fl, ks = struct.unpack_from('<HHHH', data, n)
+        if i > 0 and ks > 0:
+            yield n + 8
+        yield from separators(lo | hi << 16 | fl << 32)
+found = list(separators(root) if keys else leaves(root))
+assert found, 'no branch page' if keys else 'no leaf'
 with open(path, 'r+b') as f:
-    for pg in found:
-        f.seek(pg * ps)
-        f.write(bytes(ps))
+    for off in found:
+        if keys:
+            f.seek(off)
+            f.write(b'\xff')
+        else:
+            f.seek(off * ps)
+            f.write(bytes(ps))
 print(len(found))
