@@ -16,7 +16,7 @@
  *             the id stays stable whatever arrives first; only ancestors
  *             up to the guessed root are entered (series_by_thread: a
  *             series posted inside another's thread must not capture it)
- *   loose     lower(author e-mail) NUL version NUL N NUL tags -> i64 date +
+ *   loose     lower(sender address) NUL version NUL N NUL tags -> i64 date +
  *             series id: series assembly without threading (20 minutes)
  *   versions  "t" author-email NUL title, or "c" change-id -> u64 version +
  *             series id: the latest version seen, for supersedes links
@@ -1294,7 +1294,8 @@ walk_db(MDB_txn *t, MDB_dbi dbi, int lookup)
 	    (rc = mdb_cursor_open(t, dbi, &look)) != 0))
 		return rc;
 	if ((rc = mdb_cursor_open(t, dbi, &c)) != 0) {
-		mdb_cursor_close(look);
+		if (look != NULL)
+			mdb_cursor_close(look);
 		return rc;
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
@@ -1310,7 +1311,8 @@ walk_db(MDB_txn *t, MDB_dbi dbi, int lookup)
 		}
 	}
 	mdb_cursor_close(c);
-	mdb_cursor_close(look);
+	if (look != NULL)
+		mdb_cursor_close(look);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -1439,14 +1441,16 @@ pending_put(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
  * Where the part number is in an id named by git send-email: before
  * "-git-send-email-" in its old names ("<time>-<pid>-<n>-git-send-email-
  * <user>@<host>"), else in the last "-<n>-" before the '@'
- * ("<date>.<pid>-<n>-<user>@<host>").  1 and the number's bounds, or 0.
+ * ("<date>.<pid>-<n>-<user>@<host>"; b4's are alike).  All of them start
+ * with the time, which tells them from ids such as "patch-1-x@host".
+ * 1 and the number's bounds, or 0.
  */
 static int
 part_number(const char *id, const char **ns, const char **ne)
 {
 	const char *at = strchr(id, '@'), *old = strstr(id, "-git-send-email-");
 
-	if (at == NULL)
+	if (at == NULL || *id < '0' || *id > '9')
 		return 0;
 	if (old != NULL && old < at)
 		*ne = old;
@@ -1538,7 +1542,7 @@ chain_fits(const struct pd_rec *a, const pd_msg *m, int cx, size_t d)
  * would assemble one way when it arrives first and another way when it
  * arrives last (non-parts never take part in series assembly, so every
  * arrival order then gives what the order with the non-parts last gives).
- * The exception is the parent of a git-named patch 1 (below).  The root
+ * A git-named patch 1 takes no parent named otherwise (below).  The root
  * guessed among them is the oldest named like this message by git send-email, else the direct
  * parent (the cover letter or patch 1 in git's default threading).  Only
  * the ancestors up to that root are remembered, and past a gap (an
@@ -1594,17 +1598,17 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 		/*
-		 * Patch 1 named by git send-email replying to a stored
-		 * message that is no part (a bug report, a review): the
-		 * parent cannot be its cover, which git would have named
-		 * like it, so the patch names its own series, as
-		 * pd_series_guess says.  Else every fix sent in reply to one
-		 * report would join one series.
+		 * Patch 1 named by git send-email replying to a message that
+		 * is no part, or not stored (a bug report, perhaps sent to
+		 * another list): were it its cover, git would have named it
+		 * alike.  So the patch names its own series, whatever the
+		 * order of arrival, as pd_series_guess says; else every fix
+		 * sent in reply to one report would join one series.
 		 */
-		if (rc == 0 && i == 0 && cx == 1 && same_stem(pd_msg_id(m), pd_msg_id(m)) &&
+		if (i == 0 && cx == 1 && same_stem(pd_msg_id(m), pd_msg_id(m)) &&
 		    !same_stem(anc[0], pd_msg_id(m)))
 			return 0;
-		/* Any other stored non-part is a gap like one not stored yet. */
+		/* A stored non-part is a gap like one not stored yet. */
 		stem = same_stem(anc[i], pd_msg_id(m));
 		if (*nmissing == 0 || stem) {
 			rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);
@@ -1625,23 +1629,43 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 }
 
 static void
-w_lower(struct wbuf *b, const char *s)
+w_lower(struct wbuf *b, const char *s, size_t n)
 {
-	for (; *s; s++) {
-		char c = (char)((*s >= 'A' && *s <= 'Z') ? *s + 32 : *s);
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
 
 		w_raw(b, &c, 1);
 	}
 }
 
+/* The address of a header From ("Name <addr>"), its name aside. */
+static const char *
+sender_addr(const pd_msg *m, size_t *n)
+{
+	const char *from = pd_msg_from(m), *lt = strrchr(from, '<'), *gt;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
+		*n = (size_t)(gt - lt - 1);
+		return lt + 1;
+	}
+	*n = strlen(from);
+	return from;
+}
+
+/*
+ * The key of a posting without threading: its sender (SPEC 3: a series may
+ * hold other authors' patches) by address, as the name may be written
+ * differently, then version, N and tags.
+ */
 static int
 loose_key(const pd_msg *m, int version, int cn, struct wbuf *b)
 {
 	char num[32];
+	size_t alen;
+	const char *addr = sender_addr(m, &alen);
 	int n;
 
-	/* the sender (SPEC 3): a series may hold patches of other authors */
-	w_lower(b, pd_msg_from(m));
+	w_lower(b, addr, alen);
 	n = snprintf(num, sizeof(num), "%d", version);
 	w_raw(b, "", 1);
 	w_raw(b, num, (size_t)n);
@@ -1859,7 +1883,7 @@ series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
 
 	/* an empty title ("[PATCH v2]" alone) names no posting in particular */
 	w_raw(&kb, "t", 1);
-	w_lower(&kb, e);
+	w_lower(&kb, e, strlen(e));
 	w_raw(&kb, "", 1);
 	w_raw(&kb, pd_msg_title(m), strlen(pd_msg_title(m)));
 	if (kb.err)
