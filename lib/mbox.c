@@ -5,15 +5,18 @@
  * (">From " loses one '>', so does ">>From ").  Memory is bounded by the
  * largest message.
  *
- * A stream whose first line (blank lines and a UTF-8 BOM aside) is a header
- * field is one message, read whole: a single message piped in, whose body
- * may hold lines starting "From " and ">From ".  Any other stream is an
- * mbox; what comes before its first From_ line (the tail of a message, in
- * a file cut off at the front) is a message of its own.
+ * A stream that starts (blank lines and a UTF-8 BOM aside) with a header
+ * block, header fields up to a blank line with a From:, Subject:, Date: or
+ * Message-ID: among them, is one message, read whole: a single message
+ * piped in, whose body may hold lines starting "From " and ">From ".  Any
+ * other stream is an mbox; what comes before its first From_ line (the
+ * tail of a message, in a file cut off at the front, which may start with
+ * trailers such as "Signed-off-by:") is a message of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "patchdigest/error.h"
 #include "patchdigest/mbox.h"
@@ -29,7 +32,8 @@ struct pd_mbox {
 	char heldbuf[2];	/* a blank line not yet added to msg */
 	size_t held;		/* its length, 0 = none */
 	int eof;
-	enum { UNSEEN, MBOX, SINGLE } kind;	/* set by the first line */
+	enum { UNSEEN, HEAD, MBOX, SINGLE } kind;	/* HEAD: undecided yet */
+	int mailish;		/* the HEAD block has a field every message has */
 };
 
 int
@@ -132,23 +136,43 @@ is_field(const char *l, size_t n)
 	return i > 0 && i < n && l[i] == ':';
 }
 
+static int
+is_mail_field(const char *l, size_t n)
+{
+	static const char *names[] = { "From:", "Subject:", "Date:", "Message-ID:" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (n >= strlen(names[i]) && strncasecmp(l, names[i], strlen(names[i])) == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * The first line that is not blank decides what the stream is.  *l and
- * *ln lose a UTF-8 BOM.  0 for a blank line (still undecided).
+ * What the stream is, from its first lines: blank lines before anything
+ * are skipped (0), *l and *ln lose a UTF-8 BOM.  A stream that starts with
+ * a header field is HEAD until its header block ends (SINGLE) or a line
+ * that belongs in no header block comes first (MBOX).
  */
 static int
 decide(pd_mbox *mb, const char **l, size_t *ln)
 {
-	if (mb->bytes == *ln && *ln >= 3 && memcmp(*l, "\xef\xbb\xbf", 3) == 0) {
-		*l += 3;
-		*ln -= 3;
-	}
-	if (is_blank(*l, *ln))
-		return 0;
-	if (*ln >= 5 && memcmp(*l, "From ", 5) == 0)
+	if (mb->kind == UNSEEN) {
+		if (mb->bytes == *ln && *ln >= 3 && memcmp(*l, "\xef\xbb\xbf", 3) == 0) {
+			*l += 3;
+			*ln -= 3;
+		}
+		if (is_blank(*l, *ln))
+			return 0;
+		if (*ln >= 5 && memcmp(*l, "From ", 5) == 0)
+			mb->kind = MBOX;
+		else
+			mb->kind = is_field(*l, *ln) ? HEAD : MBOX;
+	} else if (is_blank(*l, *ln))
+		mb->kind = mb->mailish ? SINGLE : MBOX;
+	else if (**l != ' ' && **l != '\t' && !is_field(*l, *ln))
 		mb->kind = MBOX;
-	else
-		mb->kind = is_field(*l, *ln) ? SINGLE : MBOX;
+	if (mb->kind == HEAD)
+		mb->mailish |= is_mail_field(*l, *ln);
 	return 1;
 }
 
@@ -190,9 +214,10 @@ pd_mbox_next(pd_mbox *mb, const char **buf, size_t *len)
 		const char *l = mb->line;
 		size_t ln = (size_t)n;
 
-		if (mb->kind == UNSEEN && !decide(mb, &l, &ln))
+		if ((mb->kind == UNSEEN || mb->kind == HEAD) && !decide(mb, &l, &ln))
 			continue;
-		if (mb->kind == SINGLE) {
+		if (mb->kind == SINGLE || mb->kind == HEAD) {
+			mb->prev_blank = is_blank(l, ln);
 			if ((rc = append(mb, l, ln)) != 0)
 				return rc;
 			continue;

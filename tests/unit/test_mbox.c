@@ -228,12 +228,26 @@ test_edges(void **state)
 	assert_int_equal(ms.n, 1);
 	assert_string_equal(ms.m[0], "Subject: bom\n\nx\n");
 	msgs_free(&ms);
-	/* An mbox cut off at the front: its first piece is a message too. */
-	split_str("the tail of a body\n\nFrom b\nB: 2\n", &ms);
-	assert_int_equal(ms.n, 2);
-	assert_string_equal(ms.m[0], "the tail of a body\n");
-	assert_string_equal(ms.m[1], "B: 2\n");
-	msgs_free(&ms);
+	/*
+	 * An mbox cut off at the front: its first piece is a message too,
+	 * also when it starts with lines shaped like header fields (trailers)
+	 * that are no message's header block.
+	 */
+	static const char *const cut[] = {
+		"the tail of a body\n",
+		"Signed-off-by: A <a@b.c>\nCc: d@e.f\n---\n x | 1 +\n",
+		"Reviewed-by: A <a@b.c>\n\nThanks.\n",
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s\nFrom b\nB: 2\n", cut[i]);
+		split_str(buf, &ms);
+		assert_int_equal(ms.n, 2);
+		assert_string_equal(ms.m[0], cut[i]);
+		assert_string_equal(ms.m[1], "B: 2\n");
+		msgs_free(&ms);
+	}
 	/* Nothing, blank lines only, separators only. */
 	split_str("", &ms);
 	assert_int_equal(ms.n, 0);
