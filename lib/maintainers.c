@@ -522,14 +522,21 @@ pd_maint_fopen(const char *path, char *errbuf, size_t errlen)
 {
 	FILE *fp;
 	struct stat sb;
+	int fd;
 
-	if ((fp = fopen(path, "r")) == NULL) {
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		snprintf(errbuf, errlen, "%s: not a regular file", path);
-		fclose(fp);
+		close(fd);
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, 0) != 0 || (fp = fdopen(fd, "r")) == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	return fp;
@@ -583,20 +590,6 @@ mark_dirs(pd_maint *m, const char *path)
 	}
 }
 
-static int
-is_xz(const char *path)
-{
-	unsigned char magic[6];
-	int fd, r;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	r = read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
-	    memcmp(magic, "\xfd" "7zXZ\0", 6) == 0;
-	close(fd);
-	return r;
-}
-
 /* "xz -dc -- path" on a pipe, no shell. */
 static FILE *
 xz_open(const char *path, pid_t *pid)
@@ -638,15 +631,19 @@ struct flist {
 static int
 files_open(struct flist *fl, const char *path, char *errbuf, size_t errlen)
 {
+	unsigned char magic[6];
 	int xz;
 
 	fl->pid = -1;
-	if ((xz = is_xz(path)) < 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	if ((fl->fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
 		return PD_EIO;
+	xz = fread(magic, 1, sizeof(magic), fl->fp) == sizeof(magic) &&
+	    memcmp(magic, "\xfd" "7zXZ\0", 6) == 0;
+	if (!xz) {
+		rewind(fl->fp);
+		return 0;
 	}
-	if (!xz)
-		return (fl->fp = pd_maint_fopen(path, errbuf, errlen)) ? 0 : PD_EIO;
+	fclose(fl->fp);
 	if ((fl->fp = xz_open(path, &fl->pid)) == NULL) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return PD_EIO;

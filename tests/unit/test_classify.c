@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,17 @@ test_rules_errors(void **state)
 	assert_int_equal(pd_classifier_new(NULL, path_in("PD_SHARED",
 	    "data/linux-6.12/MAINTAINERS"), "/dev/zero", &c, err, sizeof(err)), PD_EIO);
 	assert_string_equal(err, "/dev/zero: not a regular file");
+	assert_null(c);
+	/* nor does a FIFO wait for a writer that never comes */
+	char fifo[600];
+
+	snprintf(fifo, sizeof(fifo), "%s/rules.fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(pd_classifier_new(fifo, NULL, NULL, &c, err, sizeof(err)), PD_EIO);
+	assert_non_null(strstr(err, "rules.fifo: not a regular file"));
+	assert_int_equal(pd_classifier_new(NULL, path_in("PD_SHARED",
+	    "data/linux-6.12/MAINTAINERS"), fifo, &c, err, sizeof(err)), PD_EIO);
+	assert_non_null(strstr(err, "rules.fifo: not a regular file"));
 	assert_null(c);
 }
 
