@@ -155,7 +155,10 @@ one(struct imp *im, const char *buf, size_t len, const char *where)
 	return batch_step(im);
 }
 
-/* Wait for the decompressor; note whether it failed. */
+/*
+ * Wait for the decompressor; note whether it failed.  Status 2 is gzip's
+ * and xz's warning (trailing garbage ignored): all the data came out.
+ */
 static void
 reap(struct imp *im)
 {
@@ -164,7 +167,8 @@ reap(struct imp *im)
 
 	while ((w = waitpid(im->zpid, &status, 0)) < 0 && errno == EINTR)
 		;
-	im->zfailed = w != im->zpid || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	im->zfailed = w != im->zpid || !WIFEXITED(status) ||
+	    (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 2);
 	im->zpid = 0;
 }
 
@@ -311,7 +315,7 @@ read_compressed(struct imp *im, const char *path, const char *prog)
 	}
 	if (im->zpid > 0)
 		reap(im);
-	if (im->zfailed && !im->fatal) {
+	if (rc == 0 && im->zfailed) {
 		cli_err("%s: corrupt input (%s -dc failed); the message it cut "
 		    "off was not stored", path, prog);
 		rc = -1;

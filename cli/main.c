@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,8 @@ main(int argc, char **argv)
 	struct cli c = { 0 };
 	int ch, rc;
 
+	/* inherited as ignored, it would make waitpid fail for our children */
+	signal(SIGCHLD, SIG_DFL);
 	while ((ch = getopt(argc, argv, "+c:D:V")) != -1) {
 		if (!cli_common_opt(&c, ch, optarg))
 			usage();

@@ -418,6 +418,8 @@ main(int argc, char **argv)
 	fault = guard_fault(&sig, &phase);
 	/* a closed pipe must be a write error (EX_TEMPFAIL), not a signal */
 	signal(SIGPIPE, SIG_IGN);
+	/* inherited as ignored, it would make waitpid fail for sendmail (-s) */
+	signal(SIGCHLD, SIG_DFL);
 
 	conf = load_conf(&o, &badconf);
 	if (fault)

@@ -231,6 +231,8 @@ catch_signals(void)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* inherited as ignored, it would make waitpid fail for sendmail */
+	signal(SIGCHLD, SIG_DFL);
 	return 0;
 }
 

@@ -87,6 +87,15 @@ test "$(summary "$T/o")" = "read 10, stored 5, duplicates 5, unparseable 0"
 if pd -D "$T/db-nothing" import "$T/nothing" 2>"$T/e"; then exit 1; fi
 grep -q 'nothing: no Maildir, and no .eml or .mbox file' "$T/e"
 
+# Started with SIGCHLD ignored (which children inherit), the decompressor
+# is still waited for; gzip's warning for trailing garbage (exit 2) loses
+# nothing.
+(trap '' CHLD; pd -D "$T/db-chld" import "$T/t.mbox.xz") >"$T/o"
+test "$(summary "$T/o")" = "read 5, stored 5, duplicates 0, unparseable 0"
+{ cat "$T/t.mbox.gz"; echo trailing garbage; } >"$T/garbage.mbox.gz"
+pd -D "$T/db-garbage" import "$T/garbage.mbox.gz" >"$T/o" 2>"$T/e"
+test "$(summary "$T/o")" = "read 5, stored 5, duplicates 0, unparseable 0"
+
 # A truncated .xz: the messages before the cut stay stored, the one it cut
 # off is not (a later import of the whole file would take it for a
 # duplicate); a clear error, exit 1.
