@@ -753,6 +753,10 @@ outlook_original(const char *p, const char *end)
 	struct line l, n;
 	size_t i;
 
+	/* most replies hold neither: one fast search, not a walk of lines */
+	if (memmem(p, (size_t)(end - p), "-----", 5) == NULL &&
+	    memmem(p, (size_t)(end - p), "____________________", 20) == NULL)
+		return end;
 	for (; next_line(p, end, &l); p = l.next) {
 		if (line_is(&l, "-----Original Message-----"))
 			return l.p;
