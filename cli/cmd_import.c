@@ -257,14 +257,20 @@ read_eml(struct imp *im, const char *path)
 	return rc;
 }
 
+static int
+has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	return n > k && strcmp(name + n - k, suffix) == 0;
+}
+
 static const char *
 decompressor(const char *path)
 {
-	size_t n = strlen(path);
-
-	if (n > 3 && strcmp(path + n - 3, ".xz") == 0)
+	if (has_suffix(path, ".xz"))
 		return "xz";
-	if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
+	if (has_suffix(path, ".gz"))
 		return "gzip";
 	return NULL;
 }
@@ -345,14 +351,6 @@ read_file(struct imp *im, const char *path)
 		im->done += (uint64_t)ftello(fp);
 	fclose(fp);
 	return rc;
-}
-
-static int
-has_suffix(const char *name, const char *suffix)
-{
-	size_t n = strlen(name), k = strlen(suffix);
-
-	return n > k && strcmp(name + n - k, suffix) == 0;
 }
 
 /* In a directory that is no Maildir: messages and mailboxes by their names. */

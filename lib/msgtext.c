@@ -143,18 +143,19 @@ append_cp1252(GString *out, const char *s, size_t n)
 	}
 }
 
+/* 1 if cs is one of the NULL-terminated names, in any case. */
 static int
-is_utf8_name(const char *cs)
+charset_in(const char *cs, const char *const *names)
 {
-	static const char *names[] = { "UTF-8", "UTF8", "US-ASCII", "ASCII",
-	    "ANSI_X3.4-1968", "us", NULL };
-	size_t i;
-
-	for (i = 0; names[i] != NULL; i++)
+	for (size_t i = 0; names[i] != NULL; i++)
 		if (g_ascii_strcasecmp(cs, names[i]) == 0)
 			return 1;
 	return 0;
 }
+
+/* Labels of UTF-8, and of ASCII, which UTF-8 contains. */
+static const char *const utf8_names[] = { "UTF-8", "UTF8", "US-ASCII", "ASCII",
+    "ANSI_X3.4-1968", "us", NULL };
 
 /*
  * Labels that mail clients read as windows-1252 (as the WHATWG Encoding
@@ -162,19 +163,9 @@ is_utf8_name(const char *cs)
  * windows-1252's quotes and dashes at 0x80-0x9f, where Latin-1 has only
  * control characters.
  */
-static int
-is_latin1_name(const char *cs)
-{
-	static const char *names[] = { "ISO-8859-1", "ISO8859-1", "ISO_8859-1",
-	    "ISO_8859-1:1987", "LATIN1", "L1", "CP819", "IBM819", "ISO-IR-100",
-	    "CSISOLATIN1", NULL };
-	size_t i;
-
-	for (i = 0; names[i] != NULL; i++)
-		if (g_ascii_strcasecmp(cs, names[i]) == 0)
-			return 1;
-	return 0;
-}
+static const char *const latin1_names[] = { "ISO-8859-1", "ISO8859-1",
+    "ISO_8859-1", "ISO_8859-1:1987", "LATIN1", "L1", "CP819", "IBM819",
+    "ISO-IR-100", "CSISOLATIN1", NULL };
 
 /*
  * Length of the leading run of s that is ASCII without NUL or CR: text
@@ -212,7 +203,7 @@ pd_text_append_utf8(GString *out, const char *raw, size_t len,
 	if (len == 0)
 		return;
 	/* ASCII is itself in UTF-8 and in the fallback windows-1252. */
-	if (charset == NULL || is_utf8_name(charset)) {
+	if (charset == NULL || charset_in(charset, utf8_names)) {
 		ascii = plain_ascii(raw, len);
 		g_string_append_len(out, raw, (gssize)ascii);
 		raw += ascii;
@@ -220,11 +211,11 @@ pd_text_append_utf8(GString *out, const char *raw, size_t len,
 		if (len == 0)
 			return;
 	}
-	if (charset != NULL && is_latin1_name(charset)) {
+	if (charset != NULL && charset_in(charset, latin1_names)) {
 		append_cp1252(out, raw, len);
 		return;
 	}
-	if (charset != NULL && !is_utf8_name(charset)) {
+	if (charset != NULL && !charset_in(charset, utf8_names)) {
 		conv = g_convert(raw, (gssize)len, "UTF-8", charset, NULL,
 		    &written, NULL);
 		if (conv != NULL) {
