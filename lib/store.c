@@ -23,6 +23,9 @@
  *   ranges    u64 big-endian range number -> range record
  *   counters  u64 BE range number, u8 enum pd_counter, name -> u64 count
  *   digests   u64 BE range number -> digest record
+ *   waiting   'r' reply's Message-ID NUL -> its trailer counts and the
+ *             ancestors it waits for; 'a' ancestor NUL reply NUL -> empty:
+ *             replies with trailers whose part has not arrived yet
  *
  * Keys that are strings carry their NUL so that pointers into the map are C
  * strings.  Records are a format byte followed by fields: integers as LEB128
@@ -34,7 +37,8 @@
  *
  * Trailer counts: a reply's Reviewed-by/Acked-by/Tested-by lines count for
  * the patch it answers and for the patch's series; a reply to a cover letter
- * counts for the series only.
+ * counts for the series only.  A reply that arrives before the part it
+ * answers waits for it (waiting).
  *
  * Pointers into the map: inside a write txn a value from mdb_get or a
  * cursor is valid only until the txn's next put or del (pages are changed
@@ -85,11 +89,11 @@
 #define DIG_FORMAT	1
 
 enum { DB_META, DB_MSGS, DB_SEQ, DB_SHORT, DB_SERIES, DB_PENDING, DB_LOOSE,
-	DB_VERS, DB_RANGES, DB_COUNTS, DB_DIGESTS, DB_MAX };
+	DB_VERS, DB_RANGES, DB_COUNTS, DB_DIGESTS, DB_WAIT, DB_MAX };
 
 static const char *const db_names[DB_MAX] = {
 	"meta", "messages", "seq", "shortids", "series", "pending", "loose",
-	"versions", "ranges", "counters", "digests"
+	"versions", "ranges", "counters", "digests", "waiting"
 };
 
 struct pd_store {
@@ -1157,8 +1161,14 @@ init_rdonly(pd_store *st)
 
 	if ((rc = txn_begin(st, MDB_RDONLY, &t)) != 0)
 		return rc;
-	for (int i = 0; i < DB_MAX && rc == 0; i++)
+	for (int i = 0; i < DB_MAX && rc == 0; i++) {
 		rc = mdb_dbi_open(t, db_names[i], i == DB_SHORT ? MDB_DUPSORT : 0, &st->db[i]);
+		/* Only writers use it, and they add it to a store made before it. */
+		if (rc == MDB_NOTFOUND && i == DB_WAIT) {
+			st->db[i] = 0;
+			rc = 0;
+		}
+	}
 	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
 		rc = PD_EVERSION;
 	if (rc == 0 && (rc = mdb_get(t, st->db[DB_META], &k, &v)) == 0 &&
@@ -1335,7 +1345,8 @@ walk_store(const char *dir)
 	if (rc == 0)
 		rc = walk_db(t, 1, 0);
 	for (int i = 0; i < DB_MAX && rc == 0; i++)
-		rc = walk_db(t, st->db[i], 1);
+		if (st->db[i] != 0)	/* 0: not in this store (init_rdonly) */
+			rc = walk_db(t, st->db[i], 1);
 	mdb_txn_abort(t);
 	pd_store_close(st);
 	return rc == 0 ? CHECK_OK : CHECK_BAD;
@@ -1973,65 +1984,97 @@ out:
 }
 
 #define ANSWER_DEPTH	32	/* ancestors looked at for the part a reply answers */
+#define STORE_IDMAX	512	/* a Message-ID that can be a key, and its NUL */
 
-/*
- * The part (patch or cover) a reply answers: its nearest stored ancestor
- * that is one, as patchwork and b4 credit a trailer given deeper in a
- * patch's thread (a reply to a review) to the patch.
- */
-static int
-answered_part(pd_store *st, MDB_txn *t, const pd_msg *m, MDB_val *k,
-    struct pd_rec *r, void **copy)
+struct credit {
+	int rv, ak, ts;		/* Reviewed-by, Acked-by, Tested-by */
+};
+
+/* m's ancestors, nearest first: In-Reply-To, then References from the last. */
+static void
+ancestors_of(const pd_msg *m, struct wbuf *ids)
 {
 	const char *irt = pd_msg_in_reply_to(m), *id;
 	size_t nrefs = pd_msg_nrefs(m);
-	int rc;
 
-	for (size_t i = 0; i <= nrefs && i < ANSWER_DEPTH; i++) {
-		id = i == 0 ? irt : pd_msg_ref(m, nrefs - i);
-		if (*id == '\0' || (i > 0 && strcmp(id, irt) == 0))
+	if (*irt != '\0')
+		w_str(ids, irt);
+	for (size_t i = nrefs; i > 0 && nrefs - i < ANSWER_DEPTH; i--)
+		if (*(id = pd_msg_ref(m, i - 1)) != '\0' && strcmp(id, irt) != 0)
+			w_str(ids, id);
+}
+
+/*
+ * The part (patch or cover) that trailers in reply to the messages ids
+ * (nearest first) count for: the nearest stored one, as patchwork and b4
+ * credit a trailer given deeper in a patch's thread (a reply to a review)
+ * to the patch.  From a stored reply the walk goes on up that reply's own
+ * parents, which ids need not name (a client may keep only In-Reply-To).
+ * The part's id in part[STORE_IDMAX]; the ids met before it that are not
+ * stored (all of them when there is no part) are added to missing.
+ */
+static int
+answered_part(pd_store *st, MDB_txn *t, const struct wbuf *ids, char *part,
+    struct wbuf *missing)
+{
+	struct rbuf rb = { ids->p, ids->p + ids->len, ids->err };
+	char up[STORE_IDMAX] = "";
+	const char *id;
+	struct pd_rec r;
+	MDB_val k;
+	void *copy;
+	int rc, found;
+
+	if (ids->err)
+		return PD_ENOMEM;
+	for (int hops = 0; hops < ANSWER_DEPTH; hops++) {
+		if (*up != '\0')
+			id = up;
+		else if (rb.p < rb.end)
+			id = r_str(&rb);
+		else
+			break;
+		if ((rc = get_rec(st, t, id, &k, &r, &copy)) == MDB_NOTFOUND) {
+			w_str(missing, id);
+			*up = '\0';
 			continue;
-		rc = get_rec(st, t, id, k, r, copy);
-		if (rc == MDB_NOTFOUND)
-			continue;
+		}
 		if (rc != 0)
 			return rc;
-		if ((r->kind == PD_KIND_COVER || r->kind == PD_KIND_PATCH) &&
-		    *r->series != '\0')
+		found = (r.kind == PD_KIND_COVER || r.kind == PD_KIND_PATCH) &&
+		    *r.series != '\0';
+		if (found)
+			snprintf(part, STORE_IDMAX, "%s", id);	/* a key: fits */
+		else if (snprintf(up, sizeof(up), "%s", r.in_reply_to) >= (int)sizeof(up))
+			*up = '\0';	/* too long to be stored */
+		free(copy);
+		if (found)
 			return 0;
-		free(*copy);
-		*copy = NULL;
 	}
 	return MDB_NOTFOUND;
 }
 
-/* A reply's trailers count for the patch it answers, or a cover's series. */
+/*
+ * Add trailers (sign 1) to the part id, a patch and its series or a
+ * cover's series, or take them back (sign -1).
+ */
 static int
-credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
+credit_part(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
+    int sign)
 {
-	unsigned rv = 0, ak = 0, ts = 0;
 	MDB_val k, sk, sv;
 	struct pd_rec r;
 	struct srec s;
 	struct wbuf b = { 0 };
-	void *rcopy = NULL, *scopy = NULL;
+	void *copy = NULL, *scopy = NULL;
 	int rc;
 
-	for (size_t i = 0; i < pd_msg_ntrailers(m); i++) {
-		const char *n = pd_msg_trailer_name(m, i);
-
-		rv += strcasecmp(n, "Reviewed-by") == 0;
-		ak += strcasecmp(n, "Acked-by") == 0;
-		ts += strcasecmp(n, "Tested-by") == 0;
-	}
-	if (rv + ak + ts == 0)
-		return 0;
-	if ((rc = answered_part(st, t, m, &k, &r, &rcopy)) != 0)
+	if ((rc = get_rec(st, t, id, &k, &r, &copy)) != 0)
 		goto out;
 	if (r.kind == PD_KIND_PATCH) {
-		r.reviewed += rv;
-		r.acked += ak;
-		r.tested += ts;
+		r.reviewed += sign * cr->rv;
+		r.acked += sign * cr->ak;
+		r.tested += sign * cr->ts;
 		if ((rc = rec_encode(&r, &b)) != 0 ||
 		    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, 0)) != 0)
 			goto out;
@@ -2040,19 +2083,242 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 	if ((rc = get_copy(t, st->db[DB_SERIES], &sk, &sv, &scopy)) != 0 ||
 	    (rc = ser_decode(&sk, &sv, &s)) != 0)
 		goto out;
-	s.reviewed += rv;
-	s.acked += ak;
-	s.tested += ts;
+	s.reviewed += sign * cr->rv;
+	s.acked += sign * cr->ak;
+	s.tested += sign * cr->ts;
 	b.len = 0;
 	if ((rc = ser_encode(&s, &b)) == 0)
 		rc = put_buf(t, st->db[DB_SERIES], &sk, &b, 0);
 out:
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	free(rcopy);
+	free(copy);
 	free(scopy);
 	free(b.p);
+	return rc == MDB_NOTFOUND ? PD_ECORRUPT : rc;
+}
+
+/*
+ * Keys of the waiting database: 'r' reply NUL for a waiting reply's
+ * record, 'a' ancestor NUL reply NUL for each ancestor it waits for, and
+ * 'a' ancestor NUL (reply NULL) for the prefix of an ancestor's waiters.
+ * MDB_NOTFOUND when the key would be too long to store.
+ */
+static int
+wait_key(struct wbuf *b, char kind, const char *id, const char *reply)
+{
+	b->len = 0;
+	w_raw(b, &kind, 1);
+	w_raw(b, id, strlen(id) + 1);
+	if (reply != NULL)
+		w_raw(b, reply, strlen(reply) + 1);
+	if (b->err)
+		return PD_ENOMEM;
+	return b->len > 511 ? MDB_NOTFOUND : 0;
+}
+
+/*
+ * A reply waits for the ancestors in missing, nearer to it than the part
+ * its trailers count for so far (credited, "" for none): mail arrives out
+ * of order, and the patch it answers may still be on its way.
+ */
+static int
+wait_put(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
+    const char *credited, const struct wbuf *missing)
+{
+	struct wbuf rec = { 0 }, kb = { 0 };
+	struct rbuf rb = { missing->p, missing->p + missing->len, missing->err };
+	MDB_val k, v = { 0, "" };
+	const char *id;
+	int rc = 0, waits = 0;
+
+	w_i64(&rec, cr->rv);
+	w_i64(&rec, cr->ak);
+	w_i64(&rec, cr->ts);
+	w_str(&rec, credited);
+	while (rc == 0 && !rb.err && rb.p < rb.end) {
+		id = r_str(&rb);
+		if (strcmp(id, reply) == 0 || wait_key(&kb, 'a', id, reply) == MDB_NOTFOUND)
+			continue;
+		k.mv_size = kb.len;
+		k.mv_data = kb.p;
+		if (kb.err)
+			rc = PD_ENOMEM;
+		else if ((rc = mdb_put(t, st->db[DB_WAIT], &k, &v, 0)) == 0) {
+			w_str(&rec, id);
+			waits++;
+		}
+	}
+	if (rc == 0 && rb.err)
+		rc = PD_ENOMEM;		/* missing was not written whole */
+	/* An 'a' key fits only where the shorter 'r' key does. */
+	if (rc == 0 && waits && (rc = wait_key(&kb, 'r', reply, NULL)) == 0) {
+		k.mv_size = kb.len;
+		k.mv_data = kb.p;
+		rc = rec.err ? PD_ENOMEM : put_buf(t, st->db[DB_WAIT], &k, &rec, 0);
+	}
+	free(rec.p);
+	free(kb.p);
 	return rc;
+}
+
+/* The replies waiting for the ancestor whose key prefix is in kb. */
+static int
+wait_list(pd_store *st, MDB_txn *t, const struct wbuf *kb, char ***out,
+    size_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k = { kb->len, kb->p }, v;
+	char **list = NULL, **nl;
+	int rc;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(t, st->db[DB_WAIT], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= kb->len || memcmp(k.mv_data, kb->p, kb->len) != 0 ||
+		    ((char *)k.mv_data)[k.mv_size - 1] != '\0')
+			break;
+		if ((nl = reallocarray(list, *n + 1, sizeof(*list))) == NULL ||
+		    (nl[*n] = strdup((char *)k.mv_data + kb->len)) == NULL) {
+			list = nl ? nl : list;
+			rc = PD_ENOMEM;
+			break;
+		}
+		list = nl;
+		(*n)++;
+	}
+	mdb_cursor_close(c);
+	*out = list;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* A waiting reply's record (wait_put's), taken out: it waits no more. */
+static int
+wait_take(pd_store *st, MDB_txn *t, const char *reply, struct credit *cr,
+    char *credited, struct wbuf *ids)
+{
+	struct wbuf kb = { 0 }, ab = { 0 };
+	struct rbuf rb;
+	MDB_val k, v, ak;
+	void *copy = NULL;
+	const char *id;
+	int rc;
+
+	if ((rc = wait_key(&kb, 'r', reply, NULL)) != 0)
+		goto out;
+	k.mv_size = kb.len;
+	k.mv_data = kb.p;
+	if ((rc = get_copy(t, st->db[DB_WAIT], &k, &v, &copy)) != 0)
+		goto out;
+	rb.p = v.mv_data;
+	rb.end = rb.p + v.mv_size;
+	rb.err = 0;
+	cr->rv = r_int(&rb);
+	cr->ak = r_int(&rb);
+	cr->ts = r_int(&rb);
+	if (snprintf(credited, STORE_IDMAX, "%s", r_str(&rb)) >= STORE_IDMAX)
+		rb.err = 1;
+	while (rc == 0 && !rb.err && rb.p < rb.end) {
+		id = r_str(&rb);
+		w_str(ids, id);
+		if (rb.err || (rc = wait_key(&ab, 'a', id, reply)) != 0)
+			break;
+		ak.mv_size = ab.len;
+		ak.mv_data = ab.p;
+		if ((rc = mdb_del(t, st->db[DB_WAIT], &ak, NULL)) == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc == 0 && rb.err)
+		rc = PD_ECORRUPT;
+	if (rc == 0)
+		rc = mdb_del(t, st->db[DB_WAIT], &k, NULL);
+out:
+	free(copy);
+	free(kb.p);
+	free(ab.p);
+	return rc;
+}
+
+/*
+ * Credit the trailers cr of reply to the part answered from ids (nearest
+ * first), moving them from the part credited so far if a nearer one is
+ * stored now; while nearer ancestors are missing, the reply waits for them.
+ */
+static int
+credit(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
+    const char *credited, const struct wbuf *ids)
+{
+	char part[STORE_IDMAX];
+	struct wbuf missing = { 0 };
+	int rc;
+
+	rc = answered_part(st, t, ids, part, &missing);
+	if (rc == 0 && strcmp(part, credited) != 0) {
+		if (*credited != '\0')
+			rc = credit_part(st, t, credited, cr, -1);
+		if (rc == 0)
+			rc = credit_part(st, t, part, cr, 1);
+		credited = part;
+	}
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = wait_put(st, t, reply, cr, credited, &missing);
+	free(missing.p);
+	return rc;
+}
+
+/* The Reviewed-by/Acked-by/Tested-by lines of a reply. */
+static int
+credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
+{
+	struct credit cr = { 0, 0, 0 };
+	struct wbuf ids = { 0 };
+	int rc;
+
+	for (size_t i = 0; i < pd_msg_ntrailers(m); i++) {
+		const char *n = pd_msg_trailer_name(m, i);
+
+		cr.rv += strcasecmp(n, "Reviewed-by") == 0;
+		cr.ak += strcasecmp(n, "Acked-by") == 0;
+		cr.ts += strcasecmp(n, "Tested-by") == 0;
+	}
+	if (cr.rv + cr.ak + cr.ts == 0)
+		return 0;
+	ancestors_of(m, &ids);
+	rc = credit(st, t, pd_msg_id(m), &cr, "", &ids);
+	free(ids.p);
+	return rc;
+}
+
+/*
+ * m has just been stored: the replies that waited for it look again for
+ * the part they answer, m or one m leads to.
+ */
+static int
+wait_settle(pd_store *st, MDB_txn *t, const pd_msg *m)
+{
+	struct wbuf kb = { 0 }, ids = { 0 };
+	struct credit cr;
+	char **replies = NULL, credited[STORE_IDMAX];
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = wait_key(&kb, 'a', pd_msg_id(m), NULL)) != 0 ||
+	    (rc = wait_list(st, t, &kb, &replies, &n)) != 0)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++) {
+		ids.len = 0;
+		if ((rc = wait_take(st, t, replies[i], &cr, credited, &ids)) == 0)
+			rc = credit(st, t, replies[i], &cr, credited, &ids);
+		else if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(replies[i]);
+	free(replies);
+	free(kb.p);
+	free(ids.p);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* ---- put ---- */
@@ -2255,7 +2521,8 @@ put_fn(pd_store *st, MDB_txn *t, void *arg)
 	r.excerpt = excerpt;
 	if ((rc = rec_encode(&r, &b)) != 0 ||
 	    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, MDB_NOOVERWRITE)) != 0 ||
-	    (rc = put_arrival(st, t, &k, &r, &rg)) != 0)
+	    (rc = put_arrival(st, t, &k, &r, &rg)) != 0 ||
+	    (rc = wait_settle(st, t, m)) != 0)
 		goto out;
 	if (patch && (rc = put_counters(st, t, rg.no, m, c->cls, c->sid)) != 0)
 		goto out;

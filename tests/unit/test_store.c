@@ -1118,6 +1118,105 @@ test_reply_trailers(void **state)
 	files_free(&f);
 }
 
+/*
+ * Store msgs in order; t = the trailer counts of message id and s = those
+ * of series sid afterwards.
+ */
+static void
+trailers_after(pd_msg **msgs, const int *order, int n, const char *id,
+    const char *sid, unsigned t[3], unsigned s[3])
+{
+	pd_store *st;
+	struct pd_series ser;
+	char dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/order", tmpdir);
+	assert_int_equal(pd_store_open(dir, PD_STORE_CREATE | PD_STORE_NOSYNC, 0, 0,
+	    &st), 0);
+	for (int i = 0; i < n; i++) {
+		struct pd_class cls;
+		struct pd_put_result res;
+
+		pd_classify(NULL, msgs[order[i]], &cls);
+		assert_int_equal(pd_store_put(st, msgs[order[i]], &cls, &res), 0);
+	}
+	assert_int_equal(pd_store_get_msg(st, id, trailers_of, t), 0);
+	assert_int_equal(pd_store_series_get(st, sid, &ser), 0);
+	s[0] = ser.reviewed;
+	s[1] = ser.acked;
+	s[2] = ser.tested;
+	pd_series_clear(&ser);
+	pd_store_close(st);
+	assert_int_equal(pd_store_check(dir), 0);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static pd_msg *
+parse_text(const char *raw)
+{
+	pd_msg *m;
+
+	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+	return m;
+}
+
+/*
+ * A reply that arrives before the patch it answers (mail is not delivered
+ * in order) waits for it: the patch's and the series' counts come out the
+ * same in every order, also when the cover letter came first and held the
+ * reply's trailers until the patch arrived.  Then a chain: an ack whose
+ * References name only the review it answers, the review naming the patch.
+ */
+static void
+test_trailers_any_order(void **state)
+{
+	static const char review[] = "From: R <r@ex.org>\n"
+	    "Message-ID: <review@ex.org>\nIn-Reply-To: <patch-2-message@example.com>\n"
+	    "References: <cover-message@example.com> <patch-2-message@example.com>\n"
+	    "Subject: Re: [PATCH v2 2/2] Simple test 2\n\n> hunk\nA question.\n";
+	static const char ack[] = "From: R <r@ex.org>\n"
+	    "Message-ID: <ack@ex.org>\nIn-Reply-To: <review@ex.org>\n"
+	    "References: <review@ex.org>\n"
+	    "Subject: Re: [PATCH v2 2/2] Simple test 2\n\n"
+	    "> a question\nFine then.\n\nAcked-by: R <r@ex.org>\n";
+	static const char *const cover = "cover-message@example.com";
+	static const char *const p2 = "patch-2-message@example.com";
+	struct files f;
+	pd_msg *m[5];
+	int p[5] = { 0, 1, 2, 3, 4 }, orders = 0;
+	unsigned t[3], s[3];
+
+	(void)state;
+	/* cover, patch 1, patch 2, a review of patch 2, one of the cover */
+	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
+	for (int i = 0; i < 5; i++)
+		m[i] = load(f.path[i]);
+	do {
+		trailers_after(m, p, 5, p2, cover, t, s);
+		assert_int_equal(s[0], 2);
+		assert_int_equal(s[1] + s[2], 0);
+		assert_int_equal(t[0], 1);
+		orders++;
+	} while (next_perm(p, 5));
+	assert_int_equal(orders, 120);
+	for (int i = 0; i < 5; i++)
+		pd_msg_free(m[i]);
+	/* Without the cover letter, patch 2 gets the ack in each order. */
+	m[0] = load(f.path[2]);
+	m[1] = parse_text(review);
+	m[2] = parse_text(ack);
+	memcpy(p, (int[]){ 0, 1, 2 }, 3 * sizeof(int));
+	do {
+		trailers_after(m, p, 3, p2, cover, t, s);
+		assert_int_equal(t[1], 1);
+		assert_int_equal(s[1], 1);
+		assert_int_equal(t[0] + t[2] + s[0] + s[2], 0);
+	} while (next_perm(p, 3));
+	for (int i = 0; i < 3; i++)
+		pd_msg_free(m[i]);
+	files_free(&f);
+}
+
 /* ---- ranges ---- */
 
 struct render_arg {
@@ -1740,7 +1839,7 @@ test_ingest(void **state)
 
 /* ---- arrival order of an archive's messages ---- */
 
-#define ARCH_MSGS	200
+#define ARCH_MSGS	1000
 
 struct arch {
 	pd_msg *m[ARCH_MSGS];
@@ -1827,11 +1926,34 @@ series_counts(pd_store *st, struct series_counts *c)
 	qsort(c->v, c->n, sizeof(c->v[0]), cmp_u64);
 }
 
+/* Trailer counts of each message's series (0 for no series), summed in tot. */
+static void
+series_trailers(pd_store *st, const struct arch *a, char **sid,
+    unsigned tr[][3], unsigned tot[3])
+{
+	struct pd_series s;
+
+	memset(tot, 0, 3 * sizeof(tot[0]));
+	for (size_t i = 0; i < a->n; i++) {
+		memset(tr[i], 0, sizeof(tr[i]));
+		if (*sid[i] == '\0')
+			continue;
+		assert_int_equal(pd_store_series_get(st, sid[i], &s), 0);
+		tr[i][0] = s.reviewed;
+		tr[i][1] = s.acked;
+		tr[i][2] = s.tested;
+		for (int j = 0; j < 3; j++)
+			tot[j] += tr[i][j];
+		pd_series_clear(&s);
+	}
+}
+
 /*
  * Patches replying to a non-part ([GIT PULL], discussion) arriving before
  * or after it: archive order, reversed and shuffled give the same series
  * (same partition of the messages, same counters), and a series named
- * after a cover letter has that name in every order.
+ * after a cover letter has that name in every order.  Reviews arriving
+ * before their patches (reversed) count as in archive order.
  */
 static void
 test_archive_order(void **state)
@@ -1840,6 +1962,8 @@ test_archive_order(void **state)
 	size_t ord[3][ARCH_MSGS];
 	char *sid[3][ARCH_MSGS];
 	struct series_counts c[3];
+	static unsigned tr[3][ARCH_MSGS][3];
+	unsigned tot[3][3];
 	const char *subs[3] = { "fwd", "rev", "shuf" };
 	int nameless = 0;
 
@@ -1861,8 +1985,12 @@ test_archive_order(void **state)
 		pd_store *st = arch_import(&a, ord[o], subs[o], sid[o]);
 
 		series_counts(st, &c[o]);
+		series_trailers(st, &a, sid[o], tr[o], tot[o]);
 		pd_store_close(st);
 	}
+	print_message("trailers in archive order: %u reviewed, %u acked, %u tested\n",
+	    tot[0][0], tot[0][1], tot[0][2]);
+	assert_true(tot[0][0] >= 10 && tot[0][1] >= 3);
 	/* Not trivially equal: there are many series, some of many parts. */
 	assert_true(c[0].n >= 10);
 	assert_true(c[0].v[c[0].n - 1] >= 3);
@@ -1870,6 +1998,7 @@ test_archive_order(void **state)
 		print_message("%s: %zu series, forward %zu\n", subs[o], c[o].n, c[0].n);
 		assert_int_equal(c[o].n, c[0].n);
 		assert_memory_equal(c[o].v, c[0].v, c[0].n * sizeof(c[0].v[0]));
+		assert_memory_equal(tr[o], tr[0], a.n * sizeof(tr[0][0]));
 		for (size_t i = 0; i < a.n; i++) {
 			for (size_t j = 0; j < i; j++)
 				assert_int_equal(strcmp(sid[0][i], sid[0][j]) == 0,
@@ -1980,6 +2109,50 @@ test_check(void **state)
 	assert_null(st);
 }
 
+/*
+ * A store written before the waiting database existed: read-only opens
+ * and the check do without it; the first writer adds it, and a reply
+ * stored before its patch then waits for it there.
+ */
+static void
+test_store_before_waiting(void **state)
+{
+	char dir[512];
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi dbi;
+	pd_store *st;
+	struct pd_range r;
+	struct files f;
+	unsigned tr[3];
+
+	(void)state;
+	pd_store_close(open_store("old", 0, 0));
+	snprintf(dir, sizeof(dir), "%s/old", tmpdir);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, "waiting", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(t, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY | PD_STORE_CHECK, 0, 0, &st), 0);
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	assert_int_equal(r.no, 1);
+	pd_store_close(st);
+	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
+	st = open_store("old", 0, 0);
+	put_file(st, f.path[3], NULL);	/* the review of patch 2, first */
+	put_file(st, f.path[2], NULL);
+	assert_int_equal(pd_store_get_msg(st, "patch-2-message@example.com",
+	    trailers_of, tr), 0);
+	assert_int_equal(tr[0], 1);
+	pd_store_close(st);
+	assert_int_equal(pd_store_check(dir), 0);
+	files_free(&f);
+}
+
 int
 main(void)
 {
@@ -1998,6 +2171,7 @@ main(void)
 		cmocka_unit_test(test_series_guess),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trailers_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
@@ -2006,6 +2180,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_before_waiting, setup, teardown),
 	};
 	int rc;
 
