@@ -1544,6 +1544,22 @@ chain_fits(const struct pd_rec *a, const pd_msg *m, int cx, size_t d)
 	    a->date - date <= LOOSE_WINDOW && date - a->date <= LOOSE_WINDOW;
 }
 
+/* m's ancestors, nearest first: In-Reply-To, then References from the last. */
+static size_t
+thread_ancestors(const pd_msg *m, const char **anc, size_t max)
+{
+	const char *irt = pd_msg_in_reply_to(m), *own = pd_msg_id(m), *ref;
+	size_t n = 0;
+
+	if (*irt && strcmp(irt, own) != 0 && n < max)
+		anc[n++] = irt;
+	for (size_t i = pd_msg_nrefs(m); i > 0 && n < max; i--)
+		if (*(ref = pd_msg_ref(m, i - 1)) && strcmp(ref, irt) != 0 &&
+		    strcmp(ref, own) != 0)
+			anc[n++] = ref;
+	return n;
+}
+
 /*
  * Threading: the nearest stored ancestor of the same version and total
  * gives the series.  Ancestors not stored yet are remembered in "pending",
@@ -1568,21 +1584,12 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
     char *sid, size_t sidlen, const char **missing, size_t *nmissing)
 {
 	const char *anc[64];
-	size_t n = 0, nrefs = pd_msg_nrefs(m), root = 0;
-	const char *irt = pd_msg_in_reply_to(m);
+	size_t n = thread_ancestors(m, anc, 64), root = 0;
 	MDB_val k;
 	struct pd_rec a;
 	void *copy;
 	int rc, same, part, cx = pd_msg_counter(m, NULL), stem;
 
-	if (*irt)
-		anc[n++] = irt;
-	for (size_t i = nrefs; i > 0 && n < 64; i--) {
-		const char *ref = pd_msg_ref(m, i - 1);
-
-		if (*ref && strcmp(ref, irt) != 0 && strcmp(ref, pd_msg_id(m)) != 0)
-			anc[n++] = ref;
-	}
 	*nmissing = 0;
 	/* At distance d = i + 1; past a gap a chain reaches back cx parts. */
 	for (size_t i = 0; i < n && (*nmissing == 0 || i + 1 <= (size_t)cx); i++) {
@@ -1984,24 +1991,24 @@ out:
 }
 
 #define ANSWER_DEPTH	32	/* ancestors looked at for the part a reply answers */
-#define STORE_IDMAX	512	/* a Message-ID that can be a key, and its NUL */
+#define IDSIZE		(PD_ID_MAX + 1)
+_Static_assert(1 + 2 * IDSIZE <= 511, "a waiting key holds two ids");
 
 struct credit {
 	int rv, ak, ts;		/* Reviewed-by, Acked-by, Tested-by */
 };
 
-/* m's ancestors, nearest first: In-Reply-To, then References from the last. */
-static void
-ancestors_of(const pd_msg *m, struct wbuf *ids)
+/* Add id to seen[*n]; 0 if it is there already, or too long to be an id. */
+static int
+seen_add(char seen[][IDSIZE], size_t *n, const char *id)
 {
-	const char *irt = pd_msg_in_reply_to(m), *id;
-	size_t nrefs = pd_msg_nrefs(m);
-
-	if (*irt != '\0')
-		w_str(ids, irt);
-	for (size_t i = nrefs; i > 0 && nrefs - i < ANSWER_DEPTH; i--)
-		if (*(id = pd_msg_ref(m, i - 1)) != '\0' && strcmp(id, irt) != 0)
-			w_str(ids, id);
+	for (size_t j = 0; j < *n; j++)
+		if (strcmp(seen[j], id) == 0)
+			return 0;
+	if (snprintf(seen[*n], IDSIZE, "%s", id) >= IDSIZE)
+		return 0;
+	(*n)++;
+	return 1;
 }
 
 /*
@@ -2009,49 +2016,43 @@ ancestors_of(const pd_msg *m, struct wbuf *ids)
  * (nearest first) count for: the nearest stored one, as patchwork and b4
  * credit a trailer given deeper in a patch's thread (a reply to a review)
  * to the patch.  From a stored reply the walk goes on up that reply's own
- * parents, which ids need not name (a client may keep only In-Reply-To).
- * The part's id in part[STORE_IDMAX]; the ids met before it that are not
- * stored (all of them when there is no part) are added to missing.
+ * parents, which ids need not name (a client may keep only In-Reply-To);
+ * each message is looked at once.  The part's id in part[IDSIZE]; the
+ * messages met before it that are not stored (all of them when there is
+ * no part) are added to missing.
  */
 static int
-answered_part(pd_store *st, MDB_txn *t, const struct wbuf *ids, char *part,
-    struct wbuf *missing)
+answered_part(pd_store *st, MDB_txn *t, const char *const *ids, size_t n,
+    char *part, struct wbuf *missing)
 {
-	struct rbuf rb = { ids->p, ids->p + ids->len, ids->err };
-	char up[STORE_IDMAX] = "";
+	char seen[ANSWER_DEPTH][IDSIZE], up[IDSIZE] = "";
 	const char *id;
 	struct pd_rec r;
 	MDB_val k;
 	void *copy;
-	int rc, found;
+	size_t i = 0, nseen = 0;
+	int rc, fresh, found;
 
-	if (ids->err)
-		return PD_ENOMEM;
-	for (int hops = 0; hops < ANSWER_DEPTH; hops++) {
-		if (*up != '\0')
-			id = up;
-		else if (rb.p < rb.end)
-			id = r_str(&rb);
-		else
-			break;
+	while (nseen < ANSWER_DEPTH && (*up != '\0' || i < n)) {
+		fresh = seen_add(seen, &nseen, *up != '\0' ? up : ids[i++]);
+		*up = '\0';
+		if (!fresh)
+			continue;	/* a chain walked up before, or a loop */
+		id = seen[nseen - 1];
 		if ((rc = get_rec(st, t, id, &k, &r, &copy)) == MDB_NOTFOUND) {
 			w_str(missing, id);
-			*up = '\0';
 			continue;
 		}
 		if (rc != 0)
 			return rc;
 		found = (r.kind == PD_KIND_COVER || r.kind == PD_KIND_PATCH) &&
 		    *r.series != '\0';
-		if (found)
-			snprintf(part, STORE_IDMAX, "%s", id);	/* a key: fits */
-		else if (snprintf(up, sizeof(up), "%s", r.in_reply_to) >= (int)sizeof(up))
-			*up = '\0';	/* too long to be stored */
+		snprintf(found ? part : up, IDSIZE, "%s", found ? id : r.in_reply_to);
 		free(copy);
 		if (found)
-			return 0;
+			return missing->err ? PD_ENOMEM : 0;
 	}
-	return MDB_NOTFOUND;
+	return missing->err ? PD_ENOMEM : MDB_NOTFOUND;
 }
 
 /*
@@ -2093,30 +2094,31 @@ out:
 	free(copy);
 	free(scopy);
 	free(b.p);
-	return rc == MDB_NOTFOUND ? PD_ECORRUPT : rc;
+	return rc == MDB_NOTFOUND ? 0 : rc;	/* as the count was: nothing */
 }
 
 /*
  * Keys of the waiting database: 'r' reply NUL for a waiting reply's
  * record, 'a' ancestor NUL reply NUL for each ancestor it waits for, and
  * 'a' ancestor NUL (reply NULL) for the prefix of an ancestor's waiters.
- * MDB_NOTFOUND when the key would be too long to store.
  */
-static int
+static MDB_val
 wait_key(struct wbuf *b, char kind, const char *id, const char *reply)
 {
+	MDB_val k;
+
 	b->len = 0;
 	w_raw(b, &kind, 1);
 	w_raw(b, id, strlen(id) + 1);
 	if (reply != NULL)
 		w_raw(b, reply, strlen(reply) + 1);
-	if (b->err)
-		return PD_ENOMEM;
-	return b->len > 511 ? MDB_NOTFOUND : 0;
+	k.mv_size = b->len;
+	k.mv_data = b->p;
+	return k;
 }
 
 /*
- * A reply waits for the ancestors in missing, nearer to it than the part
+ * A reply waits for the messages in missing, nearer to it than the part
  * its trailers count for so far (credited, "" for none): mail arrives out
  * of order, and the patch it answers may still be on its way.
  */
@@ -2125,42 +2127,30 @@ wait_put(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
     const char *credited, const struct wbuf *missing)
 {
 	struct wbuf rec = { 0 }, kb = { 0 };
-	struct rbuf rb = { missing->p, missing->p + missing->len, missing->err };
+	struct rbuf rb = { missing->p, missing->p + missing->len, 0 };
 	MDB_val k, v = { 0, "" };
-	const char *id;
-	int rc = 0, waits = 0;
+	int rc = 0;
 
+	if (missing->len == 0)
+		return 0;
 	w_i64(&rec, cr->rv);
 	w_i64(&rec, cr->ak);
 	w_i64(&rec, cr->ts);
 	w_str(&rec, credited);
-	while (rc == 0 && !rb.err && rb.p < rb.end) {
-		id = r_str(&rb);
-		if (strcmp(id, reply) == 0 || wait_key(&kb, 'a', id, reply) == MDB_NOTFOUND)
-			continue;
-		k.mv_size = kb.len;
-		k.mv_data = kb.p;
-		if (kb.err)
-			rc = PD_ENOMEM;
-		else if ((rc = mdb_put(t, st->db[DB_WAIT], &k, &v, 0)) == 0) {
-			w_str(&rec, id);
-			waits++;
-		}
+	w_raw(&rec, missing->p, missing->len);
+	while (rc == 0 && rb.p < rb.end) {
+		k = wait_key(&kb, 'a', r_str(&rb), reply);
+		rc = kb.err ? PD_ENOMEM : mdb_put(t, st->db[DB_WAIT], &k, &v, 0);
 	}
-	if (rc == 0 && rb.err)
-		rc = PD_ENOMEM;		/* missing was not written whole */
-	/* An 'a' key fits only where the shorter 'r' key does. */
-	if (rc == 0 && waits && (rc = wait_key(&kb, 'r', reply, NULL)) == 0) {
-		k.mv_size = kb.len;
-		k.mv_data = kb.p;
-		rc = rec.err ? PD_ENOMEM : put_buf(t, st->db[DB_WAIT], &k, &rec, 0);
-	}
+	k = wait_key(&kb, 'r', reply, NULL);
+	if (rc == 0)
+		rc = rec.err || kb.err ? PD_ENOMEM : put_buf(t, st->db[DB_WAIT], &k, &rec, 0);
 	free(rec.p);
 	free(kb.p);
 	return rc;
 }
 
-/* The replies waiting for the ancestor whose key prefix is in kb. */
+/* The replies waiting for the message whose key prefix is kb. */
 static int
 wait_list(pd_store *st, MDB_txn *t, const struct wbuf *kb, char ***out,
     size_t *n)
@@ -2192,67 +2182,72 @@ wait_list(pd_store *st, MDB_txn *t, const struct wbuf *kb, char ***out,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+struct waiter {
+	struct credit cr;
+	const char *credited;
+	const char *ids[ANSWER_DEPTH];	/* what it waited for, nearest first */
+	size_t n;
+	void *copy;			/* of its record: the strings above */
+};
+
 /* A waiting reply's record (wait_put's), taken out: it waits no more. */
 static int
-wait_take(pd_store *st, MDB_txn *t, const char *reply, struct credit *cr,
-    char *credited, struct wbuf *ids)
+wait_take(pd_store *st, MDB_txn *t, const char *reply, struct waiter *w)
 {
-	struct wbuf kb = { 0 }, ab = { 0 };
+	struct wbuf kb = { 0 };
 	struct rbuf rb;
-	MDB_val k, v, ak;
-	void *copy = NULL;
-	const char *id;
+	MDB_val k, v;
 	int rc;
 
-	if ((rc = wait_key(&kb, 'r', reply, NULL)) != 0)
+	w->n = 0;
+	k = wait_key(&kb, 'r', reply, NULL);
+	if (kb.err || (rc = get_copy(t, st->db[DB_WAIT], &k, &v, &w->copy)) != 0) {
+		rc = kb.err ? PD_ENOMEM : rc;
 		goto out;
-	k.mv_size = kb.len;
-	k.mv_data = kb.p;
-	if ((rc = get_copy(t, st->db[DB_WAIT], &k, &v, &copy)) != 0)
-		goto out;
+	}
 	rb.p = v.mv_data;
 	rb.end = rb.p + v.mv_size;
 	rb.err = 0;
-	cr->rv = r_int(&rb);
-	cr->ak = r_int(&rb);
-	cr->ts = r_int(&rb);
-	if (snprintf(credited, STORE_IDMAX, "%s", r_str(&rb)) >= STORE_IDMAX)
-		rb.err = 1;
-	while (rc == 0 && !rb.err && rb.p < rb.end) {
-		id = r_str(&rb);
-		w_str(ids, id);
-		if (rb.err || (rc = wait_key(&ab, 'a', id, reply)) != 0)
-			break;
-		ak.mv_size = ab.len;
-		ak.mv_data = ab.p;
-		if ((rc = mdb_del(t, st->db[DB_WAIT], &ak, NULL)) == MDB_NOTFOUND)
+	w->cr.rv = r_int(&rb);
+	w->cr.ak = r_int(&rb);
+	w->cr.ts = r_int(&rb);
+	w->credited = r_str(&rb);
+	while (!rb.err && rb.p < rb.end && w->n < ANSWER_DEPTH)
+		w->ids[w->n++] = r_str(&rb);
+	if (rb.err || rb.p < rb.end) {
+		rc = PD_ECORRUPT;
+		goto out;
+	}
+	for (size_t i = 0; i < w->n && rc == 0; i++) {
+		MDB_val ak = wait_key(&kb, 'a', w->ids[i], reply);
+
+		if (kb.err)
+			rc = PD_ENOMEM;
+		else if ((rc = mdb_del(t, st->db[DB_WAIT], &ak, NULL)) == MDB_NOTFOUND)
 			rc = 0;
 	}
-	if (rc == 0 && rb.err)
-		rc = PD_ECORRUPT;
+	k = wait_key(&kb, 'r', reply, NULL);
 	if (rc == 0)
-		rc = mdb_del(t, st->db[DB_WAIT], &k, NULL);
+		rc = kb.err ? PD_ENOMEM : mdb_del(t, st->db[DB_WAIT], &k, NULL);
 out:
-	free(copy);
 	free(kb.p);
-	free(ab.p);
 	return rc;
 }
 
 /*
- * Credit the trailers cr of reply to the part answered from ids (nearest
- * first), moving them from the part credited so far if a nearer one is
- * stored now; while nearer ancestors are missing, the reply waits for them.
+ * Credit the trailers cr of reply to the part answered from ids, moving
+ * them from the part credited so far when a nearer one is stored now;
+ * while nearer messages are missing, the reply waits for them.
  */
 static int
 credit(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
-    const char *credited, const struct wbuf *ids)
+    const char *credited, const char *const *ids, size_t n)
 {
-	char part[STORE_IDMAX];
+	char part[IDSIZE];
 	struct wbuf missing = { 0 };
 	int rc;
 
-	rc = answered_part(st, t, ids, part, &missing);
+	rc = answered_part(st, t, ids, n, part, &missing);
 	if (rc == 0 && strcmp(part, credited) != 0) {
 		if (*credited != '\0')
 			rc = credit_part(st, t, credited, cr, -1);
@@ -2271,8 +2266,7 @@ static int
 credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 {
 	struct credit cr = { 0, 0, 0 };
-	struct wbuf ids = { 0 };
-	int rc;
+	const char *anc[ANSWER_DEPTH];
 
 	for (size_t i = 0; i < pd_msg_ntrailers(m); i++) {
 		const char *n = pd_msg_trailer_name(m, i);
@@ -2283,42 +2277,38 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 	}
 	if (cr.rv + cr.ak + cr.ts == 0)
 		return 0;
-	ancestors_of(m, &ids);
-	rc = credit(st, t, pd_msg_id(m), &cr, "", &ids);
-	free(ids.p);
-	return rc;
+	return credit(st, t, pd_msg_id(m), &cr, "", anc,
+	    thread_ancestors(m, anc, ANSWER_DEPTH));
 }
 
 /*
  * m has just been stored: the replies that waited for it look again for
- * the part they answer, m or one m leads to.
+ * the part they answer, m or one that m leads to.
  */
 static int
 wait_settle(pd_store *st, MDB_txn *t, const pd_msg *m)
 {
-	struct wbuf kb = { 0 }, ids = { 0 };
-	struct credit cr;
-	char **replies = NULL, credited[STORE_IDMAX];
+	struct wbuf kb = { 0 };
+	struct waiter w;
+	char **replies = NULL;
 	size_t n = 0, i;
 	int rc;
 
-	if ((rc = wait_key(&kb, 'a', pd_msg_id(m), NULL)) != 0 ||
-	    (rc = wait_list(st, t, &kb, &replies, &n)) != 0)
-		goto out;
+	wait_key(&kb, 'a', pd_msg_id(m), NULL);
+	rc = kb.err ? PD_ENOMEM : wait_list(st, t, &kb, &replies, &n);
 	for (i = 0; i < n && rc == 0; i++) {
-		ids.len = 0;
-		if ((rc = wait_take(st, t, replies[i], &cr, credited, &ids)) == 0)
-			rc = credit(st, t, replies[i], &cr, credited, &ids);
+		w.copy = NULL;
+		if ((rc = wait_take(st, t, replies[i], &w)) == 0)
+			rc = credit(st, t, replies[i], &w.cr, w.credited, w.ids, w.n);
 		else if (rc == MDB_NOTFOUND)
-			rc = 0;
+			rc = 0;		/* settled already, by another of its ids */
+		free(w.copy);
 	}
-out:
 	for (i = 0; i < n; i++)
 		free(replies[i]);
 	free(replies);
 	free(kb.p);
-	free(ids.p);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return rc;
 }
 
 /* ---- put ---- */

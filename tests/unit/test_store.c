@@ -593,14 +593,16 @@ rethread(const char *path, const char *id, const char *date, const char *irt,
 	return parse_stream(fp, mem, &buf, &len);
 }
 
-/* Series of each message after putting msgs[order[0..n-1]] in a fresh store. */
-static void
-series_after(const char *sub, pd_msg **msgs, const int *order, int n, char out[][256])
+/*
+ * A fresh store in dir holding msgs[order[0..n-1]]; with out, out[i] is
+ * the series of msgs[i].
+ */
+static pd_store *
+store_in_order(const char *dir, pd_msg **msgs, const int *order, int n,
+    char out[][256])
 {
 	pd_store *st;
-	char dir[512];
 
-	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
 	assert_int_equal(pd_store_open(dir, PD_STORE_CREATE | PD_STORE_NOSYNC, 0, 0,
 	    &st), 0);
 	for (int i = 0; i < n; i++) {
@@ -609,9 +611,20 @@ series_after(const char *sub, pd_msg **msgs, const int *order, int n, char out[]
 
 		pd_classify(NULL, msgs[order[i]], &cls);
 		assert_int_equal(pd_store_put(st, msgs[order[i]], &cls, &res), 0);
-		snprintf(out[order[i]], 256, "%s", res.series);
+		if (out != NULL)
+			snprintf(out[order[i]], 256, "%s", res.series);
 	}
-	pd_store_close(st);
+	return st;
+}
+
+/* Series of each message after putting msgs[order[0..n-1]] in a fresh store. */
+static void
+series_after(const char *sub, pd_msg **msgs, const int *order, int n, char out[][256])
+{
+	char dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+	pd_store_close(store_in_order(dir, msgs, order, n, out));
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -1131,15 +1144,7 @@ trailers_after(pd_msg **msgs, const int *order, int n, const char *id,
 	char dir[512];
 
 	snprintf(dir, sizeof(dir), "%s/order", tmpdir);
-	assert_int_equal(pd_store_open(dir, PD_STORE_CREATE | PD_STORE_NOSYNC, 0, 0,
-	    &st), 0);
-	for (int i = 0; i < n; i++) {
-		struct pd_class cls;
-		struct pd_put_result res;
-
-		pd_classify(NULL, msgs[order[i]], &cls);
-		assert_int_equal(pd_store_put(st, msgs[order[i]], &cls, &res), 0);
-	}
+	st = store_in_order(dir, msgs, order, n, NULL);
 	assert_int_equal(pd_store_get_msg(st, id, trailers_of, t), 0);
 	assert_int_equal(pd_store_series_get(st, sid, &ser), 0);
 	s[0] = ser.reviewed;
@@ -1158,6 +1163,45 @@ parse_text(const char *raw)
 
 	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
 	return m;
+}
+
+/*
+ * A review under a long chain of replies to a message that never arrives
+ * (sent off the list), in arrival order and reversed: each message is
+ * walked once, so the patch 12 messages up is still found.
+ */
+static void
+deep_chain(void)
+{
+	enum { DEPTH = 12 };
+	pd_msg *m[DEPTH + 2];
+	int p[DEPTH + 2];
+	char raw[4096], refs[2048] = "<p@ex.org> <x@ex.org>", parent[32] = "x@ex.org";
+	unsigned t[3], s[3];
+
+	m[0] = parse_text("From: A <a@ex.org>\nMessage-ID: <p@ex.org>\n"
+	    "Subject: [PATCH] kvm: a fix\n\nA fix.\n\nSigned-off-by: A <a@ex.org>\n");
+	for (int i = 1; i <= DEPTH; i++) {
+		snprintf(raw, sizeof(raw), "From: B <b@ex.org>\n"
+		    "Message-ID: <b%d@ex.org>\nIn-Reply-To: <%s>\nReferences: %s\n"
+		    "Subject: Re: [PATCH] kvm: a fix\n\nHm.\n", i, parent, refs);
+		m[i] = parse_text(raw);
+		snprintf(parent, sizeof(parent), "b%d@ex.org", i);
+		snprintf(refs + strlen(refs), sizeof(refs) - strlen(refs), " <%s>", parent);
+	}
+	snprintf(raw, sizeof(raw), "From: R <r@ex.org>\nMessage-ID: <r@ex.org>\n"
+	    "In-Reply-To: <b%d@ex.org>\nReferences: %s\n"
+	    "Subject: Re: [PATCH] kvm: a fix\n\nReviewed-by: R <r@ex.org>\n", DEPTH, refs);
+	m[DEPTH + 1] = parse_text(raw);
+	for (int o = 0; o < 2; o++) {
+		for (int i = 0; i < DEPTH + 2; i++)
+			p[i] = o ? DEPTH + 1 - i : i;
+		trailers_after(m, p, DEPTH + 2, "p@ex.org", "p@ex.org", t, s);
+		assert_int_equal(t[0], 1);
+		assert_int_equal(s[0], 1);
+	}
+	for (int i = 0; i < DEPTH + 2; i++)
+		pd_msg_free(m[i]);
 }
 
 /*
@@ -1215,6 +1259,7 @@ test_trailers_any_order(void **state)
 	for (int i = 0; i < 3; i++)
 		pd_msg_free(m[i]);
 	files_free(&f);
+	deep_chain();
 }
 
 /* ---- ranges ---- */
