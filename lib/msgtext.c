@@ -422,6 +422,59 @@ blank(const struct line *l)
 	return 1;
 }
 
+/* 1 if the line, spaces aside, is s (any case). */
+static int
+line_is(const struct line *l, const char *s)
+{
+	const char *p = l->p, *e = l->p + l->n;
+	size_t n = strlen(s);
+
+	while (p < e && g_ascii_isspace(*p))
+		p++;
+	while (e > p && g_ascii_isspace(e[-1]))
+		e--;
+	return (size_t)(e - p) == n && g_ascii_strncasecmp(p, s, n) == 0;
+}
+
+/* A rule of 20 or more underscores alone (Outlook's, Mailman's). */
+static int
+underscores(const struct line *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n && l->p[i] == '_'; i++)
+		;
+	return i >= 20 && (i == l->n || (i + 1 == l->n && l->p[i] == '\r'));
+}
+
+#define FOOTER_MAX	4096	/* how far from the end a list footer begins */
+
+/*
+ * Where the footer a list manager appends begins (Mailman's: a rule of
+ * underscores, then "<list> mailing list"), or end.  The author wrote none
+ * of it, and after a trailer line it hid the trailer block.
+ */
+static const char *
+list_footer(const char *p, const char *end)
+{
+	struct line l, n;
+	const char *q;
+
+	if (end - p > FOOTER_MAX)
+		p = end - FOOTER_MAX;
+	while ((q = memmem(p, (size_t)(end - p), "____________________", 20)) != NULL) {
+		while (q > p && q[-1] != '\n')
+			q--;
+		if (!next_line(q, end, &l))
+			break;
+		if (underscores(&l) && next_line(l.next, end, &n) &&
+		    memmem(n.p, n.n, "mailing list", 12) != NULL)
+			return l.p;
+		p = l.next;
+	}
+	return end;
+}
+
 static char *
 dup_trim(const char *p, size_t n)
 {
@@ -540,11 +593,32 @@ read_inbody(struct pd_text *t, const char *text, const char *end)
 
 /* ---- excerpt ---- */
 
+/*
+ * "-- " whose blank a mail path stripped, before the version line git
+ * ends its messages with ("--", "2.17.1", nothing after): the "--" that
+ * underlines a heading is followed by other text.
+ */
 static int
-cut_line(const struct line *l)
+git_signature(const struct line *l, const char *end)
+{
+	struct line v;
+	const char *p;
+
+	if (!line_is(l, "--") || !next_line(l->next, end, &v) || v.n == 0 ||
+	    v.n > 64 || !g_ascii_isdigit(v.p[0]) || memchr(v.p, '.', v.n) == NULL)
+		return 0;
+	for (p = v.next; next_line(p, end, &v); p = v.next)
+		if (!blank(&v))
+			return 0;
+	return 1;
+}
+
+static int
+cut_line(const struct line *l, const char *end)
 {
 	return starts(l, "diff --git") || starts(l, "Index: ") ||
-	    starts(l, "--- a/") || (l->n == 3 && memcmp(l->p, "-- ", 3) == 0);
+	    starts(l, "--- a/") || (l->n == 3 && memcmp(l->p, "-- ", 3) == 0) ||
+	    git_signature(l, end);
 }
 
 /* Sets t->excerpt; returns where the commit message ends (the cut). */
@@ -557,7 +631,7 @@ read_excerpt(struct pd_text *t, const char *body, const char *end,
 	size_t n;
 
 	while (next_line(p, end, &l)) {
-		if (cut_line(&l))
+		if (cut_line(&l, end))
 			break;
 		if (!blank(&l)) {
 			if (start == NULL)
@@ -718,20 +792,6 @@ read_paragraph(struct pd_text *t, const char *p, const char *end)
 			add_trailer(t, &l, tok);
 }
 
-/* 1 if the line, spaces aside, is s (any case). */
-static int
-line_is(const struct line *l, const char *s)
-{
-	const char *p = l->p, *e = l->p + l->n;
-	size_t n = strlen(s);
-
-	while (p < e && g_ascii_isspace(*p))
-		p++;
-	while (e > p && g_ascii_isspace(e[-1]))
-		e--;
-	return (size_t)(e - p) == n && g_ascii_strncasecmp(p, s, n) == 0;
-}
-
 /*
  * Where Outlook's unquoted copy of the message answered begins: at
  * "-----Original Message-----", or a line of underscores followed by its
@@ -742,7 +802,6 @@ static const char *
 outlook_original(const char *p, const char *end)
 {
 	struct line l, n;
-	size_t i;
 
 	/* most replies hold neither: one fast search, not a walk of lines */
 	if (memmem(p, (size_t)(end - p), "-----", 5) == NULL &&
@@ -751,10 +810,7 @@ outlook_original(const char *p, const char *end)
 	for (; next_line(p, end, &l); p = l.next) {
 		if (line_is(&l, "-----Original Message-----"))
 			return l.p;
-		for (i = 0; i < l.n && l.p[i] == '_'; i++)
-			;
-		if (i >= 20 && (i == l.n || (i + 1 == l.n && l.p[i] == '\r')) &&
-		    next_line(l.next, end, &n) && n.n >= 5 &&
+		if (underscores(&l) && next_line(l.next, end, &n) && n.n >= 5 &&
 		    g_ascii_strncasecmp(n.p, "From:", 5) == 0)
 			return l.p;
 	}
@@ -1007,7 +1063,7 @@ void
 pd_text_scan(struct pd_text *t, const char *text, size_t len,
     size_t max_excerpt)
 {
-	const char *end = text + len, *body, *cut;
+	const char *end = list_footer(text, text + len), *body, *cut;
 
 	body = read_inbody(t, text, end);
 	t->has_patch = has_patch(body, end);

@@ -232,6 +232,55 @@ test_outlook_reply(void **state)
 	pd_msg_free(m);
 }
 
+/*
+ * The footer Mailman appends is none of the author's: a trailer right
+ * above it counts (it hid the trailer block), and no excerpt shows it.
+ * Nor git's signature whose "-- " lost its blank on the way; a "--" that
+ * underlines a heading, or with text after the version line, stays.
+ */
+static void
+test_list_footer(void **state)
+{
+	static const char footer[] = "_______________________________________________\n"
+	    "kvmarm mailing list\nkvmarm@lists.cs.columbia.edu\n"
+	    "https://lists.cs.columbia.edu/mailman/listinfo/kvmarm\n";
+	static const struct {
+		const char *body, *excerpt;
+	} cases[] = {
+		{ "Two fixes.\n\n f | 1 +\n 1 file changed\n\n--\n2.17.1\n\n%s",
+		    "Two fixes.\n\n f | 1 +\n 1 file changed" },
+		{ "Two fixes.\n--\n2.34.1.400.ga245620fadb-goog\n",
+		    "Two fixes." },
+		{ "Changes\n\nv4\n--\n\n- add two patches\n%s",
+		    "Changes\n\nv4\n--\n\n- add two patches" },
+		{ "Two fixes.\n--\n1.8.3.1\n\n> quoted\n",
+		    "Two fixes.\n--\n1.8.3.1\n\n> quoted" },
+		{ "Two fixes.\n____________________\nnot a list\n",
+		    "Two fixes.\n____________________\nnot a list" },
+	};
+	char raw[2048];
+	const char *ex;
+	pd_msg *m;
+
+	(void)state;
+	m = parse_file("lore-kvmarm/020890.eml");
+	assert_true(has_trailer(m, "Reviewed-by: Ricardo Koller <ricarkol@google.com>"));
+	ex = pd_msg_excerpt(m);
+	assert_true(strlen(ex) > 60);
+	assert_string_equal(ex + strlen(ex) - 49,
+	    "Reviewed-by: Ricardo Koller <ricarkol@google.com>");
+	pd_msg_free(m);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = snprintf(raw, sizeof(raw), "From: A <a@ex.org>\n"
+		    "Subject: [PATCH 0/2] x\nMessage-ID: <f%zu@ex.org>\n\n", i);
+
+		snprintf(raw + n, sizeof(raw) - (size_t)n, cases[i].body, footer);
+		assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+		assert_string_equal(pd_msg_excerpt(m), cases[i].excerpt);
+		pd_msg_free(m);
+	}
+}
+
 static void
 test_pull(void **state)
 {
@@ -454,6 +503,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_outlook_reply),
+		cmocka_unit_test(test_list_footer),
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_crlf),
