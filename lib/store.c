@@ -32,7 +32,8 @@
  * varints (signed ones zig-zag), strings as varint length + bytes + NUL.
  * Message records keep the commit message excerpt only for the messages the
  * digest shows (cover letters, patch 1/N, patches without counter), capped
- * at STORE_EXCERPT_MAX; the "from" field is empty when equal to the author.
+ * at STORE_EXCERPT_MAX (cut_excerpt); the "from" field is empty when equal
+ * to the author.
  * A series record keeps a bitmap of the parts 1..N seen.
  *
  * Trailer counts: a reply's Reviewed-by/Acked-by/Tested-by lines count for
@@ -2385,18 +2386,32 @@ join_tags(const pd_msg *m)
 	return b.err ? NULL : (char *)b.p;
 }
 
+/*
+ * The excerpt a shown message keeps: one over STORE_EXCERPT_MAX is cut
+ * after a whole line and ends in a line "[...]", so that a subscriber
+ * sees the text goes on.
+ */
 static char *
 cut_excerpt(const pd_msg *m, int shown)
 {
-	const char *e = pd_msg_excerpt(m);
+	static const char more[] = "\n[...]";
+	const char *e = pd_msg_excerpt(m), *nl;
 	size_t n = shown ? strlen(e) : 0;
+	char *out;
 
-	if (n > STORE_EXCERPT_MAX) {
-		n = STORE_EXCERPT_MAX;
+	if (n <= STORE_EXCERPT_MAX)
+		return strndup(e, n);
+	n = STORE_EXCERPT_MAX - (sizeof(more) - 1);
+	if ((nl = memrchr(e, '\n', n)) != NULL && nl > e)
+		n = (size_t)(nl - e);
+	else
 		while (n > 0 && (e[n] & 0xc0) == 0x80)	/* UTF-8 boundary */
 			n--;
-	}
-	return strndup(e, n);
+	if ((out = malloc(n + sizeof(more))) == NULL)
+		return NULL;
+	memcpy(out, e, n);
+	memcpy(out + n, more, sizeof(more));
+	return out;
 }
 
 static int

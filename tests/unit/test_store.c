@@ -2154,6 +2154,49 @@ test_check(void **state)
 	assert_null(st);
 }
 
+static int
+excerpt_of(const struct pd_rec *r, void *arg)
+{
+	*(char **)arg = strdup(r->excerpt);
+	return 0;
+}
+
+/*
+ * A cover letter longer than the store keeps (a MAINTAINERS rework): its
+ * excerpt is cut after a whole line and says so; a short one is whole.
+ */
+static void
+test_long_excerpt(void **state)
+{
+	GString *raw = g_string_new("From: A <a@ex.org>\nMessage-ID: <long@ex.org>\n"
+	    "Subject: [PATCH 0/2] MAINTAINERS: a long cover letter\n\n");
+	struct pd_class cls;
+	pd_store *st;
+	pd_msg *m;
+	char *got, *nl;
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < 1200; i++)	/* 30 KB, within the parser's 64 KiB */
+		g_string_append_printf(raw, "Section %04d: its falls back to THE REST\n", i);
+	assert_int_equal(pd_msg_parse(raw->str, raw->len, NULL, &m), 0);
+	pd_classify(NULL, m, &cls);
+	st = open_store("long", 0, 0);
+	assert_int_equal(pd_store_put(st, m, &cls, NULL), 0);
+	assert_int_equal(pd_store_get_msg(st, "long@ex.org", excerpt_of, &got), 0);
+	n = strlen(got);
+	assert_true(n <= 16 * 1024 && n > 15 * 1024);
+	assert_string_equal(got + n - 6, "\n[...]");
+	/* What comes before is the text up to the end of one of its lines. */
+	assert_memory_equal(got, pd_msg_excerpt(m), n - 6);
+	nl = got + n - 7;
+	assert_memory_equal(nl - 21, "falls back to THE REST", 22);
+	free(got);
+	pd_msg_free(m);
+	pd_store_close(st);
+	g_string_free(raw, TRUE);
+}
+
 /*
  * A store written before the waiting database existed: read-only opens
  * and the check do without it; the first writer adds it, and a reply
@@ -2226,6 +2269,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_archive_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_before_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_excerpt, setup, teardown),
 	};
 	int rc;
 
