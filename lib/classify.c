@@ -4,12 +4,13 @@
  * Subject rules come from a rules file (format in etc/subsystems.rules) and
  * work on the title's leading "token:" chain.  Without a rules file only the
  * generic rule applies: the first token.  When a MAINTAINERS file is loaded
- * and the message touches files of the default project, the best section
- * over its files wins (most files, then depth); a section matched only by a
- * catch-all pattern ("THE REST") yields to a subject rule.  A message the
- * subject names nothing for falls back to the rules' path rules, and a
- * patch with none of these gets its project's name, so that every counted
- * message has a subsystem.
+ * and the message touches files of the default project, the section that
+ * matches most of them (then the deepest pattern) wins over the subject.
+ * Where that is the catch-all ("THE REST": files no section claims, as in
+ * a tree older than the MAINTAINERS file), the subject rule comes first,
+ * then the rules' path rules, then the section of the other files.  A
+ * message with none of these gets no subsystem, a patch its project's
+ * name, so that every counted message has one.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -468,6 +469,13 @@ match_maint(const pd_classifier *c, const char *path, struct tally *t)
 	return 1;
 }
 
+/* A section's match, not the catch-all's ("THE REST": depth < 0). */
+static int
+match_section(const pd_classifier *c, const char *path, struct tally *t)
+{
+	return match_maint(c, path, t) && t->depth >= 0;
+}
+
 static int
 match_path_rule(const pd_classifier *c, const char *path, struct tally *t)
 {
@@ -548,14 +556,24 @@ set_project(const pd_classifier *c, const pd_msg *m, const char *subj_project,
 		    pr->type == R_TAG ? "tag" : "file", pr->arg);
 }
 
+static int
+by_maintainers(const struct tally *best, size_t nfiles, struct pd_class *out)
+{
+	snprintf(out->subsystem, sizeof(out->subsystem), "%s", best->name);
+	snprintf(out->reason, sizeof(out->reason),
+	    "MAINTAINERS: %s (%s; %d of %zu files)", best->name, best->pattern,
+	    best->files, nfiles);
+	return 0;
+}
+
 int
 pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out)
 {
 	const char *subj_project;
 	struct chain ch;
-	struct tally best;
+	struct tally best, path;
 	size_t nfiles;
-	int deftree;
+	int deftree, maint;
 
 	memset(out, 0, sizeof(*out));
 	chain_parse(pd_msg_title(m), &ch);
@@ -564,20 +582,21 @@ pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out)
 	set_project(c, m, subj_project, out);
 	/* MAINTAINERS and path rules describe the default project's tree */
 	deftree = c != NULL && strcmp(out->project, c->defproject) == 0;
-	if (deftree && c->maint != NULL && by_files(c, m, match_maint, &best, &nfiles) &&
-	    (best.depth >= 0 || out->subsystem[0] == '\0')) {
-		snprintf(out->subsystem, sizeof(out->subsystem), "%s", best.name);
-		snprintf(out->reason, sizeof(out->reason),
-		    "MAINTAINERS: %s (%s; %d of %zu files)", best.name, best.pattern,
-		    best.files, nfiles);
-		return 0;
-	}
+	maint = deftree && c->maint != NULL &&
+	    by_files(c, m, match_maint, &best, &nfiles);
+	if (maint && best.depth >= 0)
+		return by_maintainers(&best, nfiles, out);
 	if (out->subsystem[0] != '\0')
 		return 0;
-	if (deftree && by_files(c, m, match_path_rule, &best, &nfiles)) {
-		snprintf(out->subsystem, sizeof(out->subsystem), "%s", best.name);
+	/* Files mostly the catch-all's: the path rules, then the others' section. */
+	if (deftree && by_files(c, m, match_path_rule, &path, &nfiles)) {
+		snprintf(out->subsystem, sizeof(out->subsystem), "%s", path.name);
 		snprintf(out->reason, sizeof(out->reason), "%s:%d: path %s (%d of %zu files)",
-		    c->name, c->r[best.key].line, best.pattern, best.files, nfiles);
+		    c->name, c->r[path.key].line, path.pattern, path.files, nfiles);
+	} else if (maint) {
+		/* with no section matching, best stays the catch-all */
+		(void)by_files(c, m, match_section, &best, &nfiles);
+		return by_maintainers(&best, nfiles, out);
 	} else if (pd_msg_is_patch(m)) {
 		/* a patch always has a subsystem: its project says the most */
 		snprintf(out->subsystem, sizeof(out->subsystem), "%s", out->project);

@@ -219,9 +219,28 @@ test_maintainers_catchall(void **state)
 	int bad = 0;
 
 	(void)state;
+	static const char *const old_tree[] = { "virt/kvm/arm/arm.c",
+	    "virt/kvm/arm/mmu.c", "virt/kvm/arm/vgic/vgic.c", NULL };
+	static const char *const mixed[] = { "virt/kvm/arm/arm.c",
+	    "virt/kvm/arm/mmu.c", "virt/kvm/arm/vgic/vgic.c",
+	    "arch/arm64/kvm/reset.c", NULL };
+	static const char *const gic[] = { "CREDITS", "arm/psci.c",
+	    "include/linux/irqchip/arm-gic-v3.h", NULL };
+
 	/* only THE REST covers CREDITS: the subject is more telling */
 	expect(kernel, "[PATCH] KVM: arm64: Fix a thing", top, "KVM: arm64", "linux", &bad);
 	expect(kernel, "[PATCH] Fix a thing", top, "THE REST", "linux", &bad);
+	/* files of a tree older than the MAINTAINERS file: the path rules */
+	expect(kernel, "[PATCH 00/17] KVM/arm updates for 5.4", old_tree, "KVM",
+	    "linux", &bad);
+	/* ... most files' path rule, else the section of the other files */
+	expect(kernel, "[PATCH 00/17] KVM/arm updates for 5.4", mixed, "KVM",
+	    "linux", &bad);
+	expect(kernel, "[PATCH] Fix a thing", gic, "ARM GENERIC INTERRUPT "
+	    "CONTROLLER DRIVERS", "linux", &bad);
+	/* a subject rule still comes first */
+	expect(kernel, "[PATCH] KVM: arm64: vgic: Fix a thing", gic, "KVM: arm64",
+	    "linux", &bad);
 	assert_int_equal(bad, 0);
 }
 
