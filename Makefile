@@ -42,7 +42,7 @@ CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
 LIB_SRC	:= $(sort $(wildcard lib/*.c))
-LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules.o
 LIB	:= $(BUILD)/libpatchdigest.a
 CLI_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cli/*.c)))
 LDA_OBJ	:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard lda/*.c)))
@@ -66,6 +66,19 @@ deps-test:
 
 $(BUILD)/%.o: %.c $(wildcard include/patchdigest/*.h) $(wildcard cli/*.h lda/*.h milter/*.h)
 	@mkdir -p $(dir $@)
+	$(CC) $(PD_CFLAGS) -c -o $@ $<
+
+# The sample subject rules, built in: a configuration without SubsystemRules
+# uses them (lib/classify.c).
+$(BUILD)/gen/rules.c: etc/subsystems.rules
+	@mkdir -p $(dir $@)
+	{ echo '/* Generated from etc/subsystems.rules by the Makefile. */'; \
+	  echo 'extern const char pd_builtin_rules[];'; \
+	  echo 'const char pd_builtin_rules[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/rules.o: $(BUILD)/gen/rules.c
 	$(CC) $(PD_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)

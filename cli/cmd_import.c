@@ -470,8 +470,6 @@ make_classifier(struct cli *c, pd_classifier **cl)
 	int rc;
 
 	*cl = NULL;
-	if (c->conf->subsystem_rules == NULL && c->conf->maintainers == NULL)
-		return 0;
 	rc = pd_classifier_new(c->conf->subsystem_rules, c->conf->maintainers,
 	    c->conf->maintainers_files, cl, err, sizeof(err));
 	if (rc != 0) {

@@ -1,9 +1,9 @@
 /*
  * Subsystem and project of a message (SPEC.md section 3).
  *
- * Subject rules come from a rules file (format in etc/subsystems.rules) and
- * work on the title's leading "token:" chain.  Without a rules file only the
- * generic rule applies: the first token.  When a MAINTAINERS file is loaded
+ * Subject rules come from a rules file (format in etc/subsystems.rules;
+ * without one, that file built in) and work on the title's leading "token:"
+ * chain.  Where no rule matches, the generic rule applies: the first token.  When a MAINTAINERS file is loaded
  * and the message touches files of the default project, the section that
  * matches most of them (then the deepest pattern) wins over the subject.
  * Where that is the catch-all ("THE REST": files no section claims, as in
@@ -22,7 +22,10 @@
 #include "patchdigest/error.h"
 #include "maintainers.h"
 
+extern const char pd_builtin_rules[];	/* gen/rules.c */
+
 #define MAXCHAIN	8
+#define BUILTIN_NAME	"subsystems.rules (built in)"
 #define MAXTOK		64
 #define MAXTALLY	64
 
@@ -39,7 +42,7 @@ struct rule {
 };
 
 struct pd_classifier {
-	char *path;		/* rules file, NULL = built-in */
+	char *path;		/* rules file, or BUILTIN_NAME */
 	const char *name;	/* its last component, for reasons */
 	struct rule *r;
 	size_t nr, cap;
@@ -257,15 +260,13 @@ parse_rule_line(pd_classifier *c, char *line, int lineno)
 }
 
 static int
-load_rules(pd_classifier *c, const char *path, char *errbuf, size_t errlen)
+read_rules(pd_classifier *c, FILE *fp, const char *path, char *errbuf,
+    size_t errlen)
 {
-	FILE *fp;
 	char *line = NULL;
 	size_t cap = 0;
 	int lineno = 0, rc = 0;
 
-	if ((fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
-		return PD_EIO;
 	while (getline(&line, &cap, fp) != -1) {
 		lineno++;
 		if ((rc = parse_rule_line(c, line, lineno)) != 0) {
@@ -283,6 +284,26 @@ load_rules(pd_classifier *c, const char *path, char *errbuf, size_t errlen)
 	return rc;
 }
 
+/*
+ * The rules of path, or without one those of etc/subsystems.rules built
+ * in (gen/rules.c): the KVM list's, whose project rules (tree tags, QEMU's
+ * paths) and subsystem aliases serve any kernel-style list.
+ */
+static int
+load_rules(pd_classifier *c, const char *path, char *errbuf, size_t errlen)
+{
+	FILE *fp;
+
+	if (path != NULL)
+		fp = pd_maint_fopen(path, errbuf, errlen);
+	else if ((fp = fmemopen((void *)pd_builtin_rules, strlen(pd_builtin_rules),
+	    "r")) == NULL)
+		snprintf(errbuf, errlen, "built-in rules: %s", strerror(errno));
+	if (fp == NULL)
+		return PD_EIO;
+	return read_rules(c, fp, path ? path : BUILTIN_NAME, errbuf, errlen);
+}
+
 int
 pd_classifier_new(const char *rules, const char *maintainers, const char *files,
     pd_classifier **out, char *errbuf, size_t errlen)
@@ -296,14 +317,13 @@ pd_classifier_new(const char *rules, const char *maintainers, const char *files,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return PD_ENOMEM;
 	if ((c->defproject = strdup("linux")) == NULL ||
-	    (rules != NULL && (c->path = strdup(rules)) == NULL)) {
+	    (c->path = strdup(rules ? rules : BUILTIN_NAME)) == NULL) {
 		rc = PD_ENOMEM;
 		goto out;
 	}
-	if (rules != NULL && (rc = load_rules(c, rules, errbuf, errlen)) != 0)
+	if ((rc = load_rules(c, rules, errbuf, errlen)) != 0)
 		goto out;
-	if (c->path != NULL)
-		c->name = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+	c->name = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
 	if (maintainers != NULL &&
 	    (rc = pd_maint_load(maintainers, files, &c->maint, errbuf, errlen)) != 0)
 		goto out;

@@ -17,16 +17,17 @@ struct pd_class {
 };
 
 /*
- * Build a classifier.  Any path may be NULL: rules NULL = built-in generic
- * rule (first "token:"), maintainers NULL = subject rules only.  files is a
- * file list (plain or .xz) telling which bare MAINTAINERS patterns are
+ * Build a classifier.  Any path may be NULL: rules NULL = the rules of
+ * etc/subsystems.rules, built in (an empty file leaves the generic rule
+ * alone: the first "token:"), maintainers NULL = subject rules only.  files
+ * is a file list (plain or .xz) telling which bare MAINTAINERS patterns are
  * directories.  errbuf gets file:line of a bad rule.
  */
 int pd_classifier_new(const char *rules, const char *maintainers, const char *files,
     pd_classifier **out, char *errbuf, size_t errlen);
 void pd_classifier_free(pd_classifier *c);
 
-/* c may be NULL (built-in generic rules). Always fills *out. */
+/* c may be NULL (the generic rule alone: the first token). Always fills *out. */
 int pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out);
 /* Best MAINTAINERS section for one path; NULL when none or not loaded. */
 const char *pd_classify_path(const pd_classifier *c, const char *path,

@@ -244,34 +244,6 @@ test_maintainers_catchall(void **state)
 	assert_int_equal(bad, 0);
 }
 
-static void
-test_builtin(void **state)
-{
-	static const char *const files[] = { "arch/arm64/kvm/arm.c", NULL };
-	pd_classifier *c;
-	char err[128];
-	int bad = 0;
-
-	(void)state;
-	/* NULL and an empty classifier: the first token, project linux */
-	assert_int_equal(pd_classifier_new(NULL, NULL, NULL, &c, err, sizeof(err)), 0);
-	for (int i = 0; i < 2; i++) {
-		const pd_classifier *cl = i ? c : NULL;
-
-		expect(cl, "[PATCH] KVM: arm64: Fix a thing", files, "KVM", "linux", &bad);
-		expect(cl, "[kvm-unit-tests PATCH] x86/svm: Fix", NULL, "x86/svm", "linux", &bad);
-		expect(cl, "[PATCH 1/2] target/arm: Fix", NULL, "target/arm", "linux", &bad);
-		expect(cl, "Re: [PATCH] vfio/pci: Fix", NULL, "vfio/pci", "linux", &bad);
-		expect(cl, "[PATCH 1/2] Fix a thing", NULL, "linux", "linux", &bad);
-		expect(cl, "Re: Fix a thing", NULL, "", "linux", &bad);
-	}
-	assert_null(pd_classify_path(c, "arch/arm64/kvm/arm.c", err, sizeof(err)));
-	assert_null(pd_classify_path(NULL, "arch/arm64/kvm/arm.c", err, sizeof(err)));
-	pd_classifier_free(c);
-	pd_classifier_free(NULL);
-	assert_int_equal(bad, 0);
-}
-
 static const char *
 write_rules(const char *text)
 {
@@ -284,6 +256,63 @@ write_rules(const char *text)
 	assert_int_equal(fclose(fp), 0);
 	return p;
 }
+
+/*
+ * No classifier, or an empty rules file: the generic rule, the first
+ * token, project linux.  No rules file configured: etc/subsystems.rules,
+ * built in, which classifies as the file itself does.
+ */
+static void
+test_builtin(void **state)
+{
+	static const char *const files[] = { "arch/arm64/kvm/arm.c", NULL };
+	static const char *const qemu[] = { "hw/arm/virt.c", NULL };
+	static const char *const subjects[] = { "[PATCH] KVM: arm64: Fix a thing",
+	    "[kvm-unit-tests PATCH] x86/svm: Fix", "[PATCH 1/2] target/arm: Fix",
+	    "Re: [PATCH] vfio/pci: Fix", "[PATCH 1/2] Fix a thing",
+	    "[PATCH] kvm: vmx: Fix", "[PATCH] HACK: dma-buf: Fix", "Re: Fix a thing" };
+	pd_classifier *c, *built;
+	struct pd_class a, b;
+	char err[128];
+	int bad = 0;
+
+	(void)state;
+	assert_int_equal(pd_classifier_new(write_rules(""), NULL, NULL, &c, err,
+	    sizeof(err)), 0);
+	for (int i = 0; i < 2; i++) {
+		const pd_classifier *cl = i ? c : NULL;
+
+		expect(cl, "[PATCH] KVM: arm64: Fix a thing", files, "KVM", "linux", &bad);
+		expect(cl, "[kvm-unit-tests PATCH] x86/svm: Fix", NULL, "x86/svm", "linux", &bad);
+		expect(cl, "[PATCH 1/2] target/arm: Fix", NULL, "target/arm", "linux", &bad);
+		expect(cl, "Re: [PATCH] vfio/pci: Fix", NULL, "vfio/pci", "linux", &bad);
+		expect(cl, "[PATCH 1/2] Fix a thing", NULL, "linux", "linux", &bad);
+		expect(cl, "Re: Fix a thing", NULL, "", "linux", &bad);
+	}
+	assert_int_equal(pd_classifier_new(NULL, NULL, NULL, &built, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
+		for (int f = 0; f < 3; f++) {
+			pd_msg *m = mail(subjects[i], f == 0 ? NULL : f == 1 ? files : qemu);
+
+			assert_int_equal(pd_classify(built, m, &a), 0);
+			assert_int_equal(pd_classify(rules, m, &b), 0);
+			assert_string_equal(a.subsystem, b.subsystem);
+			assert_string_equal(a.project, b.project);
+			if (strstr(b.reason, "subsystems.rules:") != NULL)
+				assert_non_null(strstr(a.reason,
+				    "subsystems.rules (built in):"));
+			pd_msg_free(m);
+		}
+	expect(built, "[PATCH] kvm: vmx: Fix", NULL, "KVM: VMX", "linux", &bad);
+	expect(built, "[PATCH] Fix a thing", qemu, "qemu", "qemu", &bad);
+	assert_null(pd_classify_path(c, "arch/arm64/kvm/arm.c", err, sizeof(err)));
+	assert_null(pd_classify_path(NULL, "arch/arm64/kvm/arm.c", err, sizeof(err)));
+	pd_classifier_free(c);
+	pd_classifier_free(built);
+	pd_classifier_free(NULL);
+	assert_int_equal(bad, 0);
+}
+
 
 static void
 test_custom_rules(void **state)
