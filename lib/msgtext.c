@@ -613,12 +613,23 @@ git_signature(const struct line *l, const char *end)
 	return 1;
 }
 
+/* A diff without git's header line (quilt's: "--- x.orig/f", "+++ x/f", "@@"). */
+static int
+unified_diff(const struct line *l, const char *end)
+{
+	struct line plus, hunk;
+
+	return starts(l, "--- ") && next_line(l->next, end, &plus) &&
+	    starts(&plus, "+++ ") && next_line(plus.next, end, &hunk) &&
+	    starts(&hunk, "@@ ");
+}
+
 static int
 cut_line(const struct line *l, const char *end)
 {
 	return starts(l, "diff --git") || starts(l, "Index: ") ||
 	    starts(l, "--- a/") || (l->n == 3 && memcmp(l->p, "-- ", 3) == 0) ||
-	    git_signature(l, end);
+	    git_signature(l, end) || unified_diff(l, end);
 }
 
 /* Sets t->excerpt; returns where the commit message ends (the cut). */

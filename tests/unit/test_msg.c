@@ -236,7 +236,8 @@ test_outlook_reply(void **state)
  * The footer Mailman appends is none of the author's: a trailer right
  * above it counts (it hid the trailer block), and no excerpt shows it.
  * Nor git's signature whose "-- " lost its blank on the way; a "--" that
- * underlines a heading, or with text after the version line, stays.
+ * underlines a heading, or with text after the version line, stays.  A
+ * quilt diff ends the excerpt like git's.
  */
 static void
 test_list_footer(void **state)
@@ -257,6 +258,10 @@ test_list_footer(void **state)
 		    "Two fixes.\n--\n1.8.3.1\n\n> quoted" },
 		{ "Two fixes.\n____________________\nnot a list\n",
 		    "Two fixes.\n____________________\nnot a list" },
+		/* quilt: no diff --git line */
+		{ "Fix.\n---\n f | 2 +-\n\n--- l.orig/f\n+++ l/f\n@@ -1 +1 @@\n-a\n+b\n",
+		    "Fix.\n---\n f | 2 +-" },
+		{ "Fix.\n--- snip ---\n+++ x\nmore\n", "Fix.\n--- snip ---\n+++ x\nmore" },
 	};
 	char raw[2048];
 	const char *ex;
