@@ -73,10 +73,10 @@ $(BUILD)/%.o: %.c $(wildcard include/patchdigest/*.h) $(wildcard cli/*.h lda/*.h
 $(BUILD)/gen/rules.c: etc/subsystems.rules
 	@mkdir -p $(dir $@)
 	{ echo '/* Generated from etc/subsystems.rules by the Makefile. */'; \
-	  echo 'extern const char pd_builtin_rules[];'; \
-	  echo 'const char pd_builtin_rules[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
-	  echo ';'; } >$@.tmp && mv $@.tmp $@
+	  echo 'extern const unsigned char pd_builtin_rules[];'; \
+	  echo 'const unsigned char pd_builtin_rules[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0 };'; } >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/rules.o: $(BUILD)/gen/rules.c
 	$(CC) $(PD_CFLAGS) -c -o $@ $<

@@ -3,14 +3,15 @@
  *
  * Subject rules come from a rules file (format in etc/subsystems.rules;
  * without one, that file built in) and work on the title's leading "token:"
- * chain.  Where no rule matches, the generic rule applies: the first token.  When a MAINTAINERS file is loaded
- * and the message touches files of the default project, the section that
- * matches most of them (then the deepest pattern) wins over the subject.
- * Where that is the catch-all ("THE REST": files no section claims, as in
- * a tree older than the MAINTAINERS file), the subject rule comes first,
- * then the rules' path rules, then the section of the other files.  A
- * message with none of these gets no subsystem, a patch its project's
- * name, so that every counted message has one.
+ * chain; where no rule matches, the generic rule takes the first token.
+ * When a MAINTAINERS file is loaded and the message touches files of the
+ * default project, the section that matches most of them (then the
+ * deepest pattern) wins over the subject.  Where that is the catch-all
+ * ("THE REST": files no section claims, as in a tree older than the
+ * MAINTAINERS file), the subject rule comes first, then the section of the
+ * other files, then the rules' path rules.  A message with none of these
+ * gets no subsystem, a patch its project's name, so that every counted
+ * message has one.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -22,7 +23,7 @@
 #include "patchdigest/error.h"
 #include "maintainers.h"
 
-extern const char pd_builtin_rules[];	/* gen/rules.c */
+extern const unsigned char pd_builtin_rules[];	/* gen/rules.c, NUL-terminated */
 
 #define MAXCHAIN	8
 #define BUILTIN_NAME	"subsystems.rules (built in)"
@@ -296,8 +297,8 @@ load_rules(pd_classifier *c, const char *path, char *errbuf, size_t errlen)
 
 	if (path != NULL)
 		fp = pd_maint_fopen(path, errbuf, errlen);
-	else if ((fp = fmemopen((void *)pd_builtin_rules, strlen(pd_builtin_rules),
-	    "r")) == NULL)
+	else if ((fp = fmemopen((void *)pd_builtin_rules,
+	    strlen((const char *)pd_builtin_rules), "r")) == NULL)
 		snprintf(errbuf, errlen, "built-in rules: %s", strerror(errno));
 	if (fp == NULL)
 		return PD_EIO;
@@ -429,7 +430,7 @@ by_subject(const pd_classifier *c, const struct chain *ch, struct pd_class *out,
 		if (ch->n == 0)
 			return;
 		snprintf(out->subsystem, sizeof(out->subsystem), "%s", ch->tok[0]);
-		snprintf(out->reason, sizeof(out->reason), "built-in rule: first token");
+		snprintf(out->reason, sizeof(out->reason), "generic rule: first token");
 		return;
 	}
 	if (r->name != NULL)
@@ -591,7 +592,7 @@ pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out)
 {
 	const char *subj_project;
 	struct chain ch;
-	struct tally best, path;
+	struct tally best, other;
 	size_t nfiles;
 	int deftree, maint;
 
@@ -608,16 +609,19 @@ pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out)
 		return by_maintainers(&best, nfiles, out);
 	if (out->subsystem[0] != '\0')
 		return 0;
-	/* Files mostly the catch-all's: the path rules, then the others' section. */
-	if (deftree && by_files(c, m, match_path_rule, &path, &nfiles)) {
-		snprintf(out->subsystem, sizeof(out->subsystem), "%s", path.name);
+	/*
+	 * Files mostly the catch-all's: the section of the others names the
+	 * posting as the tree's other postings are named, else the path rules.
+	 */
+	if (maint && by_files(c, m, match_section, &other, &nfiles))
+		return by_maintainers(&other, nfiles, out);
+	if (deftree && by_files(c, m, match_path_rule, &other, &nfiles)) {
+		snprintf(out->subsystem, sizeof(out->subsystem), "%s", other.name);
 		snprintf(out->reason, sizeof(out->reason), "%s:%d: path %s (%d of %zu files)",
-		    c->name, c->r[path.key].line, path.pattern, path.files, nfiles);
-	} else if (maint) {
-		/* with no section matching, best stays the catch-all */
-		(void)by_files(c, m, match_section, &best, &nfiles);
+		    c->name, c->r[other.key].line, other.pattern, other.files, nfiles);
+	} else if (maint)
 		return by_maintainers(&best, nfiles, out);
-	} else if (pd_msg_is_patch(m)) {
+	else if (pd_msg_is_patch(m)) {
 		/* a patch always has a subsystem: its project says the most */
 		snprintf(out->subsystem, sizeof(out->subsystem), "%s", out->project);
 		snprintf(out->reason, sizeof(out->reason), "no subject token or file rule: "

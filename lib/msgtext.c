@@ -449,6 +449,34 @@ underscores(const struct line *l)
 
 #define FOOTER_MAX	4096	/* how far from the end a list footer begins */
 
+/* Mailman's "<list> mailing list" (2), "<list> mailing list -- <addr>" (3). */
+static int
+footer_name(const struct line *l)
+{
+	const char *m = memmem(l->p, l->n, " mailing list", 13);
+	size_t rest;
+
+	if (m == NULL)
+		return 0;
+	rest = l->n - (size_t)(m + 13 - l->p);
+	return rest == 0 || (rest == 1 && m[13] == '\r') ||
+	    (rest > 4 && memcmp(m + 13, " -- ", 4) == 0);
+}
+
+/* Below the name, to the end: a few lines of addresses and links. */
+static int
+footer_rest(const char *p, const char *end)
+{
+	struct line l;
+	int n = 0;
+
+	for (; next_line(p, end, &l); p = l.next)
+		if (!blank(&l) && (++n > 4 || (memchr(l.p, '@', l.n) == NULL &&
+		    memmem(l.p, l.n, "://", 3) == NULL)))
+			return 0;
+	return 1;
+}
+
 /*
  * Where the footer a list manager appends begins (Mailman's: a rule of
  * underscores, then "<list> mailing list"), or end.  The author wrote none
@@ -460,15 +488,19 @@ list_footer(const char *p, const char *end)
 	struct line l, n;
 	const char *q;
 
-	if (end - p > FOOTER_MAX)
-		p = end - FOOTER_MAX;
+	if (end - p > FOOTER_MAX) {
+		/* from a line's start: a rule cut in two is none */
+		if ((p = memchr(end - FOOTER_MAX, '\n', FOOTER_MAX)) == NULL)
+			return end;
+		p++;
+	}
 	while ((q = memmem(p, (size_t)(end - p), "____________________", 20)) != NULL) {
 		while (q > p && q[-1] != '\n')
 			q--;
 		if (!next_line(q, end, &l))
 			break;
 		if (underscores(&l) && next_line(l.next, end, &n) &&
-		    memmem(n.p, n.n, "mailing list", 12) != NULL)
+		    footer_name(&n) && footer_rest(n.next, end))
 			return l.p;
 		p = l.next;
 	}
@@ -593,6 +625,43 @@ read_inbody(struct pd_text *t, const char *text, const char *end)
 
 /* ---- excerpt ---- */
 
+/* Digits and dots, one dot at least; NULL if p does not start so. */
+static const char *
+skip_version(const char *p, const char *e)
+{
+	const char *q = p;
+	int dots = 0;
+
+	while (q < e && (g_ascii_isdigit(*q) || (*q == '.' && q > p &&
+	    q + 1 < e && g_ascii_isdigit(q[1]) && (dots++, 1))))
+		q++;
+	return dots > 0 ? q : NULL;
+}
+
+/*
+ * The version line git ends a message with: "2.17.1", "1.8.3.1",
+ * "2.34.1.400.ga245620fadb-goog", "2.39.2 (Apple Git-143)".
+ */
+static int
+git_version(const struct line *l)
+{
+	const char *p, *e = l->p + l->n;
+
+	if (e > l->p && e[-1] == '\r')
+		e--;
+	if ((p = skip_version(l->p, e)) == NULL)
+		return 0;
+	if (e - p > 2 && p[0] == '.' && p[1] == 'g' && g_ascii_isxdigit(p[2]))
+		for (p += 2; p < e && g_ascii_isxdigit(*p); p++)
+			;
+	if (p < e && *p == '-')
+		for (p++; p < e && !g_ascii_isspace(*p); p++)
+			;
+	if ((size_t)(e - p) > 12 && memcmp(p, " (Apple Git-", 12) == 0 && e[-1] == ')')
+		p = e;
+	return p == e;
+}
+
 /*
  * "-- " whose blank a mail path stripped, before the version line git
  * ends its messages with ("--", "2.17.1", nothing after): the "--" that
@@ -604,8 +673,7 @@ git_signature(const struct line *l, const char *end)
 	struct line v;
 	const char *p;
 
-	if (!line_is(l, "--") || !next_line(l->next, end, &v) || v.n == 0 ||
-	    v.n > 64 || !g_ascii_isdigit(v.p[0]) || memchr(v.p, '.', v.n) == NULL)
+	if (!line_is(l, "--") || !next_line(l->next, end, &v) || !git_version(&v))
 		return 0;
 	for (p = v.next; next_line(p, end, &v); p = v.next)
 		if (!blank(&v))

@@ -2388,8 +2388,8 @@ join_tags(const pd_msg *m)
 
 /*
  * The excerpt a shown message keeps: one over STORE_EXCERPT_MAX is cut
- * after a whole line and ends in a line "[...]", so that a subscriber
- * sees the text goes on.
+ * after a whole line (within 1 KiB of the limit) and ends in a line
+ * "[...]", so that a subscriber sees the text goes on.
  */
 static char *
 cut_excerpt(const pd_msg *m, int shown)
@@ -2402,11 +2402,14 @@ cut_excerpt(const pd_msg *m, int shown)
 	if (n <= STORE_EXCERPT_MAX)
 		return strndup(e, n);
 	n = STORE_EXCERPT_MAX - (sizeof(more) - 1);
-	if ((nl = memrchr(e, '\n', n)) != NULL && nl > e)
+	/* a line's end near the limit, else a character's (one long line) */
+	if ((nl = memrchr(e, '\n', n)) != NULL && n - (size_t)(nl - e) < 1024)
 		n = (size_t)(nl - e);
 	else
 		while (n > 0 && (e[n] & 0xc0) == 0x80)	/* UTF-8 boundary */
 			n--;
+	while (n > 0 && (e[n - 1] == '\n' || e[n - 1] == ' ' || e[n - 1] == '\t'))
+		n--;
 	if ((out = malloc(n + sizeof(more))) == NULL)
 		return NULL;
 	memcpy(out, e, n);

@@ -230,18 +230,36 @@ test_maintainers_catchall(void **state)
 	/* only THE REST covers CREDITS: the subject is more telling */
 	expect(kernel, "[PATCH] KVM: arm64: Fix a thing", top, "KVM: arm64", "linux", &bad);
 	expect(kernel, "[PATCH] Fix a thing", top, "THE REST", "linux", &bad);
-	/* files of a tree older than the MAINTAINERS file: the path rules */
+	/* files of a tree older than the MAINTAINERS file alone: the path rules */
 	expect(kernel, "[PATCH 00/17] KVM/arm updates for 5.4", old_tree, "KVM",
 	    "linux", &bad);
-	/* ... most files' path rule, else the section of the other files */
-	expect(kernel, "[PATCH 00/17] KVM/arm updates for 5.4", mixed, "KVM",
-	    "linux", &bad);
+	/* with others a section claims: that section, as the tree's other postings */
+	expect(kernel, "[PATCH 00/17] KVM/arm updates for 5.4", mixed,
+	    "KERNEL VIRTUAL MACHINE FOR ARM64 (KVM/arm64)", "linux", &bad);
 	expect(kernel, "[PATCH] Fix a thing", gic, "ARM GENERIC INTERRUPT "
 	    "CONTROLLER DRIVERS", "linux", &bad);
 	/* a subject rule still comes first */
 	expect(kernel, "[PATCH] KVM: arm64: vgic: Fix a thing", gic, "KVM: arm64",
 	    "linux", &bad);
 	assert_int_equal(bad, 0);
+}
+
+extern const unsigned char pd_builtin_rules[];	/* the library's, generated */
+
+/* The built-in rules are etc/subsystems.rules byte for byte. */
+static void
+builtin_is_file(void)
+{
+	FILE *fp = fopen(path_in("PD_SRC", "etc/subsystems.rules"), "rb");
+	char file[65536];
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(file, 1, sizeof(file), fp);
+	assert_true(n > 0 && n < sizeof(file) && feof(fp));
+	fclose(fp);
+	assert_int_equal(strlen((const char *)pd_builtin_rules), n);
+	assert_memory_equal(pd_builtin_rules, file, n);
 }
 
 static const char *
@@ -289,6 +307,7 @@ test_builtin(void **state)
 		expect(cl, "[PATCH 1/2] Fix a thing", NULL, "linux", "linux", &bad);
 		expect(cl, "Re: Fix a thing", NULL, "", "linux", &bad);
 	}
+	builtin_is_file();
 	assert_int_equal(pd_classifier_new(NULL, NULL, NULL, &built, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
 		for (int f = 0; f < 3; f++) {
@@ -312,7 +331,6 @@ test_builtin(void **state)
 	pd_classifier_free(NULL);
 	assert_int_equal(bad, 0);
 }
-
 
 static void
 test_custom_rules(void **state)

@@ -233,6 +233,34 @@ test_outlook_reply(void **state)
 }
 
 /*
+ * The footer is looked for near the end only, from a line's start: a
+ * rule of underscores that the window's start cuts in two is no footer.
+ */
+static void
+footer_window(void)
+{
+	static const char name[] = "\nkvm mailing list\n", rb[] = "Reviewed-by: B <b@ex.org>\n";
+	GString *raw = g_string_new("From: A <a@ex.org>\nSubject: Re: x\n"
+	    "Message-ID: <w@ex.org>\n\n");
+	pd_msg *m;
+
+	for (int i = 0; i < 20; i++)
+		g_string_append(raw, "A line of the author's text, forty long.\n");
+	g_string_append(raw, "Table heading ");
+	for (int i = 0; i < 40; i++)
+		g_string_append_c(raw, '_');
+	g_string_append(raw, name);
+	/* blank lines, so that the last 4096 bytes start at underscore 21 */
+	for (size_t i = 0; i < 4096 - 20 - strlen(name) - strlen(rb); i++)
+		g_string_append_c(raw, '\n');
+	g_string_append(raw, rb);
+	assert_int_equal(pd_msg_parse(raw->str, raw->len, NULL, &m), 0);
+	assert_true(has_trailer(m, "Reviewed-by: B <b@ex.org>"));
+	pd_msg_free(m);
+	g_string_free(raw, TRUE);
+}
+
+/*
  * The footer Mailman appends is none of the author's: a trailer right
  * above it counts (it hid the trailer block), and no excerpt shows it.
  * Nor git's signature whose "-- " lost its blank on the way; a "--" that
@@ -258,6 +286,19 @@ test_list_footer(void **state)
 		    "Two fixes.\n--\n1.8.3.1\n\n> quoted" },
 		{ "Two fixes.\n____________________\nnot a list\n",
 		    "Two fixes.\n____________________\nnot a list" },
+		{ "Looks good. Remaining items\n--\n1. Rename foo_bar() in v3.\n",
+		    "Looks good. Remaining items\n--\n1. Rename foo_bar() in v3." },
+		{ "Traps foo.\n____________________\nSee the kvmarm mailing list\n"
+		    "thread: https://lore.kernel.org/x\n\nA (1):\n  foo\n",
+		    "Traps foo.\n____________________\nSee the kvmarm mailing list\n"
+		    "thread: https://lore.kernel.org/x\n\nA (1):\n  foo" },
+		{ "Traps foo.\n____________________\nEarlier discussion on the kvmarm "
+		    "mailing list: https://lore.kernel.org/x\n",
+		    "Traps foo.\n____________________\nEarlier discussion on the kvmarm "
+		    "mailing list: https://lore.kernel.org/x" },
+		{ "Traps foo.\n\n____________________\nkvm mailing list -- kvm@ex.org\n"
+		    "To unsubscribe send an email to kvm-leave@ex.org\n", "Traps foo." },
+		{ "Two fixes.\n--\n2.39.2 (Apple Git-143)\n", "Two fixes." },
 		/* quilt: no diff --git line */
 		{ "Fix.\n---\n f | 2 +-\n\n--- l.orig/f\n+++ l/f\n@@ -1 +1 @@\n-a\n+b\n",
 		    "Fix.\n---\n f | 2 +-" },
@@ -275,6 +316,7 @@ test_list_footer(void **state)
 	assert_string_equal(ex + strlen(ex) - 49,
 	    "Reviewed-by: Ricardo Koller <ricarkol@google.com>");
 	pd_msg_free(m);
+	footer_window();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int n = snprintf(raw, sizeof(raw), "From: A <a@ex.org>\n"
 		    "Subject: [PATCH 0/2] x\nMessage-ID: <f%zu@ex.org>\n\n", i);

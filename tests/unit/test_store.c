@@ -2161,40 +2161,66 @@ excerpt_of(const struct pd_rec *r, void *arg)
 	return 0;
 }
 
+/* Store a cover letter of body text; its stored excerpt (free it). */
+static char *
+stored_excerpt(pd_store *st, const char *id, const char *text, pd_msg **m)
+{
+	char *raw, *got;
+	struct pd_class cls;
+
+	assert_true(asprintf(&raw, "From: A <a@ex.org>\nMessage-ID: <%s>\n"
+	    "Subject: [PATCH 0/2] MAINTAINERS: a cover letter\n\n%s", id, text) > 0);
+	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, m), 0);
+	free(raw);
+	pd_classify(NULL, *m, &cls);
+	assert_int_equal(pd_store_put(st, *m, &cls, NULL), 0);
+	assert_int_equal(pd_store_get_msg(st, id, excerpt_of, &got), 0);
+	return got;
+}
+
 /*
  * A cover letter longer than the store keeps (a MAINTAINERS rework): its
- * excerpt is cut after a whole line and says so; a short one is whole.
+ * excerpt is cut after a whole line, or inside one long line, and says
+ * so; a short one is kept whole.
  */
 static void
 test_long_excerpt(void **state)
 {
-	GString *raw = g_string_new("From: A <a@ex.org>\nMessage-ID: <long@ex.org>\n"
-	    "Subject: [PATCH 0/2] MAINTAINERS: a long cover letter\n\n");
-	struct pd_class cls;
+	GString *text = g_string_new(NULL);
 	pd_store *st;
 	pd_msg *m;
-	char *got, *nl;
+	char *got;
 	size_t n;
 
 	(void)state;
-	for (int i = 0; i < 1200; i++)	/* 30 KB, within the parser's 64 KiB */
-		g_string_append_printf(raw, "Section %04d: its falls back to THE REST\n", i);
-	assert_int_equal(pd_msg_parse(raw->str, raw->len, NULL, &m), 0);
-	pd_classify(NULL, m, &cls);
 	st = open_store("long", 0, 0);
-	assert_int_equal(pd_store_put(st, m, &cls, NULL), 0);
-	assert_int_equal(pd_store_get_msg(st, "long@ex.org", excerpt_of, &got), 0);
+	got = stored_excerpt(st, "short@ex.org", "Two fixes.\n\nA (2):\n  x\n", &m);
+	assert_string_equal(got, pd_msg_excerpt(m));
+	free(got);
+	pd_msg_free(m);
+	for (int i = 0; i < 1200; i++)	/* 40 KB, within the parser's 64 KiB */
+		g_string_append_printf(text, "Section %04d: its falls back to THE REST\n\n", i);
+	got = stored_excerpt(st, "long@ex.org", text->str, &m);
 	n = strlen(got);
 	assert_true(n <= 16 * 1024 && n > 15 * 1024);
 	assert_string_equal(got + n - 6, "\n[...]");
-	/* What comes before is the text up to the end of one of its lines. */
+	/* the text up to the end of one of its lines, no blank line kept */
 	assert_memory_equal(got, pd_msg_excerpt(m), n - 6);
-	nl = got + n - 7;
-	assert_memory_equal(nl - 21, "falls back to THE REST", 22);
+	assert_memory_equal(got + n - 6 - 22, "falls back to THE REST", 22);
+	free(got);
+	pd_msg_free(m);
+	g_string_assign(text, "Intro\n");
+	for (int i = 0; i < 3000; i++)
+		g_string_append(text, "x86/kvm ");
+	got = stored_excerpt(st, "line@ex.org", text->str, &m);
+	n = strlen(got);
+	assert_true(n <= 16 * 1024 && n > 15 * 1024);
+	assert_string_equal(got + n - 6, "\n[...]");
+	assert_memory_equal(got, pd_msg_excerpt(m), n - 6);
 	free(got);
 	pd_msg_free(m);
 	pd_store_close(st);
-	g_string_free(raw, TRUE);
+	g_string_free(text, TRUE);
 }
 
 /*
