@@ -625,17 +625,20 @@ read_inbody(struct pd_text *t, const char *text, const char *end)
 
 /* ---- excerpt ---- */
 
-/* Digits and dots, one dot at least; NULL if p does not start so. */
+/* Past numbers joined by dots, two at least ("2.17"); NULL if none. */
 static const char *
 skip_version(const char *p, const char *e)
 {
-	const char *q = p;
-	int dots = 0;
+	int parts = 0;
 
-	while (q < e && (g_ascii_isdigit(*q) || (*q == '.' && q > p &&
-	    q + 1 < e && g_ascii_isdigit(q[1]) && (dots++, 1))))
-		q++;
-	return dots > 0 ? q : NULL;
+	while (p < e && g_ascii_isdigit(*p)) {
+		while (p < e && g_ascii_isdigit(*p))
+			p++;
+		parts++;
+		if (p + 1 < e && p[0] == '.' && g_ascii_isdigit(p[1]))
+			p++;
+	}
+	return parts >= 2 ? p : NULL;
 }
 
 /*
