@@ -2206,9 +2206,7 @@ wait_take(pd_store *st, MDB_txn *t, const char *reply, struct waiter *w)
 		rc = kb.err ? PD_ENOMEM : rc;
 		goto out;
 	}
-	rb.p = v.mv_data;
-	rb.end = rb.p + v.mv_size;
-	rb.err = 0;
+	rb = (struct rbuf){ v.mv_data, (const unsigned char *)v.mv_data + v.mv_size, 0 };
 	w->cr.rv = r_int(&rb);
 	w->cr.ak = r_int(&rb);
 	w->cr.ts = r_int(&rb);
