@@ -34,9 +34,17 @@ int cli_load_conf(struct cli *c);
  * flags are pd_store_open's: PD_STORE_CHECK for the commands that write to
  * the store and for stats, where an admin looks when something is wrong;
  * not for the quick reads (show, ranges, digest), which would pay a read
- * of the whole map.
+ * of the whole map: they are guarded by cli_guard_reads instead.
  */
 int cli_open_store(struct cli *c, unsigned flags, pd_store **st);
+/*
+ * From here on, a fault (or a sanitizer's report) re-runs the program to
+ * check the store of dir: cli_fault_report then says whether it is
+ * corrupt (exit 1) or not (exit 70).
+ */
+void cli_guard_reads(const char *dir);
+/* In a re-run of cli_guard_reads: the exit status; else -1. */
+int cli_fault_report(int argc, char **argv);
 /* Print "patchdigest: " and the message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -121,6 +121,8 @@ cli_open_store(struct cli *c, unsigned flags, pd_store **st)
 {
 	int rc;
 
+	if (!(flags & PD_STORE_CHECK))
+		cli_guard_reads(c->conf->database);
 	rc = pd_store_open(c->conf->database, flags, c->conf->map_size,
 	    c->conf->map_size_max, st);
 	if (rc != 0) {
@@ -138,6 +140,8 @@ main(int argc, char **argv)
 
 	/* inherited as ignored, it would make waitpid fail for our children */
 	signal(SIGCHLD, SIG_DFL);
+	if ((rc = cli_fault_report(argc, argv)) >= 0)
+		return rc;
 	while ((ch = getopt(argc, argv, "+c:D:V")) != -1) {
 		if (!cli_common_opt(&c, ch, optarg))
 			usage();

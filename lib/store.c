@@ -2705,6 +2705,7 @@ pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
 	MDB_val k, v, mk, mv;
 	unsigned char kb[8];
 	struct pd_rec rec;
+	uint64_t want;
 	int rc;
 
 	if (st == NULL || r == NULL || fn == NULL)
@@ -2717,19 +2718,26 @@ pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
 		be64(kb, r->first_seq);
 		k.mv_size = 8;
 		k.mv_data = kb;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != 8 || get_be64(k.mv_data) > r->last_seq)
-				break;
+		/*
+		 * Sequence numbers run without a gap, and each names a message
+		 * stored in the same transaction: anything else is damage, and
+		 * taking it for the end would cut the digest short.
+		 */
+		for (want = r->first_seq; want <= r->last_seq; want++) {
+			rc = mdb_cursor_get(cur, &k, &v,
+			    want == r->first_seq ? MDB_SET_RANGE : MDB_NEXT);
+			if (rc == MDB_NOTFOUND || (rc == 0 && (k.mv_size != 8 ||
+			    get_be64(k.mv_data) != want)))
+				rc = MDB_CORRUPTED;
 			mk = v;
-			if ((rc = mdb_get(t, st->db[DB_MSGS], &mk, &mv)) != 0 ||
-			    (rc = rec_decode(&mk, &mv, &rec)) != 0 ||
+			if (rc == 0 && (rc = mdb_get(t, st->db[DB_MSGS], &mk,
+			    &mv)) == MDB_NOTFOUND)
+				rc = MDB_CORRUPTED;
+			if (rc != 0 || (rc = rec_decode(&mk, &mv, &rec)) != 0 ||
 			    (rc = fn(&rec, arg)) != 0)
 				break;
 		}
 		mdb_cursor_close(cur);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
 	}
 	rd_end(st, t);
 	return pd_rc(rc);

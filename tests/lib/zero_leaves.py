@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""zero_leaves.py DATA.MDB NAME [keys]: zero every leaf page of one named
-database; with "keys", raise the first byte of every separator key of its
-branch pages instead, leaving every leaf whole (a cursor walk still reads
-it all, lookups by key go astray)."""
+"""zero_leaves.py DATA.MDB NAME [keys|keysizes]: zero every leaf page of
+one named database.  With "keys", raise the first byte of every separator
+key of its branch pages instead, leaving every leaf whole (a cursor walk
+still reads it all, lookups by key go astray).  With "keysizes", make
+every key of its leaves 1 byte long (the records are still there in
+order, under keys no lookup finds)."""
 import struct
 import sys
 
@@ -14,7 +16,7 @@ import sys
 # (the free list's md_pad holds the page size; md_root is at 40), last
 # page, txnid.
 path, name = sys.argv[1], sys.argv[2].encode()
-keys = sys.argv[3:] == ['keys']
+mode = sys.argv[3] if len(sys.argv) > 3 else 'zero'
 with open(path, 'rb') as f:
     data = f.read()
 P_BRANCH, P_LEAF = 0x01, 0x02
@@ -61,13 +63,17 @@ def separators(pg):
         if i > 0 and ks > 0:
             yield n + 8
         yield from separators(lo | hi << 16 | fl << 32)
-found = list(separators(root) if keys else leaves(root))
-assert found, 'no branch page' if keys else 'no leaf'
+found = list(separators(root) if mode == 'keys' else leaves(root))
+assert found, 'no branch page' if mode == 'keys' else 'no leaf'
 with open(path, 'r+b') as f:
     for off in found:
-        if keys:
+        if mode == 'keys':
             f.seek(off)
             f.write(b'\xff')
+        elif mode == 'keysizes':
+            for _, n in nodes(off):
+                f.seek(n + 6)
+                f.write(struct.pack('<H', 1))
         else:
             f.seek(off * ps)
             f.write(bytes(ps))
