@@ -2826,7 +2826,6 @@ pd_store_series_get(pd_store *st, const char *id, struct pd_series *out)
 		out->reviewed = s.reviewed;
 		out->acked = s.acked;
 		out->tested = s.tested;
-		out->supersedes_version = s.supersedes_version;
 		out->first_seq = s.first_seq;
 		if ((rc = dup_str(&out->id, s.id)) || (rc = dup_str(&out->subject, s.subject)) ||
 		    (rc = dup_str(&out->title, s.title)) ||
@@ -2834,8 +2833,17 @@ pd_store_series_get(pd_store *st, const char *id, struct pd_series *out)
 		    (rc = dup_str(&out->subsystem, s.subsystem)) ||
 		    (rc = dup_str(&out->project, s.project)))
 			;
-		else if (*s.supersedes)
+		else if (*s.supersedes && s.supersedes_version < (s.version > 0 ?
+		    s.version : 1)) {
+			/*
+			 * The version is the cover's or the first part's; a
+			 * part of a higher one that joined (a v2 patch under
+			 * a v1 cover of one git run) may have linked a version
+			 * no earlier than it.
+			 */
+			out->supersedes_version = s.supersedes_version;
 			rc = dup_str(&out->supersedes, s.supersedes);
+		}
 	}
 	rd_end(st, t);
 	if (rc != 0)

@@ -136,8 +136,8 @@ struct pd_series {
 	unsigned received;	/* distinct parts 1..N received (cover not included) */
 	int has_cover;
 	unsigned reviewed, acked, tested;	/* replies' trailers */
-	char *supersedes;	/* series id of the previous version, or NULL */
-	int supersedes_version;
+	char *supersedes;	/* series id of an earlier version, or NULL */
+	int supersedes_version;	/* below version, or 0 */
 	uint64_t first_seq;	/* arrival of its first message */
 };
 int pd_store_series_get(pd_store *st, const char *id, struct pd_series *out);

@@ -509,6 +509,61 @@ test_render_series_subsystem(void **state)
 	free(html);
 }
 
+/*
+ * "supersedes vK" names an earlier version than the entry's own.  A v1
+ * series, then one git send-email run that resent it and sent its v2,
+ * every part of the run replying to the resent cover (the kvmarm archive,
+ * 2021-10-04/05): the v2 patches join the resent v1's series, which is
+ * still shown as v1, and the first posting is no earlier version of it.
+ */
+static void
+test_render_supersedes_earlier(void **state)
+{
+	static const struct {
+		const char *stem, *subject;
+		int n, irt;
+	} post[] = {
+		{ "20211004090328.540941", "[PATCH 0/2] KVM: arm64: Refcount fixes", 1, 0 },
+		{ "20211004090328.540941", "[PATCH 1/2] KVM: arm64: Fix the PGD refcount", 2, 1 },
+		{ "20211004090328.540941", "[PATCH 2/2] KVM: arm64: Report a bad refcount", 3, 1 },
+		{ "20211005090155.734578", "[PATCH 0/2] KVM: arm64: Refcount fixes", 1, 0 },
+		{ "20211005090155.734578", "[PATCH 1/2] KVM: arm64: Fix the PGD refcount", 2, 1 },
+		{ "20211005090155.734578", "[PATCH 2/2] KVM: arm64: Report a bad refcount", 3, 1 },
+		{ "20211005090155.734578", "[PATCH v2 0/2] KVM: arm64: Refcount fixes", 4, 1 },
+		{ "20211005090155.734578", "[PATCH v2 1/2] KVM: arm64: Fix the PGD refcount", 5, 1 },
+		{ "20211005090155.734578", "[PATCH v2 2/2] KVM: arm64: Report a bad refcount", 6, 1 },
+	};
+	struct fixture *f = *state;
+	char msg[1024], irt[128], *text, *html, *p, *v;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(post) / sizeof(post[0]); i++) {
+		snprintf(irt, sizeof(irt), "In-Reply-To: <%s-1-q@example.org>\n",
+		    post[i].stem);
+		snprintf(msg, sizeof(msg), "From: Q <q@example.org>\nSubject: %s\n"
+		    "Message-ID: <%s-%d-q@example.org>\n%sDate: %s Oct 2021 "
+		    "10:01:0%zu +0100\n\nBody.\n", post[i].subject, post[i].stem,
+		    post[i].n, post[i].irt ? irt : "", i < 3 ? "4" : "5", i);
+		ingest_cb(msg, strlen(msg), f);
+	}
+	render_open(f, NULL, &text, &html);
+	/* the patch list only: its entries end in "; v1, ..." lines */
+	assert_non_null(p = strstr(text, "===== Patch Commit Messages"));
+	*p = '\0';
+	for (p = text; (p = strstr(p, "KVM: arm64: Refcount fixes\n")) != NULL; p++) {
+		assert_non_null(p = strstr(p, "; v"));
+		v = strstr(p, ", supersedes v");
+		if (v != NULL && v < strchr(p, '\n')) {
+			assert_true(atoi(v + 14) < atoi(p + 3));
+			n++;
+		}
+	}
+	/* the v2 cover's entry supersedes the first v1 */
+	assert_int_equal(n, 1);
+	free(text);
+	free(html);
+}
+
 /* A patch without a From: says so, not an empty author. */
 static void
 test_render_no_author(void **state)
@@ -787,6 +842,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_project_heading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_series_subsystem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_supersedes_earlier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_no_author, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
