@@ -40,9 +40,10 @@ int cli_open_store(struct cli *c, unsigned flags, pd_store **st);
 /*
  * From here on, a fault (or a sanitizer's report) re-runs the program to
  * check the store of dir: cli_fault_report then says whether it is
- * corrupt (exit 1) or not (exit 70).
+ * corrupt (exit 1) or not (exit 70).  Until cli_guard_end.
  */
 void cli_guard_reads(const char *dir);
+void cli_guard_end(void);
 /* In a re-run of cli_guard_reads: the exit status; else -1. */
 int cli_fault_report(int argc, char **argv);
 /* Print "patchdigest: " and the message to stderr. */

@@ -157,6 +157,7 @@ main(int argc, char **argv)
 		pd_msg_init();
 		optind = 0;	/* glibc: reinitialise getopt for the subcommand */
 		rc = cmds[i].fn(&c, argc, argv);
+		cli_guard_end();
 		if (fflush(stdout) == EOF || ferror(stdout)) {
 			cli_err("stdout: %s", strerror(errno));
 			rc = rc ? rc : 1;

@@ -2712,6 +2712,9 @@ pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
 		return PD_EINVAL;
 	if (r->last_seq < r->first_seq)
 		return 0;
+	/* a damaged range record must not cut the digest short either */
+	if (r->messages != r->last_seq - r->first_seq + 1)
+		return PD_ECORRUPT;
 	if ((rc = rd_begin(st, &t)) != 0)
 		return pd_rc(rc);
 	if ((rc = mdb_cursor_open(t, st->db[DB_SEQ], &cur)) == 0) {
@@ -2729,9 +2732,10 @@ pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
 			if (rc == MDB_NOTFOUND || (rc == 0 && (k.mv_size != 8 ||
 			    get_be64(k.mv_data) != want)))
 				rc = MDB_CORRUPTED;
+			if (rc != 0)
+				break;
 			mk = v;
-			if (rc == 0 && (rc = mdb_get(t, st->db[DB_MSGS], &mk,
-			    &mv)) == MDB_NOTFOUND)
+			if ((rc = mdb_get(t, st->db[DB_MSGS], &mk, &mv)) == MDB_NOTFOUND)
 				rc = MDB_CORRUPTED;
 			if (rc != 0 || (rc = rec_decode(&mk, &mv, &rec)) != 0 ||
 			    (rc = fn(&rec, arg)) != 0)
