@@ -1,0 +1,150 @@
+#!/bin/sh
+# The whole kvmarm archive week by week, as a list would live it: each
+# week's mail imported, then `send --force` closes the range and mails its
+# digest.  One digest per week, every stored message in exactly one range,
+# and each digest agrees with itself and its range: the headings' counts
+# add up to the range's patch messages and list as many series as they
+# say, contributors and domains add up to at most that, parts received are
+# at most N, "supersedes vK" names an earlier version than the entry's, and
+# `digest --range N` prints what was mailed.  About 40 s normally; under
+# the sanitizers only with PD_FULL=1.
+set -eu
+if [ "${PD_SANITIZE:-0}" = 1 ] && [ "${PD_FULL:-0}" != 1 ]; then
+	echo "skipped under sanitizers without PD_FULL=1"
+	exit 0
+fi
+PD="$PD_BUILD/patchdigest"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+mkdir "$T/weeks" "$T/out"
+# Weeks by the Date: of the messages in archive order; a date that goes
+# back, or more than three weeks ahead, stays in the week it arrived in.
+xz -dc "$PD_SHARED/corpus/archives/kvmarm-2019-2023.mbox.xz" |
+    python3 -c '
+import datetime, email.utils, re, sys
+out = sys.argv[1]
+cur, buf, n = None, [], 0
+def flush():
+    global buf, n
+    if buf:
+        with open("%s/%04d.mbox" % (out, n), "wb") as f:
+            f.write(b"".join(buf))
+        n += 1
+    buf = []
+def week(hdr):
+    m = re.search(rb"^Date:[ \t]*(.*(?:\n[ \t].*)*)", hdr, re.M | re.I)
+    try:
+        d = email.utils.parsedate_to_datetime(m.group(1).decode("latin1"))
+        return d.date() - datetime.timedelta(days=d.weekday())
+    except (AttributeError, TypeError, ValueError):
+        return None
+msg = []
+def take(msg):
+    global cur
+    w = week(b"".join(msg).split(b"\n\n", 1)[0])
+    if w and (cur is None or cur < w <= cur + datetime.timedelta(days=21)):
+        flush()
+        cur = w
+    buf.append(b"".join(msg))
+for line in sys.stdin.buffer:
+    if line.startswith(b"From ") and msg:
+        take(msg)
+        msg = []
+    msg.append(line)
+if msg:
+    take(msg)
+flush()
+print(n, "weeks")
+' "$T/weeks"
+
+cat >"$T/sendmail" <<EOS
+#!/bin/sh
+f=\$(mktemp -p "$T/out" msg.XXXXXX) || exit 71
+exec cat >"\$f"
+EOS
+chmod +x "$T/sendmail"
+cat >"$T/pd.conf" <<EOC
+Database $T/db
+SubsystemRules $PD_SRC/etc/subsystems.rules
+ListName KVM
+DigestFrom KVM digest <digest@example.org>
+DigestTo subscribers@example.org
+ArchiveURL https://lore.kernel.org/kvmarm/%s/
+Sendmail $T/sendmail
+EOC
+stored=0
+for w in "$T"/weeks/*.mbox; do
+	"$PD" -c "$T/pd.conf" import "$w" >"$T/import.out" || fail "import $w"
+	n=$(sed -n 's/^read [0-9]*, stored \([0-9]*\),.*/\1/p' "$T/import.out")
+	stored=$((stored + n))
+	"$PD" -c "$T/pd.conf" send --force >/dev/null || fail "send after $w"
+done
+"$PD" -c "$T/pd.conf" ranges >"$T/ranges"
+for no in $(awk '$NF != "(open)" { print $1 }' "$T/ranges"); do
+	"$PD" -c "$T/pd.conf" digest --range "$no" >"$T/out/range.$no" ||
+	    fail "digest --range $no"
+done
+python3 - "$T" "$stored" <<'PY'
+import collections, email, glob, re, sys
+from email import policy
+T, stored = sys.argv[1], int(sys.argv[2])
+weeks = len(glob.glob(T + '/weeks/*.mbox'))
+ranges = {}
+for l in open(T + '/ranges'):
+    m = re.match(r'\s*(\d+)\s+from (\w+) to (\w+)\s+(\d+) messages\s+(\d+) patches', l)
+    assert m, l
+    ranges[m.group(2), m.group(3)] = (int(m.group(1)), int(m.group(4)), int(m.group(5)))
+closed = {k: v for k, v in ranges.items() if v[0] < len(ranges)}
+assert len(closed) == weeks, (len(closed), weeks)
+assert sum(v[1] for v in ranges.values()) == stored, stored
+mails = glob.glob(T + '/out/msg.*')
+assert len(mails) == weeks, (len(mails), weeks)
+bad = collections.Counter()
+def check(what, ok, where):
+    if not ok:
+        bad[what] += 1
+        if bad[what] <= 3:
+            print('FAIL:', what, where)
+for path in mails:
+    m = email.message_from_binary_file(open(path, 'rb'), policy=policy.default)
+    text = m.get_body(('plain',)).get_content()
+    frm, to = m['Subject'].split()[-3], m['Subject'].split()[-1]
+    no, msgs, patches = closed[frm, to]
+    check('digest --range differs from the mail', open('%s/out/range.%d' % (T, no)).read() == text, no)
+    head, rest = text.split('\n===== Patch list in this time period =====\n')
+    plist, _ = rest.split('\n===== Patch Commit Messages ====\n')
+    domains = head.split('Top 15 contributor Email domains (Based on Email Body)\n')[1].split('Top 15 contributors')[0]
+    authors = head.split('Top 15 contributors (Based on Email Body)\n')[1]
+    for part in (domains, authors):
+        counts = [int(c) for c in re.findall(r'^ +(\d+) ', part, re.M)]
+        check('contributors add up to more than the patch messages', sum(counts) <= patches, no)
+        check('not sorted by count', counts == sorted(counts, reverse=True), no)
+    headed = 0
+    for block in plist.strip('\n').split('\n\n') if plist.strip() else []:
+        lines = block.split('\n')
+        h = re.fullmatch(r'\S.* \((\d+) patch messages?, (\d+) series\)', lines[0])
+        check('a heading unread', h, (no, lines[0]))
+        if not h:
+            continue
+        headed += int(h.group(1))
+        entries = [(lines[i], lines[i + 1]) for i in range(1, len(lines))
+                   if re.match(r'  \S', lines[i])]
+        check('series listed differ from the heading', len(entries) == int(h.group(2)), (no, lines[0]))
+        for title, info in entries:
+            d = re.search(r'; v(\d+), (?:(\d+)/(\d+) parts|single patch)', info)
+            check('no version in an entry', d, (no, title))
+            if not d:
+                continue
+            if d.group(2):
+                check('more parts than N', int(d.group(2)) <= int(d.group(3)), (no, title))
+            s = re.search(r', supersedes v(\d+)$', info)
+            if s:
+                check('supersedes a version no earlier', int(s.group(1)) < int(d.group(1)), (no, title, info))
+    check('headings do not add up to the patch messages', headed == patches, (no, headed, patches))
+if bad:
+    sys.exit(1)
+print('%d weeks, %d digests, %d messages stored: consistent' % (weeks, len(mails), stored))
+PY
+echo ok
