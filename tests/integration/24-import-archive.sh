@@ -3,16 +3,9 @@
 # accounted for in the summary and in the store.  About 15 s normally; under
 # the sanitizers only with PD_FULL=1.
 set -eu
-if [ "${PD_SANITIZE:-0}" = 1 ] && [ "${PD_FULL:-0}" != 1 ]; then
-	echo "skipped under sanitizers without PD_FULL=1"
-	exit 0
-fi
-PD="$PD_BUILD/patchdigest"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$PD_SRC/tests/lib/archive.sh"
 : > "$T/empty.conf"
-"$PD" -c "$T/empty.conf" -D "$T/db" import \
-	"$PD_SHARED/corpus/archives/kvmarm-2019-2023.mbox.xz" >"$T/out"
+"$PD" -c "$T/empty.conf" -D "$T/db" import "$ARCHIVE" >"$T/out"
 cat "$T/out"
 python3 - "$T/out" <<'PY'
 import re, sys

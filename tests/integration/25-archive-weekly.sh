@@ -9,19 +9,13 @@
 # `digest --range N` prints what was mailed.  About 40 s normally; under
 # the sanitizers only with PD_FULL=1.
 set -eu
-if [ "${PD_SANITIZE:-0}" = 1 ] && [ "${PD_FULL:-0}" != 1 ]; then
-	echo "skipped under sanitizers without PD_FULL=1"
-	exit 0
-fi
-PD="$PD_BUILD/patchdigest"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$PD_SRC/tests/lib/archive.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 mkdir "$T/weeks" "$T/out"
 # Weeks by the Date: of the messages in archive order; a date that goes
 # back, or more than three weeks ahead, stays in the week it arrived in.
-xz -dc "$PD_SHARED/corpus/archives/kvmarm-2019-2023.mbox.xz" |
+xz -dc "$ARCHIVE" |
     python3 -c '
 import datetime, email.utils, re, sys
 out = sys.argv[1]
