@@ -196,6 +196,10 @@ plain_value(struct obuf *o, const char *s)
 		e = strchr(s, ' ');
 		if (e == NULL)
 			e = s + strlen(s);
+		/* a long Message-ID first: on a line of its own if it fits there */
+		if (first && o->col + (size_t)(e - s) > FOLD_COL &&
+		    1 + (size_t)(e - s) <= FOLD_COL)
+			ob_fold(o);
 		ob_word(o, s, (size_t)(e - s), first);
 		first = 0;
 		s = *e == ' ' ? e + 1 : e;
@@ -296,7 +300,8 @@ put_tags(struct rw *w, const struct pd_tags *t, const char *eol)
 		if (t->name[i] == NULL || t->value[i][0] == '\0')
 			continue;
 		rw_put(w, t->name[i], strlen(t->name[i]));
-		rw_put(w, ": ", 2);
+		/* no blank at the end of a line when the value starts folded */
+		rw_put(w, ": ", t->value[i][0] == '\n' ? 1 : 2);
 		for (v = t->value[i]; (nl = strchr(v, '\n')) != NULL; v = nl + 1) {
 			rw_put(w, v, (size_t)(nl - v));
 			rw_put(w, eol, strlen(eol));

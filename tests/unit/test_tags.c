@@ -259,6 +259,46 @@ test_build_hostile(void **state)
 }
 
 /* The byte-for-byte contract: CRLF, 8-bit, trailing blanks, forged tags. */
+/*
+ * A Message-ID too long for the first line of X-Patch-Series starts on the
+ * next (19 of the kvmarm archive's, as git send-email's old ids); one too
+ * long for any line stays on the first.  The raw message then has no
+ * blank at the end of the field's first line.
+ */
+static void
+test_build_long_id(void **state)
+{
+	static const char id[] =
+	    "1571912870-18471-1-git-send-email-shannon.zhao@linux.alibaba.com";
+	static const char msg[] = "Subject: x\n\nbody\n";
+	struct pd_ingest in;
+	struct pd_tags t;
+	struct sbuf out;
+	char want[256];
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.parsed = 1;
+	in.kind = PD_KIND_PATCH;
+	snprintf(in.put.series, sizeof(in.put.series), "%s", id);
+	in.put.version = 1;
+	in.put.cx = 1;
+	in.put.cn = 8;
+	assert_int_equal(pd_tags_build(&in, &t), 0);
+	check_lines(t.name[1], t.value[1]);
+	snprintf(want, sizeof(want), "\n <%s> v1 1/8", id);
+	assert_string_equal(t.value[1], want);
+	rewrite(msg, strlen(msg), &t, &out);
+	snprintf(want, sizeof(want), "\nX-Patch-Series:\n <%s> v1 1/8\n", id);
+	assert_non_null(strstr(out.p, want));
+	free(out.p);
+
+	snprintf(in.put.series, sizeof(in.put.series), "%s%s", id, id + 40);
+	assert_int_equal(pd_tags_build(&in, &t), 0);
+	assert_true(t.value[1][0] == '<');
+	assert_non_null(strstr(t.value[1], ">\n v1 1/8"));
+}
+
 static void
 test_rewrite_crlf(void **state)
 {
@@ -474,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_build_unparsed),
 		cmocka_unit_test(test_build_no_counter_no_series),
 		cmocka_unit_test(test_build_hostile),
+		cmocka_unit_test(test_build_long_id),
 		cmocka_unit_test(test_rewrite_crlf),
 		cmocka_unit_test(test_rewrite_lf_from_line),
 		cmocka_unit_test(test_rewrite_odd_shapes),
