@@ -15,7 +15,12 @@
 /* Groups without any grammar word and more tokens than this are one tag. */
 #define TAG_GROUP_WORDS	3
 
-static const char *reply_markers[] = { "re", "fwd", "fw", "aw", "sv", NULL };
+/* and Chinese mail clients' reply (回复, 答复, 回覆) and forward (转发) */
+static const char *reply_markers[] = { "re", "fwd", "fw", "aw", "sv",
+	"\xe5\x9b\x9e\xe5\xa4\x8d", "\xe7\xad\x94\xe5\xa4\x8d",
+	"\xe5\x9b\x9e\xe8\xa6\x86", "\xe8\xbd\xac\xe5\x8f\x91", NULL };
+/* their full-width colon, U+FF1A */
+#define WIDE_COLON	"\xef\xbc\x9a"
 
 static int
 is_space(char c)
@@ -31,7 +36,7 @@ skip_space(const char *s)
 	return s;
 }
 
-/* Length of a reply marker ("Re:", "AW :", "Re[2]:") at s, else 0. */
+/* Length of a reply marker ("Re:", "AW :", "Re[2]:", "回复：") at s, else 0. */
 static size_t
 reply_marker(const char *s)
 {
@@ -55,6 +60,8 @@ reply_marker(const char *s)
 			p++;
 		if (*p == ':')
 			return (size_t)(p - s) + 1;
+		if (strncmp(p, WIDE_COLON, strlen(WIDE_COLON)) == 0)
+			return (size_t)(p - s) + strlen(WIDE_COLON);
 	}
 	return 0;
 }

@@ -47,6 +47,11 @@ static const struct shape shapes[] = {
 	{ "Re: Re: [PATCH v2 3/4] t", PD_KIND_REPLY, 2, 3, 4, 0, "", "t" },
 	{ "Aw: [PATCH] t", PD_KIND_REPLY, 1, -1, -1, 0, "", "t" },
 	{ "Fwd: Sv: FW: t", PD_KIND_REPLY, 1, -1, -1, 0, "", "t" },
+	/* Chinese clients' markers, either colon (kvmarm archive, 2021) */
+	{ "\xe5\x9b\x9e\xe5\xa4\x8d: Re: [PATCH] kvm: fix x", PD_KIND_REPLY, 1, -1, -1, 0, "", "kvm: fix x" },
+	{ "\xe7\xad\x94\xe5\xa4\x8d\xef\xbc\x9a[PATCH 2/3] t", PD_KIND_REPLY, 1, 2, 3, 0, "", "t" },
+	{ "\xe8\xbd\xac\xe5\x8f\x91 : \xe5\x9b\x9e\xe8\xa6\x86: t", PD_KIND_REPLY, 1, -1, -1, 0, "", "t" },
+	{ "\xe5\x9b\x9e\xe5\xa4\x8d t", PD_KIND_OTHER, 1, -1, -1, 0, "", "\xe5\x9b\x9e\xe5\xa4\x8d t" },
 	{ "[RFC 1/3] t", PD_KIND_OTHER, 1, 1, 3, R, "", "t" },
 	{ "[syzbot] WARNING in x", PD_KIND_OTHER, 1, -1, -1, 0, "syzbot", "WARNING in x" },
 	{ "plain mail", PD_KIND_OTHER, 1, -1, -1, 0, "", "plain mail" },
