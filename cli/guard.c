@@ -111,13 +111,14 @@ cli_guard_end(void)
 int
 cli_fault_report(int argc, char **argv)
 {
-	const char *dir = argv[2];
+	const char *dir;
 	pd_store *st;
 	int sig, rc;
 
 	if (argc != 3 || strcmp(argv[0], RERUN_NAME) != 0)
 		return -1;
 	sig = atoi(argv[1]);
+	dir = argv[2];
 	/* the check takes a store it cannot open for sound: open it too */
 	if ((rc = pd_store_check(dir)) != 0 ||
 	    (rc = pd_store_open(dir, PD_STORE_RDONLY, 0, 0, &st)) != 0) {
