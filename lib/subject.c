@@ -15,10 +15,12 @@
 /* Groups without any grammar word and more tokens than this are one tag. */
 #define TAG_GROUP_WORDS	3
 
-/* and Chinese mail clients' reply (回复, 答复, 回覆) and forward (转发) */
+/* and Chinese mail clients' reply (回复, 答复, 回覆) and forward (转发,
+ * 轉寄, 轉發) */
 static const char *reply_markers[] = { "re", "fwd", "fw", "aw", "sv",
 	"\xe5\x9b\x9e\xe5\xa4\x8d", "\xe7\xad\x94\xe5\xa4\x8d",
-	"\xe5\x9b\x9e\xe8\xa6\x86", "\xe8\xbd\xac\xe5\x8f\x91", NULL };
+	"\xe5\x9b\x9e\xe8\xa6\x86", "\xe8\xbd\xac\xe5\x8f\x91",
+	"\xe8\xbd\x89\xe5\xaf\x84", "\xe8\xbd\x89\xe7\x99\xbc", NULL };
 /* their full-width colon, U+FF1A */
 #define WIDE_COLON	"\xef\xbc\x9a"
 

@@ -7,8 +7,10 @@
  * non-ASCII bytes or a literal "=?" is written as RFC 2047 encoded words,
  * and lines are folded below 78 columns where white space allows: a
  * newline before the space, so that unfolding (RFC 5322 removes only the
- * line break) gives the value back as it was.  The rewriter never parses the message: it copies the raw bytes
- * and only drops header lines whose name starts with "X-Patch-".
+ * line break) gives the value back as it was, after the one blank that
+ * follows the colon, or that a fold before the first word stands for.
+ * The rewriter never parses the message: it copies the raw bytes and only
+ * drops header lines whose name starts with "X-Patch-".
  */
 #include <stdio.h>
 #include <string.h>

@@ -20,6 +20,7 @@ struct conn {
 	struct pdm_cfg *cfg;
 	int internal;		/* client in InternalHosts: tag, don't count */
 	unsigned long noreply;	/* the SMFIP_NR_* steps negotiated */
+	int leadspc;		/* SMFIP_HDR_LEADSPC: values carry their blank */
 	int in_msg;		/* counted by pdm_state_busy_begin */
 	int refused;		/* shutting down: answer on_error at eom */
 	char qid[32];
@@ -103,7 +104,13 @@ xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 * of message, which is where every answer of ours is given.
 	 */
 	c->noreply = f1 & noreply;
-	*pf1 = (f1 & skip) | c->noreply;
+	/*
+	 * Where offered, header values as they are, leading blank included:
+	 * so that a tag whose value starts on a continuation line (a long
+	 * Message-ID) has no blank at the end of its first line.
+	 */
+	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	*pf1 = (f1 & skip) | c->noreply | (f1 & SMFIP_HDR_LEADSPC);
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;
@@ -169,6 +176,9 @@ xxfi_header(SMFICTX *ctx, char *name, char *value)
 	if (c == NULL)
 		return on_error(NULL);
 	get_qid(ctx, c);
+	/* one blank off, as the MTA does without SMFIP_HDR_LEADSPC */
+	if (c->leadspc && *value == ' ')
+		value++;
 	if (!c->refused)
 		(void)pdm_msg_header(&c->msg, name, value);	/* failures end at eom */
 	return reply(c, SMFIP_NR_HDR);
@@ -199,15 +209,19 @@ remove_old(SMFICTX *ctx, const struct pdm_msg *m)
 }
 
 static int
-insert_tags(SMFICTX *ctx, const struct pd_tags *t)
+insert_tags(SMFICTX *ctx, const struct pd_tags *t, int leadspc)
 {
+	char v[sizeof(t->value[0]) + 1];
+
 	/* Inserted in reverse at index 1: they end up in order, at the top
 	 * below the MTA's own Received: field. */
 	for (int i = PD_NTAGS; i-- > 0;) {
 		if (t->value[i][0] == '\0')
 			continue;
-		if (smfi_insheader(ctx, 1, (char *)t->name[i], (char *)t->value[i]) !=
-		    MI_SUCCESS)
+		/* with SMFIP_HDR_LEADSPC the blank after the colon is ours */
+		snprintf(v, sizeof(v), "%s%s", leadspc && t->value[i][0] != '\n' ?
+		    " " : "", t->value[i]);
+		if (smfi_insheader(ctx, 1, (char *)t->name[i], v) != MI_SUCCESS)
 			return -1;
 	}
 	return 0;
@@ -263,7 +277,7 @@ xxfi_eom(SMFICTX *ctx)
 		ret = on_error(c);
 		goto out;
 	}
-	if (remove_old(ctx, &c->msg) != 0 || insert_tags(ctx, tags) != 0) {
+	if (remove_old(ctx, &c->msg) != 0 || insert_tags(ctx, tags, c->leadspc) != 0) {
 		log_warnx("the MTA refused a header change");
 		ret = on_error(c);
 		goto out;

@@ -177,7 +177,8 @@ pdm_testfile(struct pdm_cfg *cfg, const char *path)
 			log_info("removes %s #%d", m.old[i].name, m.old[i].index);
 		for (int i = 0; i < PD_NTAGS; i++)
 			if (tags.value[i][0] != '\0')
-				printf("%s: %s\n", tags.name[i], tags.value[i]);
+				printf("%s:%s%s\n", tags.name[i],
+				    tags.value[i][0] == '\n' ? "" : " ", tags.value[i]);
 	}
 	pdm_msg_reset(&m);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

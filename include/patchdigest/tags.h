@@ -13,7 +13,11 @@
 struct pd_tags {
 	/* names: X-Patch-Kind, X-Patch-Series, X-Patch-Subsystem, X-Patch-Project */
 	const char *name[PD_NTAGS];
-	/* ASCII, RFC 2047-encoded where needed, folded with "\n\t", no CR */
+	/*
+	 * ASCII, RFC 2047-encoded where needed, folded with "\n ", no CR.
+	 * A value may start with the fold (a Message-ID too long for the
+	 * first line): then "Name:" takes no blank after the colon.
+	 */
 	char value[PD_NTAGS][512];
 };
 

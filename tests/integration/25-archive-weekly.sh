@@ -55,7 +55,7 @@ print(n, "weeks")
 
 cat >"$T/sendmail" <<EOS
 #!/bin/sh
-f=\$(mktemp -p "$T/out" msg.XXXXXX) || exit 71
+f=\$(mktemp "$T/out/msg.XXXXXX") || exit 71
 exec cat >"\$f"
 EOS
 chmod +x "$T/sendmail"
@@ -85,16 +85,23 @@ import collections, email, glob, re, sys
 from email import policy
 T, stored = sys.argv[1], int(sys.argv[2])
 weeks = len(glob.glob(T + '/weeks/*.mbox'))
-ranges = {}
+# 2019-04-29 to 2023-01-02: 193 calendar weeks, each with mail
+assert weeks == 193, weeks
+ranges, opened = {}, 0
 for l in open(T + '/ranges'):
     m = re.match(r'\s*(\d+)\s+from (\w+) to (\w+)\s+(\d+) messages\s+(\d+) patches', l)
     assert m, l
-    ranges[m.group(2), m.group(3)] = (int(m.group(1)), int(m.group(4)), int(m.group(5)))
-closed = {k: v for k, v in ranges.items() if v[0] < len(ranges)}
-assert len(closed) == weeks, (len(closed), weeks)
-assert sum(v[1] for v in ranges.values()) == stored, stored
+    no, msgs, patches = int(m.group(1)), int(m.group(4)), int(m.group(5))
+    stored -= msgs
+    if l.rstrip().endswith('(open)'):
+        opened += 1
+    else:
+        ranges[no] = (m.group(2), m.group(3), msgs, patches)
+assert opened == 1 and len(ranges) == weeks, (opened, len(ranges), weeks)
+assert stored == 0, 'messages stored but in no range: %d' % stored
 mails = glob.glob(T + '/out/msg.*')
 assert len(mails) == weeks, (len(mails), weeks)
+entries = supersedes = 0
 bad = collections.Counter()
 def check(what, ok, where):
     if not ok:
@@ -104,8 +111,9 @@ def check(what, ok, where):
 for path in mails:
     m = email.message_from_binary_file(open(path, 'rb'), policy=policy.default)
     text = m.get_body(('plain',)).get_content()
-    frm, to = m['Subject'].split()[-3], m['Subject'].split()[-1]
-    no, msgs, patches = closed[frm, to]
+    no = int(re.search(r'<patchdigest-(\d+)-', m['Message-ID']).group(1))
+    frm, to, msgs, patches = ranges[no]
+    check('the subject names another range', m['Subject'].split()[-3:] == [frm, 'to', to], no)
     check('digest --range differs from the mail', open('%s/out/range.%d' % (T, no)).read() == text, no)
     head, rest = text.split('\n===== Patch list in this time period =====\n')
     plist, _ = rest.split('\n===== Patch Commit Messages ====\n')
@@ -113,6 +121,7 @@ for path in mails:
     authors = head.split('Top 15 contributors (Based on Email Body)\n')[1]
     for part in (domains, authors):
         counts = [int(c) for c in re.findall(r'^ +(\d+) ', part, re.M)]
+        check('contributors read iff the range has patches', bool(counts) == (patches > 0), no)
         check('contributors add up to more than the patch messages', sum(counts) <= patches, no)
         check('not sorted by count', counts == sorted(counts, reverse=True), no)
     headed = 0
@@ -123,10 +132,11 @@ for path in mails:
         if not h:
             continue
         headed += int(h.group(1))
-        entries = [(lines[i], lines[i + 1]) for i in range(1, len(lines))
-                   if re.match(r'  \S', lines[i])]
-        check('series listed differ from the heading', len(entries) == int(h.group(2)), (no, lines[0]))
-        for title, info in entries:
+        listed = [(lines[i], lines[i + 1]) for i in range(1, len(lines))
+                  if re.match(r'  \S', lines[i])]
+        check('series listed differ from the heading', len(listed) == int(h.group(2)), (no, lines[0]))
+        entries += len(listed)
+        for title, info in listed:
             d = re.search(r'; v(\d+), (?:(\d+)/(\d+) parts|single patch)', info)
             check('no version in an entry', d, (no, title))
             if not d:
@@ -135,10 +145,15 @@ for path in mails:
                 check('more parts than N', int(d.group(2)) <= int(d.group(3)), (no, title))
             s = re.search(r', supersedes v(\d+)$', info)
             if s:
+                supersedes += 1
                 check('supersedes a version no earlier', int(s.group(1)) < int(d.group(1)), (no, title, info))
     check('headings do not add up to the patch messages', headed == patches, (no, headed, patches))
+# the checks above read something: entries, and some with supersedes
+check('no series entry read', entries > 1000, entries)
+check('no supersedes read', supersedes > 100, supersedes)
 if bad:
     sys.exit(1)
-print('%d weeks, %d digests, %d messages stored: consistent' % (weeks, len(mails), stored))
+print('%d weeks, %d digests, %d series entries (%d superseding): consistent' %
+      (weeks, len(mails), entries, supersedes))
 PY
 echo ok

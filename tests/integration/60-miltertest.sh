@@ -77,6 +77,13 @@ LONGID=$tmp/longid.eml
 	    "$(head -c 588 /dev/zero | tr '\0' l)"
 } >"$LONGID"
 
+# git send-email's old id, too long for X-Patch-Series' first line.
+GITID=$tmp/gitid.eml
+printf '%s\n' 'From: Shannon Zhao <shannon.zhao@example.org>' \
+    'Subject: [PATCH 1/8] KVM: arm64: Long id' \
+    'Message-ID: <1571912870-18471-1-git-send-email-shannon.zhao@linux.alibaba.com>' \
+    'Date: Thu, 24 Oct 2019 18:27:50 +0800' '' 'Body.' >"$GITID"
+
 # 60 MB of body in CRLF lines.
 BIGBODY=$tmp/big.body
 line=$(printf 'This line repeats to make a large body, far over MaxMessageSize. xxxxxxxxx\r')
@@ -97,7 +104,7 @@ run_lua() {	# script [-D var=value...]: run one miltertest script
 	shift
 	miltertest "$@" -s "$PD_SRC/tests/milter/$mt_script" -D LIB="$PD_SRC/tests/milter/lib.lua" \
 	    -D SOCK="$sock" -D PID="$MD_PID" -D PATCH="$PATCH" -D REPLY="$REPLY" \
-	    -D MALFORMED="$MALFORMED" -D DEEP="$DEEP" -D LONGID="$LONGID" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
+	    -D MALFORMED="$MALFORMED" -D DEEP="$DEEP" -D LONGID="$LONGID" -D GITID="$GITID" -D MSG1="$MSG1" -D MSG2="$MSG2" -D MSG3="$MSG3" \
 	    -D MSG4="$MSG4" -D BIGBODY="$BIGBODY" -D LIMIT_KB="$limit" \
 	    >"$tmp/mt.out" 2>&1
 	rc=$?
@@ -135,7 +142,7 @@ stats_of() {	# db: stats without the range's last id (arrival order)
 }
 printf 'From: <sender@example.com>\n\nDummy message body.\n' >"$tmp/default.eml"
 "$PD_BUILD/patchdigest" import -D "$tmp/oracle" "$PATCH" "$REPLY" "$MALFORMED" \
-    "$DEEP" "$LONGID" "$tmp/default.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
+    "$DEEP" "$LONGID" "$GITID" "$tmp/default.eml" "$MSG1" "$MSG2" "$MSG3" >/dev/null || fail "import failed"
 got=$(stats_of "$tmp/db") || fail "stats of the milter's store"
 want=$(stats_of "$tmp/oracle") || fail "stats of the import"
 echo "milter: $got"

@@ -10,3 +10,4 @@ PD="$PD_BUILD/patchdigest"
 ARCHIVE="$PD_SHARED/corpus/archives/kvmarm-2019-2023.mbox.xz"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP	# dash runs the EXIT trap only on exit

@@ -6,12 +6,16 @@ One line per message: Message-ID, then each X-Patch-* field as
 Name=value (unfolded), tab-separated, sorted by Message-ID.  Exits 1 if a
 message carries any X-Patch-* field more than once, or with --placed if
 the tags are not together, in order, right below the MTA's first
-Received: field.
+Received: field, or a tag's first line is not "Name: value" with one blank
+(or "Name:" alone, the value folded) and no blank at its end.
 """
 import email.parser
 import email.policy
 import os
+import re
 import sys
+
+TAG_LINE = re.compile(rb'X-Patch-[A-Za-z]+:(?: [^ \t\r\n][^\r\n]*)?\r?')
 
 
 ORDER = ['x-patch-kind', 'x-patch-series', 'x-patch-subsystem', 'x-patch-project']
@@ -25,6 +29,17 @@ def placed(h):
     tags = [k for k in keys if k.startswith('x-patch-')]
     return (keys[at:at + len(tags)] == tags and
             tags == [k for k in ORDER if k in tags])
+
+
+def well_spaced(path):
+    with open(path, 'rb') as f:
+        head = f.read().split(b'\n\n', 1)[0]
+    for line in head.split(b'\n'):
+        if line.lower().startswith(b'x-patch-') and (not TAG_LINE.fullmatch(line) or
+                                                     line.rstrip(b'\r')[-1:] in (b' ', b'\t')):
+            print('%s: tag line %r' % (os.path.basename(path), line), file=sys.stderr)
+            return False
+    return True
 
 
 def main():
@@ -44,6 +59,8 @@ def main():
         if check_place and names and not placed(h):
             print('%s: tags not right below Received: %s' % (name, list(h.keys())[:8]),
                   file=sys.stderr)
+            bad = 1
+        if check_place and names and not well_spaced(os.path.join(d, name)):
             bad = 1
         msgid = ' '.join(str(h.get('Message-ID', '')).split())
         out.append('\t'.join([msgid] + ['%s=%s' % t for t in sorted(tags)]))

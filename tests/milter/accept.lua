@@ -10,7 +10,7 @@ local function accepted(file, qid, kind)
 	local conn = pd_connect()
 	pd_check(pd_message(conn, hdrs, body, qid) == SMFIR_ACCEPT, "not accepted")
 	if kind then
-		pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", kind),
+		pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", " " .. kind),
 		    "X-Patch-Kind: " .. kind .. " not inserted")
 	end
 	pd_check(not mt.eom_check(conn, MT_HDRCHANGE), "a header was changed")

@@ -22,7 +22,7 @@ pd_run("60 MB message with bounded memory", function()
 	pd_check(total >= 60 * 1024 * 1024, "body only " .. total .. " bytes")
 	pd_check(mt.eom(conn) == nil, "eom")
 	pd_check(mt.getreply(conn) == SMFIR_ACCEPT, "not accepted")
-	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "patch"),
+	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", " patch"),
 	    "not tagged from its headers")
 	local hwm = pd_vmhwm()
 	mt.echo("VmHWM " .. hwm .. " kB")
@@ -62,7 +62,7 @@ pd_run("24 messages of 8 MB at once with bounded memory", function()
 		end
 		pd_check(mt.eom(conns[i]) == nil, "eom")
 		pd_check(mt.getreply(conns[i]) == SMFIR_ACCEPT, "not accepted")
-		pd_check(mt.eom_check(conns[i], MT_HDRINSERT, "X-Patch-Kind", "patch"),
+		pd_check(mt.eom_check(conns[i], MT_HDRINSERT, "X-Patch-Kind", " patch"),
 		    "not tagged")
 		mt.disconnect(conns[i])
 	end

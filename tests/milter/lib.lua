@@ -68,6 +68,8 @@ function pd_connect()
 	pd_check(mt.test_option(conn, SMFIP_NR_MAIL), "reply to MAIL asked")
 	pd_check(mt.test_option(conn, SMFIP_NR_HDR), "reply to headers asked")
 	pd_check(mt.test_option(conn, SMFIP_NR_BODY), "reply to body asked")
+	-- header values with their leading blank, so the tags' values give it
+	pd_check(mt.test_option(conn, SMFIP_HDR_LEADSPC), "SMFIP_HDR_LEADSPC not asked")
 	return conn
 end
 

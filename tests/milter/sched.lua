@@ -7,7 +7,7 @@ pd_run("three patches", function()
 		local conn = pd_connect()
 		pd_check(pd_message(conn, hdrs, body, "QIDSCHED" .. i) == SMFIR_ACCEPT,
 		    "message " .. i .. " not accepted")
-		pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "patch"),
+		pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", " patch"),
 		    "message " .. i .. " not tagged as a patch")
 		mt.disconnect(conn)
 	end

@@ -22,7 +22,7 @@ pd_run("forged tags removed, real tags inserted", function()
 	pd_check(mt.eom_check(conn, MT_HDRDELETE, "x-patch-kind", 2),
 	    "forged X-Patch-Kind #2 not removed")
 
-	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "patch"),
+	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", " patch"),
 	    "X-Patch-Kind: patch not inserted")
 	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Project"),
 	    "X-Patch-Project not inserted")
@@ -53,7 +53,21 @@ pd_run("2,000 distinct forged X-Patch-* names removed", function()
 	end
 	pd_check(mt.eom_check(conn, MT_HDRDELETE, "x-patch-n7", 2),
 	    "the second x-patch-n7 not removed")
-	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", "patch"),
+	pd_check(mt.eom_check(conn, MT_HDRINSERT, "X-Patch-Kind", " patch"),
 	    "X-Patch-Kind: patch not inserted")
+	mt.disconnect(conn)
+end)
+
+-- A Message-ID too long for X-Patch-Series' first line starts the value on
+-- the next one: with SMFIP_HDR_LEADSPC, no blank ends the first line.
+pd_run("a long Message-ID starts on a continuation line", function()
+	local hdrs, body = pd_split(pd_read(GITID))
+	local id = pd_header_of(hdrs, "Message-ID")
+	local conn = pd_connect()
+	pd_check(pd_message(conn, hdrs, body, "QIDGITID") == SMFIR_ACCEPT,
+	    "not accepted")
+	local series = mt.getheader(conn, "X-Patch-Series", 0)
+	pd_check(series == "\n " .. id .. " v1 1/8",
+	    "X-Patch-Series: [" .. tostring(series) .. "]")
 	mt.disconnect(conn)
 end)

@@ -51,6 +51,7 @@ static const struct shape shapes[] = {
 	{ "\xe5\x9b\x9e\xe5\xa4\x8d: Re: [PATCH] kvm: fix x", PD_KIND_REPLY, 1, -1, -1, 0, "", "kvm: fix x" },
 	{ "\xe7\xad\x94\xe5\xa4\x8d\xef\xbc\x9a[PATCH 2/3] t", PD_KIND_REPLY, 1, 2, 3, 0, "", "t" },
 	{ "\xe8\xbd\xac\xe5\x8f\x91 : \xe5\x9b\x9e\xe8\xa6\x86: t", PD_KIND_REPLY, 1, -1, -1, 0, "", "t" },
+	{ "\xe8\xbd\x89\xe5\xaf\x84: \xe8\xbd\x89\xe7\x99\xbc\xef\xbc\x9a t", PD_KIND_REPLY, 1, -1, -1, 0, "", "t" },
 	{ "\xe5\x9b\x9e\xe5\xa4\x8d t", PD_KIND_OTHER, 1, -1, -1, 0, "", "\xe5\x9b\x9e\xe5\xa4\x8d t" },
 	{ "[RFC 1/3] t", PD_KIND_OTHER, 1, 1, 3, R, "", "t" },
 	{ "[syzbot] WARNING in x", PD_KIND_OTHER, 1, -1, -1, 0, "syzbot", "WARNING in x" },
