@@ -28,7 +28,7 @@ extern const unsigned char pd_builtin_rules[];	/* gen/rules.c, NUL-terminated */
 #define MAXCHAIN	8
 #define MAXTOK		64
 #define MAXTALLY	64
-#define BUILTIN_NAME	"subsystems.rules (built in)"	/* for reasons */
+#define BUILTIN_NAME	"subsystems.rules (built in)"	/* in errors and reasons */
 
 enum rtype { R_TAG, R_FILE, R_IGNORE, R_SUBSYS, R_PATH };
 

@@ -56,16 +56,21 @@ ob_fold(struct obuf *o)
 	o->col = 1;
 }
 
-/* Separator then a word: a space, or a fold if the word would pass FOLD_COL. */
+/*
+ * Separator then a word: a space, or a fold if the word would pass
+ * FOLD_COL.  The first word takes no space, and a fold only where it then
+ * fits (a long Message-ID on a line of its own; one longer stays put).
+ */
 static void
 ob_word(struct obuf *o, const char *w, size_t n, int first)
 {
-	if (!first) {
-		if (o->col + 1 + n > FOLD_COL)
+	if (first) {
+		if (o->col + n > FOLD_COL && 1 + n <= FOLD_COL)
 			ob_fold(o);
-		else
-			ob_putn(o, " ", 1);
-	}
+	} else if (o->col + 1 + n > FOLD_COL)
+		ob_fold(o);
+	else
+		ob_putn(o, " ", 1);
 	ob_putn(o, w, n);
 }
 
@@ -181,8 +186,6 @@ encode_value(struct obuf *o, const char *s)
 			break;
 		memcpy(word + wl, EW_TAIL, tl);
 		wl += tl;
-		if (first && o->col + wl > FOLD_COL)
-			ob_fold(o);
 		ob_word(o, word, wl, first);
 		first = 0;
 	}
@@ -198,10 +201,6 @@ plain_value(struct obuf *o, const char *s)
 		e = strchr(s, ' ');
 		if (e == NULL)
 			e = s + strlen(s);
-		/* a long Message-ID first: on a line of its own if it fits there */
-		if (first && o->col + (size_t)(e - s) > FOLD_COL &&
-		    1 + (size_t)(e - s) <= FOLD_COL)
-			ob_fold(o);
 		ob_word(o, s, (size_t)(e - s), first);
 		first = 0;
 		s = *e == ' ' ? e + 1 : e;
@@ -233,6 +232,13 @@ set_value(struct pd_tags *t, int i, const char *raw, size_t max)
 		if (!o.full)
 			return;
 	}
+}
+
+const char *
+pd_tags_blank(const struct pd_tags *t, int i)
+{
+	/* none at the end of a line: the fold stands for it */
+	return t->value[i][0] == '\n' ? "" : " ";
 }
 
 int
@@ -295,15 +301,16 @@ rw_put(struct rw *w, const void *buf, size_t n)
 static void
 put_tags(struct rw *w, const struct pd_tags *t, const char *eol)
 {
-	const char *v, *nl;
+	const char *v, *nl, *blank;
 	int i;
 
 	for (i = 0; i < PD_NTAGS; i++) {
 		if (t->name[i] == NULL || t->value[i][0] == '\0')
 			continue;
 		rw_put(w, t->name[i], strlen(t->name[i]));
-		/* no blank at the end of a line when the value starts folded */
-		rw_put(w, ": ", t->value[i][0] == '\n' ? 1 : 2);
+		blank = pd_tags_blank(t, i);
+		rw_put(w, ":", 1);
+		rw_put(w, blank, strlen(blank));
 		for (v = t->value[i]; (nl = strchr(v, '\n')) != NULL; v = nl + 1) {
 			rw_put(w, v, (size_t)(nl - v));
 			rw_put(w, eol, strlen(eol));

@@ -219,8 +219,8 @@ insert_tags(SMFICTX *ctx, const struct pd_tags *t, int leadspc)
 		if (t->value[i][0] == '\0')
 			continue;
 		/* with SMFIP_HDR_LEADSPC the blank after the colon is ours */
-		snprintf(v, sizeof(v), "%s%s", leadspc && t->value[i][0] != '\n' ?
-		    " " : "", t->value[i]);
+		snprintf(v, sizeof(v), "%s%s", leadspc ? pd_tags_blank(t, i) : "",
+		    t->value[i]);
 		if (smfi_insheader(ctx, 1, (char *)t->name[i], v) != MI_SUCCESS)
 			return -1;
 	}

@@ -178,7 +178,7 @@ pdm_testfile(struct pdm_cfg *cfg, const char *path)
 		for (int i = 0; i < PD_NTAGS; i++)
 			if (tags.value[i][0] != '\0')
 				printf("%s:%s%s\n", tags.name[i],
-				    tags.value[i][0] == '\n' ? "" : " ", tags.value[i]);
+				    pd_tags_blank(&tags, i), tags.value[i]);
 	}
 	pdm_msg_reset(&m);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -16,13 +16,15 @@ struct pd_tags {
 	/*
 	 * ASCII, RFC 2047-encoded where needed, folded with "\n ", no CR.
 	 * A value may start with the fold (a Message-ID too long for the
-	 * first line): then "Name:" takes no blank after the colon.
+	 * first line): write "Name:", pd_tags_blank, then the value.
 	 */
 	char value[PD_NTAGS][512];
 };
 
 /* Tag values for an ingested message; fails only if it was not parsed. */
 int pd_tags_build(const struct pd_ingest *in, struct pd_tags *out);
+/* What goes between tag i's colon and its value: " ", or "" before a fold. */
+const char *pd_tags_blank(const struct pd_tags *t, int i);
 /* 1 if a header name is one of ours (case-insensitive "X-Patch-" prefix). */
 int pd_tags_is_ours(const char *name);
 
