@@ -14,12 +14,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 mkdir "$T/weeks" "$T/out"
 # Weeks by the Date: of the messages in archive order; a date that goes
-# back, or more than three weeks ahead, stays in the week it arrived in.
+# back stays in the week it arrived in, and so does one more than three
+# weeks ahead unless the next message's date is within a week of it (a
+# quiet spell of the list, not a wrong clock).
 xz -dc "$ARCHIVE" |
     python3 -c '
 import datetime, email.utils, re, sys
 out = sys.argv[1]
-cur, buf, n = None, [], 0
+cur, far, buf, n = None, None, [], 0
 def flush():
     global buf, n
     if buf:
@@ -36,11 +38,14 @@ def week(hdr):
         return None
 msg = []
 def take(msg):
-    global cur
+    global cur, far
     w = week(b"".join(msg).split(b"\n\n", 1)[0])
-    if w and (cur is None or cur < w <= cur + datetime.timedelta(days=21)):
+    ahead = w and cur and w > cur + datetime.timedelta(days=21)
+    confirmed = ahead and far and abs(w - far) <= datetime.timedelta(days=7)
+    if w and (cur is None or cur < w and (not ahead or confirmed)):
         flush()
         cur = w
+    far = w if ahead and not confirmed else None
     buf.append(b"".join(msg))
 for line in sys.stdin.buffer:
     if line.startswith(b"From ") and msg:
