@@ -7,7 +7,7 @@
  *    character, "[..]" a class; the pattern matches a prefix of the path,
  *    and unless it ends in '/' the path must have as many '/' as it has.
  *  - depth of a pattern = its '/' count, plus one unless it ends in '/';
- *    -1 for catch-all patterns starting with '*' ("THE REST").  N: regexes
+ *    -1 for catch-all patterns of '*' and '/' alone ("THE REST").  N: regexes
  *    rank 0.  A section with a matching X: pattern is out for that path.
  * Literal patterns hang on a path-component trie (one hash table of edges),
  * globs on the trie node of their literal directory prefix, so one walk down
@@ -269,7 +269,7 @@ add_pattern(pd_maint *m, int section, int exclude, const char *value)
 	p->exclude = exclude != 0;
 	p->nslash = count_char(value, '/');
 	p->depth = p->nslash + (value[vlen - 1] != '/');
-	if (value[0] == '*' || strcmp(value, "/") == 0)
+	if (strspn(value, "*/") == vlen)
 		p->depth = -1;
 	if (wild < vlen) {
 		size_t dirlen = wild;
@@ -496,6 +496,9 @@ parse_line(pd_maint *m, char *line, char **title, int *cur)
 	}
 	if (!(line[0] >= 'A' && line[0] <= 'Z' && line[1] == ':')) {
 		*cur = -1;
+		/* QEMU's file underlines its headings: the title is above */
+		if (*title != NULL && strspn(line, "-=") == strlen(line))
+			return 0;
 		free(*title);
 		return (*title = strdup(line)) == NULL ? PD_ENOMEM : 0;
 	}

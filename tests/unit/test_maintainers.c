@@ -264,6 +264,49 @@ test_small_semantics(void **state)
 	pd_maint_free(m);
 }
 
+/*
+ * QEMU's MAINTAINERS underlines its headings and has a section of its own
+ * whose glob starts with '*': the heading above the underline names the
+ * section, and only a pattern of nothing but '*' and '/' is a catch-all.
+ */
+static const char qemu_style[] =
+    "General Project Administration\n"
+    "------------------------------\n"
+    "M: A <a@example.org>\n"
+    "\n"
+    "All patches CC here\n"
+    "F: *\n"
+    "F: */\n"
+    "\n"
+    "Guest CPU cores (KVM)\n"
+    "---------------------\n"
+    "Overall KVM CPUs\n"
+    "M: B <b@example.org>\n"
+    "F: */*/kvm*\n"
+    "\n"
+    "Alpha Machines\n"
+    "==============\n"
+    "M: C <c@example.org>\n"
+    "F: hw/alpha/\n"
+    "F: hw/i386/\n";
+
+static void
+test_qemu_style(void **state)
+{
+	const char *mf = write_file("MAINTAINERS.qemu", qemu_style);
+	char err[256];
+	pd_maint *m;
+
+	(void)state;
+	assert_int_equal(pd_maint_load(mf, NULL, &m, err, sizeof(err)), 0);
+	assert_int_equal(pd_maint_nsections(m), 4);
+	assert_string_equal(match(m, "hw/alpha/typhoon.c"), "Alpha Machines");
+	assert_string_equal(match(m, "hw/i386/kvmvapic.c"), "Overall KVM CPUs");
+	assert_string_equal(match(m, "hw/i386/pc.c"), "Alpha Machines");
+	assert_string_equal(match(m, "README.rst"), "All patches CC here");
+	pd_maint_free(m);
+}
+
 /* A kernel tree around MAINTAINERS tells bare directories from files. */
 static void
 test_kernel_tree(void **state)
@@ -383,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_regex_repetitions),
 		cmocka_unit_test(test_kernel_every_file),
 		cmocka_unit_test(test_small_semantics),
+		cmocka_unit_test(test_qemu_style),
 		cmocka_unit_test(test_kernel_tree),
 		cmocka_unit_test(test_xz_file_list),
 		cmocka_unit_test(test_errors),
