@@ -335,6 +335,22 @@ out:
 	return rc;
 }
 
+int
+pd_classify_own_project(const char *rules, char **out)
+{
+	pd_classifier *c;
+	char err[256];
+	int rc;
+
+	*out = NULL;
+	if ((rc = pd_classifier_new(rules, NULL, NULL, &c, err, sizeof(err))) != 0)
+		return rc;
+	if ((*out = strdup(c->defproject)) == NULL)
+		rc = PD_ENOMEM;
+	pd_classifier_free(c);
+	return rc;
+}
+
 /*
  * The title's leading "token:" chain: "KVM: arm64: Fix x" -> KVM, arm64.
  * A token has no blanks, except "x86/boot, KVM: ..." which gives x86/boot.

@@ -17,6 +17,7 @@
 
 #include <glib.h>
 
+#include "patchdigest/classify.h"
 #include "patchdigest/digest.h"
 #include "patchdigest/error.h"
 #include "patchdigest/msg.h"
@@ -33,7 +34,6 @@
 #define HTML_MSGS	"Patch Commit Messages"
 #define NO_SUBSYSTEM	"(no subsystem)"
 #define NO_AUTHOR	"(no author)"	/* a message without a From: */
-#define DEFAULT_PROJECT	"linux"
 
 /* ------------------------------------------------------------------ */
 /* Tie order: glibc's en_US.UTF-8 collation, reversed (sort -rn).      */
@@ -373,6 +373,7 @@ struct group {			/* one subsystem of the patch list */
 struct digest {
 	const struct pd_conf *conf;
 	const struct pd_range *range;
+	char *own_project;	/* the rules' default: headings name no project */
 	struct entry *domains, *authors;
 	size_t ndomains, nauthors;
 	struct block *blocks;
@@ -515,18 +516,22 @@ tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
 }
 
 /*
- * The subsystem of most of the series' patch messages; a tie goes to the
- * one with the lowest part, not to whichever arrived first.
+ * The subsystem of most of the series' patch messages, skip (NULL for
+ * none) aside; a tie goes to the one with the lowest part, not to
+ * whichever arrived first.
  */
 static const char *
-tally_top(const struct series *s)
+tally_top(const struct series *s, const char *skip)
 {
 	const struct tally *best = NULL;
 
-	for (size_t i = 0; i < s->nsubs; i++)
+	for (size_t i = 0; i < s->nsubs; i++) {
+		if (skip != NULL && strcasecmp(s->subs[i].name, skip) == 0)
+			continue;
 		if (best == NULL || s->subs[i].n > best->n ||
 		    (s->subs[i].n == best->n && s->subs[i].part < best->part))
 			best = &s->subs[i];
+	}
 	return best ? best->name : "";
 }
 
@@ -584,24 +589,43 @@ blockcmp(const void *a, const void *b)
 }
 
 /*
+ * The subsystem of a series: its cover letter's, else that of most of its
+ * patches here (a series is not filed by whichever patch came first).  A
+ * cover or patches filed under their project's name only say that their
+ * titles have no "token:": a patch's own subsystem says more.
+ */
+static const char *
+series_subsystem(const struct series *s, const char *proj)
+{
+	const char *sub = s->have_info && s->info.has_cover && s->info.subsystem &&
+	    *s->info.subsystem ? s->info.subsystem : NULL;
+	const char *top;
+
+	if (sub != NULL && strcasecmp(sub, proj) != 0)
+		return sub;
+	if (*(top = tally_top(s, proj)) != '\0')
+		return top;
+	return sub != NULL ? sub : tally_top(s, NULL);
+}
+
+/*
  * The patch-list heading of a series: its subsystem, prefixed by its project
- * unless that is the kernel's (SPEC.md 3: "linux" by default).  The
- * subsystem is the cover letter's, else that of most of its patches here:
- * a series without a cover is not filed by whichever patch came first.
+ * unless that is the list's own (the rules' default, SPEC.md 3).
  */
 static char *
 series_heading(struct digest *d, const struct series *s)
 {
-	const char *sub = s->have_info && s->info.has_cover && s->info.subsystem ?
-	    s->info.subsystem : tally_top(s);
 	const char *proj = s->have_info && s->info.project ? s->info.project : s->project;
+	const char *sub;
 	char *h;
 
-	if (sub == NULL || *sub == '\0')
+	if (proj == NULL)
+		proj = "";
+	if (*(sub = series_subsystem(s, proj)) == '\0')
 		sub = NO_SUBSYSTEM;
 	/* "kvmtool", not "kvmtool: kvmtool": a title without a token is filed
 	 * under its project's name. */
-	if (proj == NULL || *proj == '\0' || strcmp(proj, DEFAULT_PROJECT) == 0 ||
+	if (*proj == '\0' || strcmp(proj, d->own_project) == 0 ||
 	    strcasecmp(proj, sub) == 0)
 		return xstrdup(d, sub);
 	if (asprintf(&h, "%s: %s", proj, sub) == -1) {
@@ -728,6 +752,7 @@ digest_clear(struct digest *d)
 			pd_series_clear(&s->info);
 	}
 	free(d->series);
+	free(d->own_project);
 	if (d->series_idx != NULL)
 		g_hash_table_destroy(d->series_idx);
 	for (size_t i = 0; i < d->ngroups; i++) {
@@ -1025,7 +1050,8 @@ pd_digest_render(pd_store *st, const struct pd_conf *conf, const struct pd_range
 	d.conf = conf;
 	d.range = r;
 	d.series_idx = g_hash_table_new(g_str_hash, g_str_equal);
-	if ((rc = gather(&d, st)) != 0)
+	if ((rc = pd_classify_own_project(conf->subsystem_rules, &d.own_project)) != 0 ||
+	    (rc = gather(&d, st)) != 0)
 		goto out;
 	if ((rc = render_text(&d, text)) != 0)
 		goto out;

@@ -27,6 +27,12 @@ int pd_classifier_new(const char *rules, const char *maintainers, const char *fi
     pd_classifier **out, char *errbuf, size_t errlen);
 void pd_classifier_free(pd_classifier *c);
 
+/*
+ * The project of the list's own tree, malloc'd: the rules' "default",
+ * "linux" unless they set one.  rules NULL = the built-in rules.
+ */
+int pd_classify_own_project(const char *rules, char **out);
+
 /* c may be NULL (the generic rule alone: the first token). Always fills *out. */
 int pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out);
 /* Best MAINTAINERS section for one path; NULL when none or not loaded. */

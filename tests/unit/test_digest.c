@@ -460,6 +460,77 @@ test_render_project_heading(void **state)
 	free(html);
 }
 
+/*
+ * The list's own project is the rules' default, not always the kernel: on
+ * a list whose rules say "default qemu", QEMU's patches are filed without
+ * a "qemu: " in front, and the kernel's rules file them with it.
+ */
+static void
+test_render_own_project(void **state)
+{
+	static const char msg[] = "From: A <a@example.org>\n"
+	    "Subject: [PATCH] quorum: Fix the vote count\n"
+	    "Message-ID: <quorum@example.org>\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n\n"
+	    "Body.\n\nSigned-off-by: A <a@example.org>\n";
+	struct fixture *f = *state;
+	char rules[128], err[256], *text, *html;
+	pd_classifier *kernel = f->cl;
+	FILE *fp;
+
+	snprintf(rules, sizeof(rules), "%s/qemu.rules", f->dir);
+	assert_non_null(fp = fopen(rules, "w"));
+	assert_true(fputs("default qemu\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(pd_classifier_new(rules, NULL, NULL, &f->cl, err, sizeof(err)), 0);
+	setstr(&f->conf->subsystem_rules, rules);
+	render_open(f, msg, &text, &html);
+	assert_non_null(strstr(text, "\nquorum (1 patch message, 1 series)\n"));
+	assert_null(strstr(text, "qemu: quorum"));
+	/* the sample's kernel patches now name their project */
+	assert_non_null(strstr(text, "\nlinux: KVM: x86 ("));
+	free(text);
+	free(html);
+	pd_classifier_free(f->cl);
+	f->cl = kernel;
+	free(f->conf->subsystem_rules);
+	f->conf->subsystem_rules = NULL;
+	render_open(f, NULL, &text, &html);
+	assert_non_null(strstr(text, "\nqemu: quorum (1 patch message, 1 series)\n"));
+	assert_non_null(strstr(text, "\nKVM: x86 ("));
+	free(text);
+	free(html);
+}
+
+/*
+ * A cover letter whose title has no "token:" is filed under its project's
+ * name; its series goes under its patches' subsystem instead (netdev's
+ * "[PATCH net 0/2] Add devlink health reporters" with "ice: ..." patches).
+ */
+static void
+test_render_cover_without_token(void **state)
+{
+	static const char *const subj[] = {
+		"[PATCH v2 net 0/2] Add devlink health reporters",
+		"[PATCH v2 net 1/2] ice: add the tx reporter",
+		"[PATCH v2 net 2/2] ice: add the rx reporter",
+	};
+	struct fixture *f = *state;
+	char msg[1024], *text, *html;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(msg, sizeof(msg), "From: A <a@example.org>\nSubject: %s\n"
+		    "Message-ID: <20250108.99-%d-a@example.org>\n%s"
+		    "Date: Wed, 8 Jan 2025 10:00:0%d +0000\n\nBody.\n", subj[i], i,
+		    i ? "In-Reply-To: <20250108.99-0-a@example.org>\n" : "", i);
+		ingest_cb(msg, strlen(msg), f);
+	}
+	render_open(f, NULL, &text, &html);
+	assert_non_null(strstr(text, "\nice (3 patch messages, 1 series)\n"));
+	assert_null(strstr(text, "\nlinux ("));
+	free(text);
+	free(html);
+}
+
 /* A series without a cover is filed under the subsystem of most of its
  * patches, not of whichever came first; with a cover, under the cover's. */
 static void
@@ -841,6 +912,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_project_heading, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_own_project, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_cover_without_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_series_subsystem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_supersedes_earlier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_no_author, setup, teardown),
