@@ -943,7 +943,9 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	m->kind = (enum pd_kind)pd_subject_kind(&m->subj);
 
 	body = body_text(msg, opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY);
-	pd_text_scan(&m->text, body->str, body->len, max_excerpt);
+	pd_text_scan(&m->text, body->str, body->len, max_excerpt,
+	    m->kind == PD_KIND_PATCH || m->kind == PD_KIND_COVER ? NULL :
+	    m->author_email ? m->author_email : "");
 	if (m->id == NULL || m->id[0] == '\0') {
 		/* a Message-ID of only blanks or control bytes is none */
 		g_free(m->id);
@@ -1065,6 +1067,12 @@ pd_msg_trailer_value(const pd_msg *m, size_t i)
 {
 	return i < m->text.tr_values->len ?
 	    g_ptr_array_index(m->text.tr_values, i) : "";
+}
+
+int
+pd_msg_trailer_carried(const pd_msg *m, size_t i)
+{
+	return i < m->text.tr_carried->len && m->text.tr_carried->data[i];
 }
 
 const char *pd_msg_change_id(const pd_msg *m) { return S(m->text.change_id); }

@@ -21,6 +21,7 @@ pd_text_init(struct pd_text *t)
 	t->files = g_ptr_array_new_with_free_func(g_free);
 	t->tr_names = g_ptr_array_new_with_free_func(g_free);
 	t->tr_values = g_ptr_array_new_with_free_func(g_free);
+	t->tr_carried = g_byte_array_new();
 }
 
 void
@@ -35,6 +36,8 @@ pd_text_clear(struct pd_text *t)
 		g_ptr_array_free(t->tr_names, TRUE);
 	if (t->tr_values != NULL)
 		g_ptr_array_free(t->tr_values, TRUE);
+	if (t->tr_carried != NULL)
+		g_byte_array_free(t->tr_carried, TRUE);
 	g_free(t->pull_url);
 	g_free(t->pull_base);
 	g_free(t->pull_tip);
@@ -818,7 +821,7 @@ known_token(const char *p, size_t n)
 }
 
 static void
-add_trailer(struct pd_text *t, const struct line *l, size_t tok)
+add_trailer(struct pd_text *t, const struct line *l, size_t tok, guint8 carried)
 {
 	const char *canon = known_token(l->p, tok);
 	char *name, *value;
@@ -835,6 +838,7 @@ add_trailer(struct pd_text *t, const struct line *l, size_t tok)
 	pd_text_clean_line(value);
 	g_ptr_array_add(t->tr_names, name);
 	g_ptr_array_add(t->tr_values, value);
+	g_byte_array_append(t->tr_carried, &carried, 1);
 	if (t->change_id == NULL && g_ascii_strcasecmp(name, "Change-Id") == 0)
 		t->change_id = value;
 }
@@ -845,11 +849,11 @@ add_trailer(struct pd_text *t, const struct line *l, size_t tok)
  * quarter are and one is a "-by" trailer, the rule git uses.
  */
 static void
-read_paragraph(struct pd_text *t, const char *p, const char *end)
+read_paragraph(struct pd_text *t, const char *p, const char *end, int carry)
 {
 	struct line l;
 	size_t total = 0, tr = 0, tok;
-	int known = 0, by = 0;
+	int known = 0, by = 0, sob = 0;
 	const char *q = p, *k;
 
 	while (next_line(q, end, &l)) {
@@ -864,6 +868,7 @@ read_paragraph(struct pd_text *t, const char *p, const char *end)
 			known = 1;
 			by |= tok > 3 &&
 			    g_ascii_strncasecmp(l.p + tok - 3, "-by", 3) == 0;
+			sob |= strcmp(k, "Signed-off-by") == 0;
 		}
 	}
 	if (tr == 0 || !known || (tr < total && !(by && tr * 4 >= total)))
@@ -871,7 +876,7 @@ read_paragraph(struct pd_text *t, const char *p, const char *end)
 	for (q = p; next_line(q, end, &l); q = l.next)
 		if (l.p[0] != ' ' && l.p[0] != '\t' &&
 		    (tok = trailer_token(&l)) != 0)
-			add_trailer(t, &l, tok);
+			add_trailer(t, &l, tok, carry && sob);
 }
 
 /*
@@ -899,9 +904,13 @@ outlook_original(const char *p, const char *end)
 	return end;
 }
 
-/* Trailer blocks of [p, end): paragraphs split by blank, '>' or --- lines. */
+/*
+ * Trailer blocks of [p, end): paragraphs split by blank, '>' or --- lines.
+ * carry: the text is a reply with a diff, where a block with a
+ * Signed-off-by is the commit message of a patch carried along.
+ */
 static void
-read_trailers(struct pd_text *t, const char *p, const char *end)
+read_blocks(struct pd_text *t, const char *p, const char *end, int carry)
 {
 	struct line l;
 	const char *para = NULL;
@@ -910,14 +919,97 @@ read_trailers(struct pd_text *t, const char *p, const char *end)
 		if (blank(&l) || l.p[0] == '>' ||
 		    (l.n == 3 && memcmp(l.p, "---", 3) == 0)) {
 			if (para != NULL)
-				read_paragraph(t, para, l.p);
+				read_paragraph(t, para, l.p, carry);
 			para = NULL;
 		} else if (para == NULL)
 			para = l.p;
 		p = l.next;
 	}
 	if (para != NULL)
-		read_paragraph(t, para, end);
+		read_paragraph(t, para, end, carry);
+}
+
+/* 1 if p[0..n) holds "<addr>", in any case. */
+static int
+names_address(const char *p, size_t n, const char *addr)
+{
+	size_t an = strlen(addr);
+	const char *e = p + n, *lt;
+
+	while ((lt = memchr(p, '<', (size_t)(e - p))) != NULL) {
+		if ((size_t)(e - lt) >= an + 2 && lt[an + 1] == '>' &&
+		    g_ascii_strncasecmp(lt + 1, addr, an) == 0)
+			return 1;
+		p = lt + 1;
+	}
+	return 0;
+}
+
+/*
+ * An indented "-by" trailer naming the sender's own address: a reply's
+ * ("  Acked-by: Me <me@x>"), where an indented one naming someone else
+ * may be a quote.
+ */
+static void
+read_indented(struct pd_text *t, const char *p, const char *end,
+    const char *from)
+{
+	struct line l, in;
+	size_t tok;
+
+	for (; *from != '\0' && next_line(p, end, &l); p = l.next) {
+		if (l.n == 0 || (l.p[0] != ' ' && l.p[0] != '\t'))
+			continue;
+		in = l;
+		while (in.n > 0 && (in.p[0] == ' ' || in.p[0] == '\t')) {
+			in.p++;
+			in.n--;
+		}
+		if ((tok = trailer_token(&in)) > 3 &&
+		    g_ascii_strncasecmp(in.p + tok - 3, "-by", 3) == 0 &&
+		    known_token(in.p, tok) != NULL &&
+		    names_address(in.p + tok, in.n - tok, from))
+			add_trailer(t, &in, tok, 0);
+	}
+}
+
+/* Where a "-- " signature starts in [p, end), else end. */
+static const char *
+signature(const char *p, const char *end)
+{
+	struct line l;
+
+	for (; next_line(p, end, &l); p = l.next)
+		if ((l.n == 3 && memcmp(l.p, "-- ", 3) == 0) || git_signature(&l, end))
+			return l.p;
+	return end;
+}
+
+/*
+ * The trailers of a message whose commit message (or reply text) ends at
+ * cut.  A reply's own are its sender's: a diff it carries may bring a
+ * commit message along (a patch quoted whole, a stable-tree note), whose
+ * trailers are marked carried, and a reviewer may give trailers below a
+ * fix-up diff.  Without a diff, Outlook's copy of the message answered
+ * ends the reply.
+ */
+static void
+read_trailers(struct pd_text *t, const char *body, const char *cut,
+    const char *end, const char *reply_from)
+{
+	const char *own_end;
+
+	if (!t->has_patch)
+		cut = outlook_original(body, cut);
+	read_blocks(t, body, cut, reply_from != NULL && t->has_patch);
+	if (reply_from == NULL)
+		return;
+	read_indented(t, body, cut, reply_from);
+	if (t->has_patch) {
+		own_end = signature(cut, end);
+		read_blocks(t, cut, own_end, 1);
+		read_indented(t, cut, own_end, reply_from);
+	}
 }
 
 /* ---- files ---- */
@@ -1143,14 +1235,14 @@ read_pull(struct pd_text *t, const char *text, size_t len)
 
 void
 pd_text_scan(struct pd_text *t, const char *text, size_t len,
-    size_t max_excerpt)
+    size_t max_excerpt, const char *reply_from)
 {
 	const char *end = list_footer(text, text + len), *body, *cut;
 
 	body = read_inbody(t, text, end);
 	t->has_patch = has_patch(body, end);
 	cut = read_excerpt(t, body, end, max_excerpt);
-	read_trailers(t, body, t->has_patch ? cut : outlook_original(body, cut));
+	read_trailers(t, body, cut, end, reply_from);
 	read_files(t, text, cut, end);
 	read_pull(t, body, (size_t)(end - body));
 	if (t->pull_base == NULL)

@@ -21,6 +21,7 @@ struct pd_text {
 	GPtrArray	*files;
 	GPtrArray	*tr_names;
 	GPtrArray	*tr_values;
+	GByteArray	*tr_carried;		/* 1: of a commit message carried along */
 	const char	*change_id;		/* points into tr_values */
 	char		*pull_url;
 	char		*pull_base;
@@ -53,8 +54,12 @@ void pd_text_clean_shown(char *s, int lines);
 /* Runs of spaces become one (display names). */
 void pd_text_squeeze(char *s);
 
-/* Read text[0..len) (UTF-8, LF, no NUL) into t. */
+/*
+ * Read text[0..len) (UTF-8, LF, no NUL) into t.  reply_from is NULL for a
+ * patch or cover letter, else the sender's address ("" if none): a reply's
+ * trailers are the sender's own, wherever they stand (see read_trailers).
+ */
 void pd_text_scan(struct pd_text *t, const char *text, size_t len,
-    size_t max_excerpt);
+    size_t max_excerpt, const char *reply_from);
 
 #endif

@@ -2270,6 +2270,8 @@ credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 	for (size_t i = 0; i < pd_msg_ntrailers(m); i++) {
 		const char *n = pd_msg_trailer_name(m, i);
 
+		if (pd_msg_trailer_carried(m, i))
+			continue;
 		cr.rv += strcasecmp(n, "Reviewed-by") == 0;
 		cr.ak += strcasecmp(n, "Acked-by") == 0;
 		cr.ts += strcasecmp(n, "Tested-by") == 0;

@@ -86,6 +86,8 @@ const char *pd_msg_file(const pd_msg *m, size_t i);
 size_t pd_msg_ntrailers(const pd_msg *m);
 const char *pd_msg_trailer_name(const pd_msg *m, size_t i);
 const char *pd_msg_trailer_value(const pd_msg *m, size_t i);
+/* 1 if trailer i is of a commit message a reply carries, not the sender's */
+int pd_msg_trailer_carried(const pd_msg *m, size_t i);
 const char *pd_msg_change_id(const pd_msg *m);	/* change-id: trailer */
 const char *pd_msg_pull_url(const pd_msg *m);	/* pull requests */
 const char *pd_msg_pull_base(const pd_msg *m);

@@ -1062,6 +1062,70 @@ trailers_of(const struct pd_rec *r, void *arg)
 	return 0;
 }
 
+static void
+put_raw(pd_store *st, const char *raw)
+{
+	pd_msg *m;
+	struct pd_class cls;
+	struct pd_put_result res;
+
+	assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+	pd_classify(NULL, m, &cls);
+	assert_int_equal(pd_store_put(st, m, &cls, &res), 0);
+	pd_msg_free(m);
+}
+
+/*
+ * A reply's trailers are its sender's (b4 as oracle, kvmarm archive): not
+ * those of a commit message it carries (a stable-tree note, the patch
+ * re-posted inline), but those below a fix-up diff, and an indented one
+ * naming the sender's address (one naming another may be a quote).
+ */
+static void
+test_reply_own_trailers(void **state)
+{
+	static const char diff[] = "diff --git a/f b/f\n--- a/f\n+++ b/f\n"
+	    "@@ -1 +1 @@\n-a\n+b\n";
+	struct files f;
+	pd_store *st;
+	char *cover, *p2, raw[4096];
+	unsigned t[3];
+
+	(void)state;
+	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
+	cover = msgid_of(f.path[0]);
+	p2 = msgid_of(f.path[2]);
+	st = open_store("db", 0, 0);
+	put_all(st, &f);
+	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
+	assert_int_equal(t[0], 1);
+	assert_int_equal(t[1] + t[2], 0);
+	snprintf(raw, sizeof(raw), "From: G <g@ex.org>\nMessage-ID: <stable@ex.org>\n"
+	    "In-Reply-To: <%s>\nSubject: Patch \"x\" has been added to the 6.1-stable "
+	    "tree\n\nThis is a note to let you know.\n\nFrom: A <a@ex.org>\n"
+	    "Subject: [PATCH] x\n\nCommit message.\n\nReviewed-by: B <b@ex.org>\n"
+	    "Acked-by: C <c@ex.org>\nSigned-off-by: A <a@ex.org>\n---\n%s\n"
+	    "Patches currently in stable-queue\n", p2, diff);
+	put_raw(st, raw);
+	snprintf(raw, sizeof(raw), "From: R <r@ex.org>\nMessage-ID: <fixup@ex.org>\n"
+	    "In-Reply-To: <%s>\nSubject: Re: [PATCH 2/2] x\n\n> hunk\n"
+	    "This on top:\n\n%s\nWith that:\n\nTested-by: R <r@ex.org>\n"
+	    "Acked-by: R <r@ex.org>\n\n-- \nReviewed-by: Sig <sig@ex.org>\n", p2, diff);
+	put_raw(st, raw);
+	snprintf(raw, sizeof(raw), "From: I <i@ex.org>\nMessage-ID: <indent@ex.org>\n"
+	    "In-Reply-To: <%s>\nSubject: RE: [PATCH 2/2] x\n\n  Acked-by: I <I@EX.org>\n\n"
+	    "    From: M <m@ex.org>\n    Reviewed-by: M <m@ex.org>\n", p2);
+	put_raw(st, raw);
+	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
+	assert_int_equal(t[0], 1);
+	assert_int_equal(t[1], 2);
+	assert_int_equal(t[2], 1);
+	free(cover);
+	free(p2);
+	pd_store_close(st);
+	files_free(&f);
+}
+
 /* Reviewed-by in replies: the patch and its series; the cover's: series. */
 static void
 test_reply_trailers(void **state)
@@ -2285,6 +2349,7 @@ main(void)
 		cmocka_unit_test(test_series_guess),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_own_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trailers_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
