@@ -132,7 +132,8 @@ pd_kind_name(enum pd_kind k)
  * (see take_own), their raw values are taken out of it before GMime
  * parses it: GMime would build an object of each, and decode Subject.
  */
-enum { OWN_SUBJECT, OWN_IN_REPLY_TO, OWN_REFERENCES, OWN_LIST_ID, NOWN };
+enum { OWN_SUBJECT, OWN_IN_REPLY_TO, OWN_REFERENCES, OWN_LIST_ID,
+	OWN_REPLY_TO, OWN_ORIGINAL_FROM, NOWN };
 
 struct own {
 	int	 taken;		/* v[] stands for GMime's header list */
@@ -162,7 +163,8 @@ static int
 own_index(const char *name, size_t n)
 {
 	static const struct name own_names[NOWN] = { NAME("Subject"),
-	    NAME("In-Reply-To"), NAME("References"), NAME("List-Id") };
+	    NAME("In-Reply-To"), NAME("References"), NAME("List-Id"),
+	    NAME("Reply-To"), NAME("X-Original-From") };
 
 	return name_index(own_names, NOWN, name, n);
 }
@@ -384,6 +386,55 @@ comment_name(pd_msg *m, char *v)
 	}
 }
 
+/*
+ * Lists that rewrite From: for DMARC ("Jane via Qemu-devel
+ * <qemu-devel@nongnu.org>") and kernel.org's B4 Relay ("Jane via B4 Relay
+ * <devnull+jane.example.org@kernel.org>") keep the sender in
+ * X-Original-From: or in Reply-To: (one mailbox), where patchwork and b4
+ * read it too: otherwise every such sender is the list.
+ */
+static void
+unmunge_from(pd_msg *m, GMimeObject *obj, const struct own *o)
+{
+	static const char *const fields[] = { "X-Original-From", "Reply-To" };
+	const char *via = strstr(m->author_name, " via ");
+	InternetAddressList *l;
+	char *v, *from, *name, *addr;
+
+	if (via == NULL || via == m->author_name)
+		return;
+	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+		if ((v = header_raw(obj, o, fields[i])) == NULL)
+			continue;
+		l = internet_address_list_parse(msg_popts, v);
+		g_free(v);
+		from = l != NULL && internet_address_list_length(l) == 1 ?
+		    format_address(l, &name, &addr) : NULL;
+		if (l != NULL)
+			g_object_unref(l);
+		if (from == NULL)
+			continue;
+		if (*addr != '\0' && g_ascii_strcasecmp(addr, m->author_email) != 0) {
+			if (*name == '\0') {
+				g_free(name);
+				name = g_strndup(m->author_name, (gsize)(via - m->author_name));
+				g_free(from);
+				from = g_strdup_printf("%s <%s>", name, addr);
+			}
+			g_free(m->from);
+			g_free(m->author_name);
+			g_free(m->author_email);
+			m->from = from;
+			m->author_name = name;
+			m->author_email = addr;
+			return;
+		}
+		g_free(from);
+		g_free(name);
+		g_free(addr);
+	}
+}
+
 static void
 read_headers(pd_msg *m, GMimeMessage *msg, const struct own *o)
 {
@@ -408,6 +459,7 @@ read_headers(pd_msg *m, GMimeMessage *msg, const struct own *o)
 		comment_name(m, from);
 	}
 	g_free(from);
+	unmunge_from(m, obj, o);
 	m->author = g_strdup(m->from);
 
 	id = g_mime_message_get_message_id(msg);

@@ -194,6 +194,52 @@ test_corpus(void **state)
 }
 
 /*
+ * A From: rewritten by the list for DMARC, or by kernel.org's B4 Relay,
+ * names the sender in X-Original-From: or Reply-To: (one mailbox).
+ */
+static void
+test_unmunge_from(void **state)
+{
+	static const struct {
+		const char *from, *extra, *author, *domain;
+	} cases[] = {
+		{ "\"Jane Dev via Qemu-devel\" <qemu-devel@nongnu.org>",
+		  "Reply-To: Jane Dev <jane@example.com>\n",
+		  "Jane Dev <jane@example.com>", "example.com" },
+		{ "Jane Dev via B4 Relay <devnull+jane.example.com@kernel.org>",
+		  "Reply-To: jane@example.com\n",
+		  "Jane Dev <jane@example.com>", "example.com" },
+		{ "\"Bob via Qemu-devel\" <qemu-devel@nongnu.org>",
+		  "Reply-To: Other <o@example.org>\nX-Original-From: Bob Roe <bob@example.net>\n",
+		  "Bob Roe <bob@example.net>", "example.net" },
+		/* the list as Reply-To, two mailboxes, none: nothing to read */
+		{ "\"Jane via L\" <l@lists.example.org>", "Reply-To: l@lists.example.org\n",
+		  "Jane via L <l@lists.example.org>", "lists.example.org" },
+		{ "\"Jane via L\" <l@lists.example.org>",
+		  "Reply-To: Jane <j@example.com>, l@lists.example.org\n",
+		  "Jane via L <l@lists.example.org>", "lists.example.org" },
+		{ "\"Jane via L\" <l@lists.example.org>", "",
+		  "Jane via L <l@lists.example.org>", "lists.example.org" },
+		/* an ordinary sender with a Reply-To keeps the From: */
+		{ "Ann <ann@example.org>", "Reply-To: team@example.org\n",
+		  "Ann <ann@example.org>", "example.org" },
+	};
+	char raw[1024];
+	pd_msg *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(raw, sizeof(raw), "From: %s\n%sSubject: [PATCH 1/2] hw/alpha: x\n"
+		    "Message-ID: <u%zu@ex.org>\n\nText.\n", cases[i].from, cases[i].extra, i);
+		assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
+		assert_string_equal(pd_msg_author(m), cases[i].author);
+		assert_string_equal(pd_msg_from(m), cases[i].author);
+		assert_string_equal(pd_msg_domain(m), cases[i].domain);
+		pd_msg_free(m);
+	}
+}
+
+/*
  * Outlook does not quote the message answered: below "-----Original
  * Message-----" (or its line of underscores and From:) the trailers are
  * the patch's, not the reply's.  A patch's own text is read whole.
@@ -550,6 +596,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_outlook_reply),
+		cmocka_unit_test(test_unmunge_from),
 		cmocka_unit_test(test_list_footer),
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_headers),
