@@ -192,12 +192,26 @@ token(const char *t, size_t n, struct pd_subject *out, int dry)
 	return dry ? 0 : add_tag(out, t, n);
 }
 
+/* Where word ends if it is the next token after g[i] (blanks between), else 0. */
+static size_t
+followed_by(const char *g, size_t i, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+
+	while (i < n && is_space(g[i]))
+		i++;
+	if (i + w <= n && strncasecmp(g + i, word, w) == 0 &&
+	    (i + w == n || !isalnum((unsigned char)g[i + w])))
+		return i + w;
+	return 0;
+}
+
 /* Call fn on every token of g[0..n): separators are space, comma, parens. */
 static int
 each_token(const char *g, size_t n, struct pd_subject *out, int dry,
     int *words, size_t *ntok)
 {
-	size_t i = 0, start;
+	size_t i = 0, start, end;
 	int r, git = 0;
 
 	*words = 0;
@@ -214,16 +228,19 @@ each_token(const char *g, size_t n, struct pd_subject *out, int dry,
 			break;
 		(*ntok)++;
 		/* "GIT PULL": GIT is part of the kind word, not a tag. */
-		if (word_eq(g + start, i - start, "GIT")) {
-			size_t j = i;
-
-			while (j < n && is_space(g[j]))
-				j++;
-			if (j + 4 <= n && strncasecmp(g + j, "PULL", 4) == 0 &&
-			    (j + 4 == n || !isalnum((unsigned char)g[j + 4]))) {
-				git = 1;
-				continue;
-			}
+		if (word_eq(g + start, i - start, "GIT") && followed_by(g, i, n, "PULL")) {
+			git = 1;
+			continue;
+		}
+		/* "pull request" is one phrase: netdev's "[PATCH net 0/3][pull
+		 * request]" is a patch posting that asks for a pull too. */
+		if (word_eq(g + start, i - start, "PULL") &&
+		    (end = followed_by(g, i, n, "REQUEST")) != 0) {
+			if (!dry)
+				out->pull = out->pull_request = 1;
+			(*words)++;
+			i = end;
+			continue;
 		}
 		if ((r = token(g + start, i - start, out, dry)) < 0)
 			return r;
@@ -330,7 +347,7 @@ pd_subject_kind(const struct pd_subject *s)
 {
 	if (s->reply)
 		return PD_KIND_REPLY;
-	if (s->pull)
+	if (s->pull && !(s->pull_request && s->patch))
 		return PD_KIND_PULL;
 	if (s->patch && s->cx == 0)
 		return PD_KIND_COVER;

@@ -9,7 +9,8 @@
 struct pd_subject {
 	int reply;		/* a reply/forward marker was stripped */
 	int patch;		/* PATCH word present (any case, PATCHv3 too) */
-	int pull;		/* PULL / GIT PULL */
+	int pull;		/* PULL / GIT PULL / "pull request" */
+	int pull_request;	/* "pull request": with PATCH, a patch posting */
 	int cx, cn;		/* counter x/N, -1/-1 when none */
 	int version;		/* 1 by default */
 	unsigned flags;		/* PD_FLAG_RFC | PD_FLAG_RESEND */

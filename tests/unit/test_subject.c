@@ -41,6 +41,12 @@ static const struct shape shapes[] = {
 	{ "[PATCH1/8] t", PD_KIND_PATCH, 1, 1, 8, 0, "", "t" },
 	{ "[GIT PULL] KVM/arm64 fixes for 6.1, take #1", PD_KIND_PULL, 1, -1, -1, 0, "", "KVM/arm64 fixes for 6.1, take #1" },
 	{ "[PULL 0/5] t", PD_KIND_PULL, 1, 0, 5, 0, "", "t" },
+	/* netdev's "pull request" is one phrase; with PATCH, a patch posting */
+	{ "[PATCH net-next 0/2][pull request] Intel Wired LAN Driver Updates", PD_KIND_COVER, 1, 0, 2, 0, "net-next", "Intel Wired LAN Driver Updates" },
+	{ "[PATCH net 1/3][pull request] ice: fix", PD_KIND_PATCH, 1, 1, 3, 0, "net", "ice: fix" },
+	{ "[pull request][net-next 00/15] mlx5 updates", PD_KIND_PULL, 1, 0, 15, 0, "net-next", "mlx5 updates" },
+	{ "[GIT PULL REQUEST] t", PD_KIND_PULL, 1, -1, -1, 0, "", "t" },
+	{ "[PULL] request for x", PD_KIND_PULL, 1, -1, -1, 0, "", "request for x" },
 	{ "[PATCH RESEND] t", PD_KIND_PATCH, 1, -1, -1, S, "", "t" },
 	{ "[PATCH 5.10 01/23] t", PD_KIND_PATCH, 1, 1, 23, 0, "5.10", "t" },
 	{ "[PATCH 9/3] t", PD_KIND_PATCH, 1, 9, 9, 0, "", "t" },	/* x > N */
