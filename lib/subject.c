@@ -206,6 +206,31 @@ followed_by(const char *g, size_t i, size_t n, const char *word)
 	return 0;
 }
 
+/*
+ * Mercurial's counter "1 of 2", read from its first number at g[start, i):
+ * the counter's "x/N" into buf and where it ends, else 0.
+ */
+static size_t
+hg_counter(const char *g, size_t start, size_t i, size_t n, char buf[16])
+{
+	size_t j, k;
+
+	if (!all_digits(g + start, i - start) || (j = followed_by(g, i, n, "of")) == 0)
+		return 0;
+	while (j < n && is_space(g[j]))
+		j++;
+	for (k = j; k < n && isdigit((unsigned char)g[k]); k++)
+		;
+	if (!all_digits(g + j, k - j) || (k < n && isalnum((unsigned char)g[k])))
+		return 0;
+	/* all_digits: at most 6 digits each */
+	memcpy(buf, g + start, i - start);
+	buf[i - start] = '/';
+	memcpy(buf + i - start + 1, g + j, k - j);
+	buf[i - start + 1 + k - j] = '\0';
+	return k;
+}
+
 /* Call fn on every token of g[0..n): separators are space, comma, parens. */
 static int
 each_token(const char *g, size_t n, struct pd_subject *out, int dry,
@@ -213,6 +238,7 @@ each_token(const char *g, size_t n, struct pd_subject *out, int dry,
 {
 	size_t i = 0, start, end;
 	int r, git = 0;
+	char hg[16];
 
 	*words = 0;
 	*ntok = 0;
@@ -227,6 +253,13 @@ each_token(const char *g, size_t n, struct pd_subject *out, int dry,
 		if (i == start)
 			break;
 		(*ntok)++;
+		if ((end = hg_counter(g, start, i, n, hg)) != 0) {
+			if ((r = token(hg, strlen(hg), out, dry)) < 0)
+				return r;
+			*words += r;
+			i = end;
+			continue;
+		}
 		/* "GIT PULL": GIT is part of the kind word, not a tag. */
 		if (word_eq(g + start, i - start, "GIT") && followed_by(g, i, n, "PULL")) {
 			git = 1;

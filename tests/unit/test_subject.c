@@ -41,6 +41,12 @@ static const struct shape shapes[] = {
 	{ "[PATCH1/8] t", PD_KIND_PATCH, 1, 1, 8, 0, "", "t" },
 	{ "[GIT PULL] KVM/arm64 fixes for 6.1, take #1", PD_KIND_PULL, 1, -1, -1, 0, "", "KVM/arm64 fixes for 6.1, take #1" },
 	{ "[PULL 0/5] t", PD_KIND_PULL, 1, 0, 5, 0, "", "t" },
+	/* Mercurial's counter in words */
+	{ "[PATCH 0 of 2] Sample Mercurial patches", PD_KIND_COVER, 1, 0, 2, 0, "", "Sample Mercurial patches" },
+	{ "[PATCH 2 of 2] tests: work around", PD_KIND_PATCH, 1, 2, 2, 0, "", "tests: work around" },
+	{ "[PATCH v3 10 of 12] t", PD_KIND_PATCH, 3, 10, 12, 0, "", "t" },
+	{ "[PATCH 1 of two] t", PD_KIND_PATCH, 1, -1, -1, 0, "1|of|two", "t" },
+	{ "[PATCH 1 of 2x] t", PD_KIND_PATCH, 1, -1, -1, 0, "1|of|2x", "t" },
 	/* netdev's "pull request" is one phrase; with PATCH, a patch posting */
 	{ "[PATCH net-next 0/2][pull request] Intel Wired LAN Driver Updates", PD_KIND_COVER, 1, 0, 2, 0, "net-next", "Intel Wired LAN Driver Updates" },
 	{ "[PATCH net 1/3][pull request] ice: fix", PD_KIND_PATCH, 1, 1, 3, 0, "net", "ice: fix" },
