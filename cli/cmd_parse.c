@@ -78,7 +78,7 @@ print_json(FILE *fp, const char *file, const pd_msg *m)
 {
 	int first = 1, x, n;
 	unsigned flags = pd_msg_flags(m);
-	size_t i;
+	size_t i, nc;
 
 	fputc('{', fp);
 	json_kv(fp, &first, "file", file);
@@ -122,6 +122,13 @@ print_json(FILE *fp, const char *file, const pd_msg *m)
 		fputc(']', fp);
 	}
 	fputc(']', fp);
+	/* indexes of the trailers a reply carries along (they credit nothing) */
+	json_key(fp, &first, "trailers_carried");
+	fputc('[', fp);
+	for (i = 0, nc = 0; i < pd_msg_ntrailers(m); i++)
+		if (pd_msg_trailer_carried(m, i))
+			fprintf(fp, nc++ ? ",%zu" : "%zu", i);
+	fputc(']', fp);
 	json_kv(fp, &first, "change_id", pd_msg_change_id(m));
 	json_kv(fp, &first, "pull_url", pd_msg_pull_url(m));
 	json_kv(fp, &first, "pull_base", pd_msg_pull_base(m));
@@ -161,8 +168,9 @@ print_text(FILE *fp, const char *file, const pd_msg *m)
 	for (i = 0; i < pd_msg_nfiles(m); i++)
 		fprintf(fp, "file-touched: %s\n", pd_msg_file(m, i));
 	for (i = 0; i < pd_msg_ntrailers(m); i++)
-		fprintf(fp, "trailer: %s: %s\n", pd_msg_trailer_name(m, i),
-		    pd_msg_trailer_value(m, i));
+		fprintf(fp, "trailer%s: %s: %s\n",
+		    pd_msg_trailer_carried(m, i) ? " (carried)" : "",
+		    pd_msg_trailer_name(m, i), pd_msg_trailer_value(m, i));
 	if (*pd_msg_pull_url(m) || *pd_msg_pull_base(m))
 		fprintf(fp, "pull: %s base %s tip %s\n", pd_msg_pull_url(m),
 		    pd_msg_pull_base(m), pd_msg_pull_tip(m));

@@ -1035,6 +1035,21 @@ render_html(const struct digest *d, char **out)
 	return 0;
 }
 
+/*
+ * The headings' own project, from the rules the messages were classified
+ * by.  A rules file broken since (reported by every program that
+ * classifies) must not hold the digest back: the built-in default then.
+ */
+static int
+own_project(struct digest *d)
+{
+	int rc = pd_classify_own_project(d->conf->subsystem_rules, &d->own_project);
+
+	if (rc != 0 && rc != PD_ENOMEM)
+		rc = pd_classify_own_project(NULL, &d->own_project);
+	return rc;
+}
+
 int
 pd_digest_render(pd_store *st, const struct pd_conf *conf, const struct pd_range *r,
     char **text, char **html)
@@ -1050,8 +1065,7 @@ pd_digest_render(pd_store *st, const struct pd_conf *conf, const struct pd_range
 	d.conf = conf;
 	d.range = r;
 	d.series_idx = g_hash_table_new(g_str_hash, g_str_equal);
-	if ((rc = pd_classify_own_project(conf->subsystem_rules, &d.own_project)) != 0 ||
-	    (rc = gather(&d, st)) != 0)
+	if ((rc = own_project(&d)) != 0 || (rc = gather(&d, st)) != 0)
 		goto out;
 	if ((rc = render_text(&d, text)) != 0)
 		goto out;

@@ -387,11 +387,31 @@ comment_name(pd_msg *m, char *v)
 }
 
 /*
+ * B4 Relay's From: address names the sender: "devnull+jane.example.org@
+ * kernel.org" for jane@example.org.
+ */
+static int
+relay_names(const char *from_addr, const char *addr)
+{
+	const char *plus = strchr(from_addr, '+'), *at = strrchr(from_addr, '@');
+	size_t n = strlen(addr);
+
+	if (plus == NULL || at == NULL || at < plus || (size_t)(at - plus - 1) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (g_ascii_tolower(plus[1 + i]) !=
+		    g_ascii_tolower(addr[i] == '@' ? '.' : addr[i]))
+			return 0;
+	return 1;
+}
+
+/*
  * Lists that rewrite From: for DMARC ("Jane via Qemu-devel
- * <qemu-devel@nongnu.org>") and kernel.org's B4 Relay ("Jane via B4 Relay
- * <devnull+jane.example.org@kernel.org>") keep the sender in
- * X-Original-From: or in Reply-To: (one mailbox), where patchwork and b4
- * read it too: otherwise every such sender is the list.
+ * <qemu-devel@nongnu.org>", Google Groups' "'Jane' via kasan-dev") and
+ * kernel.org's B4 Relay ("Jane via B4 Relay <devnull+jane.example.org@
+ * kernel.org>") keep the sender in X-Original-From:, or in Reply-To: when
+ * that is Jane by name, or by the relay's address: patchwork and b4 read
+ * it there too.  Any other Reply-To (the list, a team) is not the sender.
  */
 static void
 unmunge_from(pd_msg *m, GMimeObject *obj, const struct own *o)
@@ -399,40 +419,52 @@ unmunge_from(pd_msg *m, GMimeObject *obj, const struct own *o)
 	static const char *const fields[] = { "X-Original-From", "Reply-To" };
 	const char *via = strstr(m->author_name, " via ");
 	InternetAddressList *l;
-	char *v, *from, *name, *addr;
+	char *v, *from, *name, *addr, *was;
+	size_t n;
+	int ok;
 
-	if (via == NULL || via == m->author_name)
+	if (via == NULL)
 		return;
+	was = g_strndup(m->author_name, (gsize)(via - m->author_name));
+	if ((n = strlen(was)) > 2 && was[0] == '\'' && was[n - 1] == '\'') {
+		memmove(was, was + 1, n - 2);
+		was[n - 2] = '\0';
+	}
 	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
 		if ((v = header_raw(obj, o, fields[i])) == NULL)
 			continue;
 		l = internet_address_list_parse(msg_popts, v);
 		g_free(v);
-		from = l != NULL && internet_address_list_length(l) == 1 ?
+		from = l != NULL && internet_address_list_length(l) == 1 &&
+		    INTERNET_ADDRESS_IS_MAILBOX(internet_address_list_get_address(l, 0)) ?
 		    format_address(l, &name, &addr) : NULL;
 		if (l != NULL)
 			g_object_unref(l);
 		if (from == NULL)
 			continue;
-		if (*addr != '\0' && g_ascii_strcasecmp(addr, m->author_email) != 0) {
-			if (*name == '\0') {
-				g_free(name);
-				name = g_strndup(m->author_name, (gsize)(via - m->author_name));
-				g_free(from);
-				from = g_strdup_printf("%s <%s>", name, addr);
-			}
+		ok = *addr != '\0' && g_ascii_strcasecmp(addr, m->author_email) != 0 &&
+		    (i == 0 || g_ascii_strcasecmp(name, was) == 0 ||
+		    (*name == '\0' && relay_names(m->author_email, addr)));
+		if (ok && *name == '\0') {
+			g_free(name);
+			name = g_strdup(was);
+			g_free(from);
+			from = *name ? g_strdup_printf("%s <%s>", name, addr) : g_strdup(addr);
+		}
+		if (ok) {
 			g_free(m->from);
 			g_free(m->author_name);
 			g_free(m->author_email);
 			m->from = from;
 			m->author_name = name;
 			m->author_email = addr;
-			return;
+			break;
 		}
 		g_free(from);
 		g_free(name);
 		g_free(addr);
 	}
+	g_free(was);
 }
 
 static void
@@ -997,7 +1029,7 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 	body = body_text(msg, opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY);
 	pd_text_scan(&m->text, body->str, body->len, max_excerpt,
 	    m->kind == PD_KIND_PATCH || m->kind == PD_KIND_COVER ? NULL :
-	    m->author_email ? m->author_email : "");
+	    m->author_email);
 	if (m->id == NULL || m->id[0] == '\0') {
 		/* a Message-ID of only blanks or control bytes is none */
 		g_free(m->id);

@@ -843,13 +843,33 @@ add_trailer(struct pd_text *t, const struct line *l, size_t tok, guint8 carried)
 		t->change_id = value;
 }
 
+/* 1 if p[0..n) holds "<addr>", in any case. */
+static int
+names_address(const char *p, size_t n, const char *addr)
+{
+	size_t an = strlen(addr);
+	const char *e = p + n, *lt;
+
+	if (an == 0)
+		return 0;
+
+	while ((lt = memchr(p, '<', (size_t)(e - p))) != NULL) {
+		if ((size_t)(e - lt) >= an + 2 && lt[an + 1] == '>' &&
+		    g_ascii_strncasecmp(lt + 1, addr, an) == 0)
+			return 1;
+		p = lt + 1;
+	}
+	return 0;
+}
+
 /*
  * A paragraph is a trailer block if all its lines are "Token: value"
  * (continuation lines aside) and one token is known, or if at least a
  * quarter are and one is a "-by" trailer, the rule git uses.
  */
 static void
-read_paragraph(struct pd_text *t, const char *p, const char *end, int carry)
+read_paragraph(struct pd_text *t, const char *p, const char *end,
+    const char *carry_from)
 {
 	struct line l;
 	size_t total = 0, tr = 0, tok;
@@ -876,7 +896,8 @@ read_paragraph(struct pd_text *t, const char *p, const char *end, int carry)
 	for (q = p; next_line(q, end, &l); q = l.next)
 		if (l.p[0] != ' ' && l.p[0] != '\t' &&
 		    (tok = trailer_token(&l)) != 0)
-			add_trailer(t, &l, tok, carry && sob);
+			add_trailer(t, &l, tok, carry_from != NULL && sob &&
+			    !names_address(l.p + tok, l.n - tok, carry_from));
 }
 
 /*
@@ -906,11 +927,14 @@ outlook_original(const char *p, const char *end)
 
 /*
  * Trailer blocks of [p, end): paragraphs split by blank, '>' or --- lines.
- * carry: the text is a reply with a diff, where a block with a
- * Signed-off-by is the commit message of a patch carried along.
+ * carry_from: the text is a reply with a diff, sent from that address,
+ * where a block with a Signed-off-by is the commit message of a patch
+ * carried along, except for lines naming the sender ("With this folded
+ * in:", then the reviewer's Reviewed-by and Signed-off-by).
  */
 static void
-read_blocks(struct pd_text *t, const char *p, const char *end, int carry)
+read_blocks(struct pd_text *t, const char *p, const char *end,
+    const char *carry_from)
 {
 	struct line l;
 	const char *para = NULL;
@@ -919,30 +943,14 @@ read_blocks(struct pd_text *t, const char *p, const char *end, int carry)
 		if (blank(&l) || l.p[0] == '>' ||
 		    (l.n == 3 && memcmp(l.p, "---", 3) == 0)) {
 			if (para != NULL)
-				read_paragraph(t, para, l.p, carry);
+				read_paragraph(t, para, l.p, carry_from);
 			para = NULL;
 		} else if (para == NULL)
 			para = l.p;
 		p = l.next;
 	}
 	if (para != NULL)
-		read_paragraph(t, para, end, carry);
-}
-
-/* 1 if p[0..n) holds "<addr>", in any case. */
-static int
-names_address(const char *p, size_t n, const char *addr)
-{
-	size_t an = strlen(addr);
-	const char *e = p + n, *lt;
-
-	while ((lt = memchr(p, '<', (size_t)(e - p))) != NULL) {
-		if ((size_t)(e - lt) >= an + 2 && lt[an + 1] == '>' &&
-		    g_ascii_strncasecmp(lt + 1, addr, an) == 0)
-			return 1;
-		p = lt + 1;
-	}
-	return 0;
+		read_paragraph(t, para, end, carry_from);
 }
 
 /*
@@ -957,7 +965,7 @@ read_indented(struct pd_text *t, const char *p, const char *end,
 	struct line l, in;
 	size_t tok;
 
-	for (; *from != '\0' && next_line(p, end, &l); p = l.next) {
+	for (; next_line(p, end, &l); p = l.next) {
 		if (l.n == 0 || (l.p[0] != ' ' && l.p[0] != '\t'))
 			continue;
 		in = l;
@@ -1001,13 +1009,13 @@ read_trailers(struct pd_text *t, const char *body, const char *cut,
 
 	if (!t->has_patch)
 		cut = outlook_original(body, cut);
-	read_blocks(t, body, cut, reply_from != NULL && t->has_patch);
+	read_blocks(t, body, cut, t->has_patch ? reply_from : NULL);
 	if (reply_from == NULL)
 		return;
 	read_indented(t, body, cut, reply_from);
 	if (t->has_patch) {
-		own_end = signature(cut, end);
-		read_blocks(t, cut, own_end, 1);
+		own_end = outlook_original(cut, signature(cut, end));
+		read_blocks(t, cut, own_end, reply_from);
 		read_indented(t, cut, own_end, reply_from);
 	}
 }

@@ -31,7 +31,7 @@ if len(lines) != len(files):
 need = ['file', 'kind', 'subject', 'title', 'version', 'counter', 'tags',
         'flags', 'author', 'author_name', 'author_email', 'domain',
         'message_id', 'in_reply_to', 'references', 'list_id', 'date',
-        'files', 'trailers', 'excerpt']
+        'files', 'trailers', 'trailers_carried', 'excerpt']
 kinds = {'cover', 'patch', 'reply', 'pull', 'other'}
 errors = 0
 for f, l in zip(files, lines):
@@ -54,5 +54,9 @@ for f, l in zip(files, lines):
     for t in d['trailers']:
         if len(t) != 2:
             sys.exit('%s: trailer %r' % (f, t))
+    # only a reply carries a commit message along; indexes name trailers
+    if d['trailers_carried'] and (d['kind'] in ('cover', 'patch') or
+            max(d['trailers_carried']) >= len(d['trailers'])):
+        sys.exit('%s: trailers_carried %r' % (f, d['trailers_carried']))
 print('%d files, %d JSON lines, %d parse errors' % (len(files), len(lines), errors))
 PY

@@ -13,48 +13,38 @@ set -eu
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 mkdir "$T/weeks" "$T/out"
-# Weeks by the Date: of the messages in archive order; a date that goes
-# back stays in the week it arrived in, and so does one more than three
-# weeks ahead unless the next message's date is within a week of it (a
-# quiet spell of the list, not a wrong clock).
+# Weeks by the Date: of the messages in archive order, each message's
+# taken as the median of the 21 around it: a wrong clock on fewer than
+# eleven messages in a row moves no week, a quiet spell of the list does,
+# and a date that goes back stays in the week it arrived in.
 xz -dc "$ARCHIVE" |
     python3 -c '
 import datetime, email.utils, re, sys
-out = sys.argv[1]
-cur, far, buf, n = None, None, [], 0
-def flush():
-    global buf, n
-    if buf:
-        with open("%s/%04d.mbox" % (out, n), "wb") as f:
-            f.write(b"".join(buf))
-        n += 1
-    buf = []
-def week(hdr):
+data = sys.stdin.buffer.read()
+at = [m.start() for m in re.finditer(rb"(?m)^From ", data)] + [len(data)]
+def week(i):
+    hdr = data[at[i]:data.find(b"\n\n", at[i], at[i + 1])]
     m = re.search(rb"^Date:[ \t]*(.*(?:\n[ \t].*)*)", hdr, re.M | re.I)
     try:
         d = email.utils.parsedate_to_datetime(m.group(1).decode("latin1"))
         return d.date() - datetime.timedelta(days=d.weekday())
     except (AttributeError, TypeError, ValueError):
         return None
-msg = []
-def take(msg):
-    global cur, far
-    w = week(b"".join(msg).split(b"\n\n", 1)[0])
-    ahead = w and cur and w > cur + datetime.timedelta(days=21)
-    confirmed = ahead and far and abs(w - far) <= datetime.timedelta(days=7)
-    if w and (cur is None or cur < w and (not ahead or confirmed)):
-        flush()
-        cur = w
-    far = w if ahead and not confirmed else None
-    buf.append(b"".join(msg))
-for line in sys.stdin.buffer:
-    if line.startswith(b"From ") and msg:
-        take(msg)
-        msg = []
-    msg.append(line)
-if msg:
-    take(msg)
-flush()
+weeks = [week(i) for i in range(len(at) - 1)]
+cur, start, n = None, 0, 0
+def flush(end):
+    global n
+    if end > start:
+        with open("%s/%04d.mbox" % (sys.argv[1], n), "wb") as f:
+            f.write(data[at[start]:at[end]])
+        n += 1
+for i in range(len(weeks)):
+    near = sorted(w for w in weeks[max(0, i - 10):i + 11] if w)
+    w = near[len(near) // 2] if near else None
+    if w and (cur is None or w > cur):
+        flush(i)
+        cur, start = w, i
+flush(len(weeks))
 print(n, "weeks")
 ' "$T/weeks"
 

@@ -492,6 +492,12 @@ test_render_own_project(void **state)
 	free(html);
 	pd_classifier_free(f->cl);
 	f->cl = kernel;
+	/* rules gone since: the built-in default, not a digest held back */
+	assert_int_equal(unlink(rules), 0);
+	render_open(f, NULL, &text, &html);
+	assert_non_null(strstr(text, "\nqemu: quorum (1 patch message, 1 series)\n"));
+	free(text);
+	free(html);
 	free(f->conf->subsystem_rules);
 	f->conf->subsystem_rules = NULL;
 	render_open(f, NULL, &text, &html);

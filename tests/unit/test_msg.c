@@ -223,6 +223,21 @@ test_unmunge_from(void **state)
 		/* an ordinary sender with a Reply-To keeps the From: */
 		{ "Ann <ann@example.org>", "Reply-To: team@example.org\n",
 		  "Ann <ann@example.org>", "example.org" },
+		/* Reply-To is the sender only by name, or by the relay's address */
+		{ "\"'Jane Dev' via kasan-dev\" <kasan-dev@googlegroups.com>",
+		  "Reply-To: Jane Dev <jane@example.com>\n",
+		  "Jane Dev <jane@example.com>", "example.com" },
+		{ "Tom via Phabricator <noreply@reviews.example.org>",
+		  "Reply-To: kvm@vger.kernel.org\n",
+		  "Tom via Phabricator <noreply@reviews.example.org>", "reviews.example.org" },
+		{ "\"Jane via L\" <l@lists.example.org>", "Reply-To: L <l2@lists.example.org>\n",
+		  "Jane via L <l@lists.example.org>", "lists.example.org" },
+		{ "Jane via B4 Relay <devnull+jane.example.com@kernel.org>",
+		  "Reply-To: joe@example.com\n",
+		  "Jane via B4 Relay <devnull+jane.example.com@kernel.org>", "kernel.org" },
+		{ "\"Jane via L\" <l@lists.example.org>",
+		  "Reply-To: team: Jane <a@x.org>, b@y.org;\n",
+		  "Jane via L <l@lists.example.org>", "lists.example.org" },
 	};
 	char raw[1024];
 	pd_msg *m;

@@ -1120,6 +1120,22 @@ test_reply_own_trailers(void **state)
 	assert_int_equal(t[0], 1);
 	assert_int_equal(t[1], 2);
 	assert_int_equal(t[2], 1);
+	/* below a fix-up diff: Outlook's copy of the answered mail is not the
+	 * sender's, an indented trailer naming the sender is */
+	snprintf(raw, sizeof(raw), "From: S <s@ex.org>\nMessage-ID: <outlook@ex.org>\n"
+	    "In-Reply-To: <%s>\nSubject: RE: [PATCH 2/2] x\n\nDoes this help?\n\n%s\n"
+	    "  Tested-by: S <s@ex.org>\n\n-----Original Message-----\nFrom: M <m@ex.org>\n"
+	    "Sent: Monday\n\nLooks fine.\n\nReviewed-by: M <m@ex.org>\n", p2, diff);
+	put_raw(st, raw);
+	/* the reviewer's own block over the diff folded in is the reviewer's */
+	snprintf(raw, sizeof(raw), "From: F <f@ex.org>\nMessage-ID: <folded@ex.org>\n"
+	    "In-Reply-To: <%s>\nSubject: Re: [PATCH 2/2] x\n\nWith this folded in:\n\n"
+	    "Reviewed-by: F <f@ex.org>\nSigned-off-by: F <f@ex.org>\n\n%s", p2, diff);
+	put_raw(st, raw);
+	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
+	assert_int_equal(t[0], 2);
+	assert_int_equal(t[1], 2);
+	assert_int_equal(t[2], 2);
 	free(cover);
 	free(p2);
 	pd_store_close(st);
