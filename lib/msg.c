@@ -386,6 +386,19 @@ comment_name(pd_msg *m, char *v)
 	}
 }
 
+/* Replace an address (as shown, name, address) by another, taken over. */
+static void
+take_address(char **full, char **name, char **addr, char *nfull, char *nname,
+    char *naddr)
+{
+	g_free(*full);
+	g_free(*name);
+	g_free(*addr);
+	*full = nfull;
+	*name = nname;
+	*addr = naddr;
+}
+
 /*
  * B4 Relay's From: address names the sender: "devnull+jane.example.org@
  * kernel.org" for jane@example.org.
@@ -452,12 +465,8 @@ unmunge_from(pd_msg *m, GMimeObject *obj, const struct own *o)
 			from = *name ? g_strdup_printf("%s <%s>", name, addr) : g_strdup(addr);
 		}
 		if (ok) {
-			g_free(m->from);
-			g_free(m->author_name);
-			g_free(m->author_email);
-			m->from = from;
-			m->author_name = name;
-			m->author_email = addr;
+			take_address(&m->from, &m->author_name, &m->author_email,
+			    from, name, addr);
 			break;
 		}
 		g_free(from);
@@ -935,12 +944,8 @@ apply_inbody(pd_msg *m)
 			g_free(addr);
 			goto title;
 		}
-		g_free(m->author);
-		g_free(m->author_name);
-		g_free(m->author_email);
-		m->author = dec;
-		m->author_name = name;
-		m->author_email = addr;
+		take_address(&m->author, &m->author_name, &m->author_email,
+		    dec, name, addr);
 	}
 title:
 	m->title = NULL;

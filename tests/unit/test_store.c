@@ -1062,6 +1062,20 @@ trailers_of(const struct pd_rec *r, void *arg)
 	return 0;
 }
 
+/* b4's thread of a cover, two patches and two reviews, stored. */
+static pd_store *
+followup_store(struct files *f, char **cover, char **p2)
+{
+	pd_store *st;
+
+	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, f);
+	*cover = msgid_of(f->path[0]);
+	*p2 = msgid_of(f->path[2]);
+	st = open_store("db", 0, 0);
+	put_all(st, f);
+	return st;
+}
+
 static void
 put_raw(pd_store *st, const char *raw)
 {
@@ -1092,11 +1106,7 @@ test_reply_own_trailers(void **state)
 	unsigned t[3];
 
 	(void)state;
-	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
-	cover = msgid_of(f.path[0]);
-	p2 = msgid_of(f.path[2]);
-	st = open_store("db", 0, 0);
-	put_all(st, &f);
+	st = followup_store(&f, &cover, &p2);
 	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
 	assert_int_equal(t[0], 1);
 	assert_int_equal(t[1] + t[2], 0);
@@ -1153,11 +1163,7 @@ test_reply_trailers(void **state)
 	struct pd_series s;
 
 	(void)state;
-	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
-	cover = msgid_of(f.path[0]);
-	p2 = msgid_of(f.path[2]);
-	st = open_store("db", 0, 0);
-	put_all(st, &f);
+	st = followup_store(&f, &cover, &p2);
 	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
 	assert_int_equal(t[0], 1);
 	assert_int_equal(pd_store_series_get(st, cover, &s), 0);
@@ -1174,9 +1180,6 @@ test_reply_trailers(void **state)
 	 * patchwork and b4; the review itself, without trailers, adds nothing.
 	 */
 	char raw[2048];
-	pd_msg *m;
-	struct pd_class cls;
-	struct pd_put_result res;
 
 	for (int i = 0; i < 2; i++) {
 		snprintf(raw, sizeof(raw), "From: R <r@ex.org>\n"
@@ -1186,10 +1189,7 @@ test_reply_trailers(void **state)
 		    i ? " <review@ex.org>" : "",
 		    i ? "> a question\nFine then.\n\nAcked-by: R <r@ex.org>\n" :
 		    "> hunk\nA question.\n");
-		assert_int_equal(pd_msg_parse(raw, strlen(raw), NULL, &m), 0);
-		pd_classify(NULL, m, &cls);
-		assert_int_equal(pd_store_put(st, m, &cls, &res), 0);
-		pd_msg_free(m);
+		put_raw(st, raw);
 	}
 	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
 	assert_int_equal(t[0], 1);
