@@ -698,12 +698,18 @@ unified_diff(const struct line *l, const char *end)
 	    starts(&hunk, "@@ ");
 }
 
+/* "-- ", or git's stripped one: where a signature starts. */
+static int
+signature_line(const struct line *l, const char *end)
+{
+	return (l->n == 3 && memcmp(l->p, "-- ", 3) == 0) || git_signature(l, end);
+}
+
 static int
 cut_line(const struct line *l, const char *end)
 {
 	return starts(l, "diff --git") || starts(l, "Index: ") ||
-	    starts(l, "--- a/") || (l->n == 3 && memcmp(l->p, "-- ", 3) == 0) ||
-	    git_signature(l, end) || unified_diff(l, end);
+	    starts(l, "--- a/") || signature_line(l, end) || unified_diff(l, end);
 }
 
 /* Sets t->excerpt; returns where the commit message ends (the cut). */
@@ -988,7 +994,7 @@ signature(const char *p, const char *end)
 	struct line l;
 
 	for (; next_line(p, end, &l); p = l.next)
-		if ((l.n == 3 && memcmp(l.p, "-- ", 3) == 0) || git_signature(&l, end))
+		if (signature_line(&l, end))
 			return l.p;
 	return end;
 }
@@ -1012,12 +1018,12 @@ read_trailers(struct pd_text *t, const char *body, const char *cut,
 	read_blocks(t, body, cut, t->has_patch ? reply_from : NULL);
 	if (reply_from == NULL)
 		return;
-	read_indented(t, body, cut, reply_from);
+	own_end = cut;
 	if (t->has_patch) {
 		own_end = outlook_original(cut, signature(cut, end));
 		read_blocks(t, cut, own_end, reply_from);
-		read_indented(t, cut, own_end, reply_from);
 	}
+	read_indented(t, body, own_end, reply_from);
 }
 
 /* ---- files ---- */
