@@ -23,9 +23,11 @@
  *   ranges    u64 big-endian range number -> range record
  *   counters  u64 BE range number, u8 enum pd_counter, name -> u64 count
  *   digests   u64 BE range number -> digest record
- *   waiting   'r' reply's Message-ID NUL -> its trailer counts and the
- *             ancestors it waits for; 'a' ancestor NUL reply NUL -> empty:
- *             replies with trailers whose part has not arrived yet
+ *   waiting   'r' reply's Message-ID NUL -> its credit (struct credit)
+ *             and the ancestors it waits for; 'a' ancestor NUL reply NUL ->
+ *             empty: replies with trailers whose part has not arrived yet
+ *   credits   part's Message-ID NUL kind letter person NUL -> i64 number
+ *             of replies giving that trailer to the part (credit_person)
  *
  * Keys that are strings carry their NUL so that pointers into the map are C
  * strings.  Records are a format byte followed by fields: integers as LEB128
@@ -38,8 +40,8 @@
  *
  * Trailer counts: a reply's Reviewed-by/Acked-by/Tested-by lines count for
  * the patch it answers and for the patch's series; a reply to a cover letter
- * counts for the series only.  A reply that arrives before the part it
- * answers waits for it (waiting).
+ * counts for the series only.  A person counts once per part and kind.  A
+ * reply that arrives before the part it answers waits for it (waiting).
  *
  * Pointers into the map: inside a write txn a value from mdb_get or a
  * cursor is valid only until the txn's next put or del (pages are changed
@@ -90,11 +92,11 @@
 #define DIG_FORMAT	1
 
 enum { DB_META, DB_MSGS, DB_SEQ, DB_SHORT, DB_SERIES, DB_PENDING, DB_LOOSE,
-	DB_VERS, DB_RANGES, DB_COUNTS, DB_DIGESTS, DB_WAIT, DB_MAX };
+	DB_VERS, DB_RANGES, DB_COUNTS, DB_DIGESTS, DB_WAIT, DB_CREDITS, DB_MAX };
 
 static const char *const db_names[DB_MAX] = {
 	"meta", "messages", "seq", "shortids", "series", "pending", "loose",
-	"versions", "ranges", "counters", "digests", "waiting"
+	"versions", "ranges", "counters", "digests", "waiting", "credits"
 };
 
 struct pd_store {
@@ -1165,7 +1167,7 @@ init_rdonly(pd_store *st)
 	for (int i = 0; i < DB_MAX && rc == 0; i++) {
 		rc = mdb_dbi_open(t, db_names[i], i == DB_SHORT ? MDB_DUPSORT : 0, &st->db[i]);
 		/* Only writers use it, and they add it to a store made before it. */
-		if (rc == MDB_NOTFOUND && i == DB_WAIT) {
+		if (rc == MDB_NOTFOUND && (i == DB_WAIT || i == DB_CREDITS)) {
 			st->db[i] = 0;
 			rc = 0;
 		}
@@ -1993,10 +1995,20 @@ out:
 
 #define ANSWER_DEPTH	32	/* ancestors looked at for the part a reply answers */
 #define IDSIZE		(PD_ID_MAX + 1)
+#define CREDIT_MAX	256	/* people one reply's trailers credit */
+#define WHO_MAX		240	/* bytes of a person's name in a credits key */
 _Static_assert(1 + 2 * IDSIZE <= 511, "a waiting key holds two ids");
+_Static_assert(IDSIZE + WHO_MAX + 2 <= 511, "a credits key holds an id and a person");
 
+/*
+ * A reply's credit: a string per kind and person its trailers give, the
+ * kind's letter ('r' Reviewed-by, 'a' Acked-by, 't' Tested-by) then the
+ * person, n of them.  A person "" is one a waiting record made before the
+ * store kept people did not name: such a trailer counts every time.
+ */
 struct credit {
-	int rv, ak, ts;		/* Reviewed-by, Acked-by, Tested-by */
+	struct wbuf who;
+	size_t n;
 };
 
 /* Add id to seen[*n]; 0 if it is there already, or too long to be an id. */
@@ -2056,6 +2068,86 @@ answered_part(pd_store *st, MDB_txn *t, const char *const *ids, size_t n,
 	return missing->err ? PD_ENOMEM : MDB_NOTFOUND;
 }
 
+/* The credits key of person who (kind letter and person) for part id. */
+static MDB_val
+credit_key(struct wbuf *b, const char *id, const char *who)
+{
+	MDB_val k;
+
+	b->len = 0;
+	w_raw(b, id, strlen(id) + 1);
+	w_raw(b, who, strlen(who) + 1);
+	k.mv_size = b->len;
+	k.mv_data = b->p;
+	return k;
+}
+
+/*
+ * One more reply (sign 1) or one fewer (-1) gives part id the trailer of
+ * who; *counted is 1 if that adds or takes back a count: a person counts
+ * once per part and kind however many replies say it, as b4 counts.  A
+ * trailer taken back with no key was counted before the store kept people.
+ */
+static int
+credit_person(pd_store *st, MDB_txn *t, const char *id, const char *who,
+    int sign, int *counted)
+{
+	struct wbuf kb = { 0 }, vb = { 0 };
+	struct rbuf rb;
+	MDB_val k = credit_key(&kb, id, who), v;
+	int64_t n = 0;
+	int rc;
+
+	*counted = 1;
+	if (kb.err) {
+		rc = PD_ENOMEM;
+		goto out;
+	}
+	if ((rc = mdb_get(t, st->db[DB_CREDITS], &k, &v)) == 0) {
+		rb = (struct rbuf){ v.mv_data, (const unsigned char *)v.mv_data + v.mv_size, 0 };
+		n = r_i64(&rb);
+		if (rb.err || rb.p != rb.end || n <= 0) {
+			rc = PD_ECORRUPT;
+			goto out;
+		}
+	} else if (rc != MDB_NOTFOUND)
+		goto out;
+	*counted = sign > 0 ? n == 0 : n <= 1;
+	n = sign > 0 ? n + 1 : n > 0 ? n - 1 : 0;
+	if (n == 0) {
+		if ((rc = mdb_del(t, st->db[DB_CREDITS], &k, NULL)) == MDB_NOTFOUND)
+			rc = 0;
+	} else {
+		w_i64(&vb, n);
+		rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_CREDITS], &k, &vb, 0);
+	}
+out:
+	free(kb.p);
+	free(vb.p);
+	return rc;
+}
+
+/* The counts by kind (d: Reviewed-by, Acked-by, Tested-by) cr adds to id. */
+static int
+credit_people(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
+    int sign, int d[3])
+{
+	struct rbuf rb = { cr->who.p, cr->who.p + cr->who.len, 0 };
+	const char *who, *kind;
+	int counted, rc = 0;
+
+	for (size_t i = 0; i < cr->n && rc == 0; i++) {
+		who = r_str(&rb);
+		if (rb.err || *who == '\0' || (kind = strchr("rat", *who)) == NULL)
+			return PD_ECORRUPT;
+		counted = 1;
+		if (who[1] != '\0')
+			rc = credit_person(st, t, id, who, sign, &counted);
+		d[kind - "rat"] += sign * counted;
+	}
+	return rc;
+}
+
 /*
  * Add trailers (sign 1) to the part id, a patch and its series or a
  * cover's series, or take them back (sign -1).
@@ -2069,14 +2161,15 @@ credit_part(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
 	struct srec s;
 	struct wbuf b = { 0 };
 	void *copy = NULL, *scopy = NULL;
-	int rc;
+	int d[3] = { 0, 0, 0 }, rc;
 
-	if ((rc = get_rec(st, t, id, &k, &r, &copy)) != 0)
+	if ((rc = get_rec(st, t, id, &k, &r, &copy)) != 0 ||
+	    (rc = credit_people(st, t, id, cr, sign, d)) != 0)
 		goto out;
 	if (r.kind == PD_KIND_PATCH) {
-		r.reviewed += sign * cr->rv;
-		r.acked += sign * cr->ak;
-		r.tested += sign * cr->ts;
+		r.reviewed += d[0];
+		r.acked += d[1];
+		r.tested += d[2];
 		if ((rc = rec_encode(&r, &b)) != 0 ||
 		    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, 0)) != 0)
 			goto out;
@@ -2085,9 +2178,9 @@ credit_part(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
 	if ((rc = get_copy(t, st->db[DB_SERIES], &sk, &sv, &scopy)) != 0 ||
 	    (rc = ser_decode(&sk, &sv, &s)) != 0)
 		goto out;
-	s.reviewed += sign * cr->rv;
-	s.acked += sign * cr->ak;
-	s.tested += sign * cr->ts;
+	s.reviewed += d[0];
+	s.acked += d[1];
+	s.tested += d[2];
 	b.len = 0;
 	if ((rc = ser_encode(&s, &b)) == 0)
 		rc = put_buf(t, st->db[DB_SERIES], &sk, &b, 0);
@@ -2134,9 +2227,9 @@ wait_put(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
 
 	if (missing->len == 0)
 		return 0;
-	w_i64(&rec, cr->rv);
-	w_i64(&rec, cr->ak);
-	w_i64(&rec, cr->ts);
+	w_i64(&rec, -1);	/* a record that names people (wait_credit) */
+	w_u64(&rec, cr->n);
+	w_raw(&rec, cr->who.p, cr->who.len);
 	w_str(&rec, credited);
 	w_raw(&rec, missing->p, missing->len);
 	while (rc == 0 && rb.p < rb.end) {
@@ -2191,6 +2284,36 @@ struct waiter {
 	void *copy;			/* of its record: the strings above */
 };
 
+/*
+ * The credit of a waiting record: -1, the number of people and their
+ * strings; or, written before the store kept people, the counts of
+ * Reviewed-by, Acked-by and Tested-by.
+ */
+static void
+wait_credit(struct rbuf *rb, struct credit *cr)
+{
+	int64_t v = r_i64(rb);
+	uint64_t n;
+	int count[3];
+
+	cr->n = 0;
+	if (v == -1) {
+		n = r_u64(rb);
+		for (; n > 0 && n <= CREDIT_MAX && !rb->err; n--, cr->n++)
+			w_str(&cr->who, r_str(rb));
+		rb->err |= n > 0;
+		return;
+	}
+	count[0] = v < 0 || v > CREDIT_MAX ? -1 : (int)v;
+	count[1] = r_int(rb);
+	count[2] = r_int(rb);
+	for (int i = 0; i < 3; i++) {
+		rb->err |= count[i] < 0 || count[i] > CREDIT_MAX;
+		for (int j = 0; j < count[i] && !rb->err; j++, cr->n++)
+			w_str(&cr->who, (char []){ "rat"[i], '\0' });
+	}
+}
+
 /* A waiting reply's record (wait_put's), taken out: it waits no more. */
 static int
 wait_take(pd_store *st, MDB_txn *t, const char *reply, struct waiter *w)
@@ -2207,14 +2330,12 @@ wait_take(pd_store *st, MDB_txn *t, const char *reply, struct waiter *w)
 		goto out;
 	}
 	rb = (struct rbuf){ v.mv_data, (const unsigned char *)v.mv_data + v.mv_size, 0 };
-	w->cr.rv = r_int(&rb);
-	w->cr.ak = r_int(&rb);
-	w->cr.ts = r_int(&rb);
+	wait_credit(&rb, &w->cr);
 	w->credited = r_str(&rb);
 	while (!rb.err && rb.p < rb.end && w->n < ANSWER_DEPTH)
 		w->ids[w->n++] = r_str(&rb);
-	if (rb.err || rb.p < rb.end) {
-		rc = PD_ECORRUPT;
+	if (rb.err || rb.p < rb.end || w->cr.who.err) {
+		rc = rb.err || rb.p < rb.end ? PD_ECORRUPT : PD_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < w->n && rc == 0; i++) {
@@ -2260,26 +2381,71 @@ credit(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
 	return rc;
 }
 
+/*
+ * Who gave trailer i of m, as a credit string (struct credit) in
+ * who[2 + WHO_MAX]: 0 if it is no Reviewed-by, Acked-by or Tested-by.  The
+ * person is the address in the value, else the value, in lower case.
+ */
+static int
+trailer_who(const pd_msg *m, size_t i, char *who)
+{
+	static const char *const names[] = { "Reviewed-by", "Acked-by", "Tested-by" };
+	const char *v = pd_msg_trailer_value(m, i), *lt, *gt;
+	size_t k, n;
+
+	for (k = 0; k < 3; k++)
+		if (strcasecmp(pd_msg_trailer_name(m, i), names[k]) == 0)
+			break;
+	if (k == 3)
+		return 0;
+	if ((lt = strrchr(v, '<')) != NULL && (gt = strchr(lt, '>')) != NULL &&
+	    gt > lt + 1)
+		v = lt + 1, n = (size_t)(gt - v);
+	else
+		n = strlen(v);
+	n = n > WHO_MAX ? WHO_MAX : n;
+	who[0] = "rat"[k];
+	for (size_t j = 0; j < n; j++)
+		who[j + 1] = v[j] >= 'A' && v[j] <= 'Z' ? v[j] - 'A' + 'a' : v[j];
+	who[n + 1] = '\0';
+	return n > 0;
+}
+
+/* 1 if cr holds who. */
+static int
+credit_has(const struct credit *cr, const char *who)
+{
+	struct rbuf rb = { cr->who.p, cr->who.p + cr->who.len, 0 };
+
+	for (size_t i = 0; i < cr->n; i++)
+		if (strcmp(r_str(&rb), who) == 0)
+			return 1;
+	return 0;
+}
+
 /* The Reviewed-by/Acked-by/Tested-by lines of a reply. */
 static int
 credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 {
-	struct credit cr = { 0, 0, 0 };
+	struct credit cr = { { 0 }, 0 };
 	const char *anc[ANSWER_DEPTH];
+	char who[2 + WHO_MAX];
+	int rc = 0;
 
-	for (size_t i = 0; i < pd_msg_ntrailers(m); i++) {
-		const char *n = pd_msg_trailer_name(m, i);
-
-		if (pd_msg_trailer_carried(m, i))
+	for (size_t i = 0; i < pd_msg_ntrailers(m) && cr.n < CREDIT_MAX; i++) {
+		if (pd_msg_trailer_carried(m, i) || !trailer_who(m, i, who) ||
+		    credit_has(&cr, who))
 			continue;
-		cr.rv += strcasecmp(n, "Reviewed-by") == 0;
-		cr.ak += strcasecmp(n, "Acked-by") == 0;
-		cr.ts += strcasecmp(n, "Tested-by") == 0;
+		w_str(&cr.who, who);
+		cr.n++;
 	}
-	if (cr.rv + cr.ak + cr.ts == 0)
-		return 0;
-	return credit(st, t, pd_msg_id(m), &cr, "", anc,
-	    thread_ancestors(m, anc, ANSWER_DEPTH));
+	if (cr.who.err)
+		rc = PD_ENOMEM;
+	else if (cr.n > 0)
+		rc = credit(st, t, pd_msg_id(m), &cr, "", anc,
+		    thread_ancestors(m, anc, ANSWER_DEPTH));
+	free(cr.who.p);
+	return rc;
 }
 
 /*
@@ -2299,11 +2465,13 @@ wait_settle(pd_store *st, MDB_txn *t, const pd_msg *m)
 	rc = kb.err ? PD_ENOMEM : wait_list(st, t, &kb, &replies, &n);
 	for (i = 0; i < n && rc == 0; i++) {
 		w.copy = NULL;
+		w.cr = (struct credit){ { 0 }, 0 };
 		if ((rc = wait_take(st, t, replies[i], &w)) == 0)
 			rc = credit(st, t, replies[i], &w.cr, w.credited, w.ids, w.n);
 		else if (rc == MDB_NOTFOUND)
 			rc = 0;		/* settled already, by another of its ids */
 		free(w.copy);
+		free(w.cr.who.p);
 	}
 	for (i = 0; i < n; i++)
 		free(replies[i]);

@@ -1152,6 +1152,80 @@ test_reply_own_trailers(void **state)
 	files_free(&f);
 }
 
+/* counts of part id (patch) and of the series of cover */
+static void
+assert_counts(pd_store *st, const char *id, const char *cover, unsigned rv,
+    unsigned ak, unsigned ts, unsigned series_rv)
+{
+	struct pd_series s;
+	unsigned t[3];
+
+	if (id != NULL) {
+		assert_int_equal(pd_store_get_msg(st, id, trailers_of, t), 0);
+		assert_int_equal(t[0], rv);
+		assert_int_equal(t[1], ak);
+		assert_int_equal(t[2], ts);
+	}
+	assert_int_equal(pd_store_series_get(st, cover, &s), 0);
+	assert_int_equal(s.reviewed, series_rv);
+	pd_series_clear(&s);
+}
+
+/* A reply to patch 1 of b4's thread, from who, as id; trailers in body. */
+static void
+put_reply(pd_store *st, const char *id, const char *who, const char *body)
+{
+	char raw[2048];
+
+	snprintf(raw, sizeof(raw), "From: %s\nMessage-ID: <%s>\n"
+	    "In-Reply-To: <patch-1-message@example.com>\nReferences: "
+	    "<cover-message@example.com> <patch-1-message@example.com>\n"
+	    "Subject: Re: [PATCH v2 1/2] Simple test 1\n\n> hunk\nFine.\n\n%s",
+	    who, id, body);
+	put_raw(st, raw);
+}
+
+/*
+ * A person counts once per part and kind, however many replies and lines
+ * say it (b4 counts so): by address, whatever the name and case; by the
+ * value where there is no address.  Also when the credit moves from the
+ * cover to the patch that arrives after the replies.
+ */
+static void
+test_person_once(void **state)
+{
+	static const char *const p1 = "patch-1-message@example.com";
+	static const char *const cover = "cover-message@example.com";
+	struct files f;
+	pd_store *st;
+
+	(void)state;
+	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
+	st = open_store("db", 0, 0);
+	put_file(st, f.path[0], NULL);
+	put_reply(st, "r1@ex.org", "R <r@ex.org>", "Reviewed-by: R <r@ex.org>\n");
+	put_reply(st, "r2@ex.org", "R <r@ex.org>",
+	    "Reviewed-by: Rob R <R@EX.org>\nReviewed-by: R <r@ex.org>\n");
+	assert_counts(st, NULL, cover, 0, 0, 0, 1);
+	put_file(st, f.path[1], NULL);		/* patch 1 takes both */
+	assert_counts(st, p1, cover, 1, 0, 0, 1);
+	put_reply(st, "r3@ex.org", "R <r@ex.org>",
+	    "Acked-by: R <r@ex.org>\nReviewed-by: R <r@ex.org>\n");
+	put_reply(st, "q1@ex.org", "Q <q@ex.org>",
+	    "Reviewed-by: q@ex.org\nTested-by: Q <q@ex.org>\nTested-by: Q. <q@ex.org>\n"
+	    "Reviewed-by: Q <q@ex.org>\n");
+	put_reply(st, "n1@ex.org", "N <n@ex.org>",
+	    "Tested-by: Nobody Known\nTested-by: nobody known\nTested-by: Other One\n");
+	assert_counts(st, p1, cover, 2, 1, 3, 2);
+	/* the same trailer on the cover counts there once more */
+	put_raw(st, "From: R <r@ex.org>\nMessage-ID: <rc@ex.org>\n"
+	    "In-Reply-To: <cover-message@example.com>\nSubject: Re: [PATCH v2 0/2] "
+	    "Simple cover\n\nFor the series:\n\nReviewed-by: R <r@ex.org>\n");
+	assert_counts(st, p1, cover, 2, 1, 3, 3);
+	pd_store_close(st);
+	files_free(&f);
+}
+
 /* Reviewed-by in replies: the patch and its series; the cover's: series. */
 static void
 test_reply_trailers(void **state)
@@ -2347,6 +2421,68 @@ test_store_before_waiting(void **state)
 	files_free(&f);
 }
 
+/* Put key (klen bytes) -> value into the database name of the store dir. */
+static void
+raw_put(MDB_txn *t, const char *name, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_dbi dbi;
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+
+	assert_int_equal(mdb_dbi_open(t, name, 0, &dbi), 0);
+	assert_int_equal(mdb_put(t, dbi, &k, &v, 0), 0);
+}
+
+/*
+ * A store made before the credits database, with a reply waiting in the
+ * old record (three counts, no people): writers add the database, the old
+ * reply's trailers each count, and a trailer counted on the cover with no
+ * credits key is taken back from it when its patch arrives.
+ */
+static void
+test_store_before_credits(void **state)
+{
+	static const char p1[] = "patch-1-message@example.com";
+	static const char rkey[] = "rold@ex.org", akey[] =
+	    "apatch-1-message@example.com\0old@ex.org";
+	unsigned char rec[64] = { 4, 0, 2, 0, 0, sizeof(p1) - 1 };	/* 2, 0, 1, "" */
+	char dir[512];
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi dbi;
+	pd_store *st;
+	struct pd_range r;
+	struct files f;
+
+	(void)state;
+	memcpy(rec + 6, p1, sizeof(p1));
+	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
+	st = open_store("old", 0, 0);
+	put_file(st, f.path[0], NULL);
+	put_reply(st, "r1@ex.org", "R <r@ex.org>", "Reviewed-by: R <r@ex.org>\n");
+	pd_store_close(st);
+	snprintf(dir, sizeof(dir), "%s/old", tmpdir);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, "credits", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(t, dbi, 1), 0);
+	raw_put(t, "waiting", rkey, sizeof(rkey), rec, 6 + sizeof(p1));
+	raw_put(t, "waiting", akey, sizeof(akey), "", 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY | PD_STORE_CHECK, 0, 0, &st), 0);
+	assert_int_equal(pd_store_range(st, NULL, &r), 0);
+	pd_store_close(st);
+	st = open_store("old", 0, 0);
+	put_file(st, f.path[1], NULL);
+	assert_counts(st, p1, "cover-message@example.com", 3, 0, 1, 3);
+	pd_store_close(st);
+	assert_int_equal(pd_store_check(dir), 0);
+	files_free(&f);
+}
+
 int
 main(void)
 {
@@ -2366,6 +2502,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_own_trailers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_person_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trailers_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
@@ -2376,6 +2513,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_archive_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_before_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_before_credits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_excerpt, setup, teardown),
 	};
 	int rc;
