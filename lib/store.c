@@ -1,9 +1,10 @@
 /*
  * The LMDB store (SPEC.md section 3).
  *
- * Schema (version 1).  One environment, named databases:
+ * Schema (version 2).  One environment, named databases:
  *
- *   meta      "version" -> u32 schema version (STORE_VERSION)
+ *   meta      "version" -> u32 schema version (STORE_VERSION; a writer
+ *             makes a version 1 store, one without credits, version 2)
  *             "next_seq" -> u64 next arrival number (first message is 1)
  *             "open_range" -> u64 number of the one open range
  *   messages  Message-ID + NUL -> message record (REC_*)
@@ -78,7 +79,7 @@
 #include "patchdigest/error.h"
 #include "patchdigest/store.h"
 
-#define STORE_VERSION	1
+#define STORE_VERSION	2	/* 1: waiting records count, credits missing */
 #define STORE_EXCERPT_MAX	(16 * 1024)
 #define STORE_MAXPARTS	4096	/* bitmap bound for a bogus x/N */
 #define BATCH_OP_EST	(STORE_EXCERPT_MAX + 16 * 1024)	/* map bytes one put may dirty */
@@ -290,6 +291,17 @@ static const char *
 r_str(struct rbuf *r)
 {
 	return r_mem(r, NULL);
+}
+
+/* A reader of what b holds: nothing, when it was never written to. */
+static struct rbuf
+r_of(const struct wbuf *b)
+{
+	struct rbuf r = { b->p, b->p, 0 };
+
+	if (b->p != NULL)
+		r.end = b->p + b->len;
+	return r;
 }
 
 static void
@@ -1118,13 +1130,23 @@ check_length(pd_store *st, const MDB_envinfo *info, unsigned psize)
 	return 0;
 }
 
+/* 1 if v is a schema version this program reads: 1 or STORE_VERSION. */
+static int
+known_version(const MDB_val *v)
+{
+	const unsigned char *b = v->mv_data;
+
+	return v->mv_size == 4 && b[0] == 0 && b[1] == 0 && b[2] == 0 &&
+	    (b[3] == 1 || b[3] == STORE_VERSION);
+}
+
 static int
 init_fn(pd_store *st, MDB_txn *t, void *arg)
 {
 	unsigned char vb[4] = { 0, 0, 0, STORE_VERSION };
 	MDB_val k = { 7, "version" }, v;
 	struct pd_range r;
-	int rc;
+	int rc, fresh;
 
 	(void)arg;
 	for (int i = 0; i < DB_MAX; i++) {
@@ -1134,14 +1156,19 @@ init_fn(pd_store *st, MDB_txn *t, void *arg)
 			return rc;
 	}
 	rc = mdb_get(t, st->db[DB_META], &k, &v);
-	if (rc == 0)
-		return v.mv_size == 4 && memcmp(v.mv_data, vb, 4) == 0 ? 0 : PD_EVERSION;
-	if (rc != MDB_NOTFOUND)
+	if (rc == 0 && !known_version(&v))
+		return PD_EVERSION;
+	if (rc == 0 && memcmp(v.mv_data, vb, 4) == 0)
+		return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
+	fresh = rc == MDB_NOTFOUND;
 	v.mv_size = 4;
 	v.mv_data = vb;
-	if ((rc = mdb_put(t, st->db[DB_META], &k, &v, 0)) != 0 ||
-	    (rc = meta_put_u64(st, t, "next_seq", 1)) != 0 ||
+	/* Marked as this version's: an older program no longer takes it. */
+	if ((rc = mdb_put(t, st->db[DB_META], &k, &v, 0)) != 0 || !fresh)
+		return rc;
+	if ((rc = meta_put_u64(st, t, "next_seq", 1)) != 0 ||
 	    (rc = meta_put_u64(st, t, "open_range", 1)) != 0)
 		return rc;
 	memset(&r, 0, sizeof(r));
@@ -1175,7 +1202,7 @@ init_rdonly(pd_store *st)
 	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
 		rc = PD_EVERSION;
 	if (rc == 0 && (rc = mdb_get(t, st->db[DB_META], &k, &v)) == 0 &&
-	    (v.mv_size != 4 || ((unsigned char *)v.mv_data)[3] != STORE_VERSION))
+	    !known_version(&v))
 		rc = PD_EVERSION;
 	if (rc == MDB_NOTFOUND)
 		rc = PD_EVERSION;
@@ -2000,15 +2027,18 @@ out:
 _Static_assert(1 + 2 * IDSIZE <= 511, "a waiting key holds two ids");
 _Static_assert(IDSIZE + WHO_MAX + 2 <= 511, "a credits key holds an id and a person");
 
+static const char credit_kinds[] = "rat";	/* Reviewed-, Acked-, Tested-by */
+
 /*
  * A reply's credit: a string per kind and person its trailers give, the
- * kind's letter ('r' Reviewed-by, 'a' Acked-by, 't' Tested-by) then the
- * person, n of them.  A person "" is one a waiting record made before the
- * store kept people did not name: such a trailer counts every time.
+ * kind's letter (credit_kinds) then the person, n of them; and by kind the
+ * trailers of no known person, which a waiting record of a version 1 store
+ * counted: they count every time.
  */
 struct credit {
 	struct wbuf who;
 	size_t n;
+	int anon[3];
 };
 
 /* Add id to seen[*n]; 0 if it is there already, or too long to be an id. */
@@ -2085,8 +2115,9 @@ credit_key(struct wbuf *b, const char *id, const char *who)
 /*
  * One more reply (sign 1) or one fewer (-1) gives part id the trailer of
  * who; *counted is 1 if that adds or takes back a count: a person counts
- * once per part and kind however many replies say it, as b4 counts.  A
- * trailer taken back with no key was counted before the store kept people.
+ * once per part and kind however many replies say it, as b4 counts.  The
+ * key and the count are written in one txn, so a take-back finds its key;
+ * without one (a damaged store) it takes the count back all the same.
  */
 static int
 credit_person(pd_store *st, MDB_txn *t, const char *id, const char *who,
@@ -2132,18 +2163,19 @@ static int
 credit_people(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
     int sign, int d[3])
 {
-	struct rbuf rb = { cr->who.p, cr->who.p + cr->who.len, 0 };
+	struct rbuf rb = r_of(&cr->who);
 	const char *who, *kind;
 	int counted, rc = 0;
 
+	for (int k = 0; k < 3; k++)
+		d[k] += sign * cr->anon[k];
 	for (size_t i = 0; i < cr->n && rc == 0; i++) {
 		who = r_str(&rb);
-		if (rb.err || *who == '\0' || (kind = strchr("rat", *who)) == NULL)
+		if (rb.err || *who == '\0' || who[1] == '\0' ||
+		    (kind = strchr(credit_kinds, *who)) == NULL)
 			return PD_ECORRUPT;
-		counted = 1;
-		if (who[1] != '\0')
-			rc = credit_person(st, t, id, who, sign, &counted);
-		d[kind - "rat"] += sign * counted;
+		rc = credit_person(st, t, id, who, sign, &counted);
+		d[kind - credit_kinds] += sign * counted;
 	}
 	return rc;
 }
@@ -2164,7 +2196,8 @@ credit_part(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
 	int d[3] = { 0, 0, 0 }, rc;
 
 	if ((rc = get_rec(st, t, id, &k, &r, &copy)) != 0 ||
-	    (rc = credit_people(st, t, id, cr, sign, d)) != 0)
+	    (rc = credit_people(st, t, id, cr, sign, d)) != 0 ||
+	    (d[0] == 0 && d[1] == 0 && d[2] == 0))
 		goto out;
 	if (r.kind == PD_KIND_PATCH) {
 		r.reviewed += d[0];
@@ -2221,13 +2254,15 @@ wait_put(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
     const char *credited, const struct wbuf *missing)
 {
 	struct wbuf rec = { 0 }, kb = { 0 };
-	struct rbuf rb = { missing->p, missing->p + missing->len, 0 };
+	struct rbuf rb = r_of(missing);
 	MDB_val k, v = { 0, "" };
 	int rc = 0;
 
 	if (missing->len == 0)
 		return 0;
 	w_i64(&rec, -1);	/* a record that names people (wait_credit) */
+	for (int i = 0; i < 3; i++)
+		w_i64(&rec, cr->anon[i]);
 	w_u64(&rec, cr->n);
 	w_raw(&rec, cr->who.p, cr->who.len);
 	w_str(&rec, credited);
@@ -2285,33 +2320,31 @@ struct waiter {
 };
 
 /*
- * The credit of a waiting record: -1, the number of people and their
- * strings; or, written before the store kept people, the counts of
- * Reviewed-by, Acked-by and Tested-by.
+ * The credit of a waiting record: -1, the counts of no known person, the
+ * number of people and their strings; or, in a version 1 store, the
+ * counts alone.
  */
 static void
 wait_credit(struct rbuf *rb, struct credit *cr)
 {
 	int64_t v = r_i64(rb);
-	uint64_t n;
-	int count[3];
+	uint64_t n = 0;
 
 	cr->n = 0;
 	if (v == -1) {
+		for (int k = 0; k < 3; k++)
+			cr->anon[k] = r_int(rb);
 		n = r_u64(rb);
-		for (; n > 0 && n <= CREDIT_MAX && !rb->err; n--, cr->n++)
-			w_str(&cr->who, r_str(rb));
-		rb->err |= n > 0;
-		return;
+	} else {
+		cr->anon[0] = v < 0 || v > INT_MAX ? -1 : (int)v;
+		cr->anon[1] = r_int(rb);
+		cr->anon[2] = r_int(rb);
 	}
-	count[0] = v < 0 || v > CREDIT_MAX ? -1 : (int)v;
-	count[1] = r_int(rb);
-	count[2] = r_int(rb);
-	for (int i = 0; i < 3; i++) {
-		rb->err |= count[i] < 0 || count[i] > CREDIT_MAX;
-		for (int j = 0; j < count[i] && !rb->err; j++, cr->n++)
-			w_str(&cr->who, (char []){ "rat"[i], '\0' });
-	}
+	for (int k = 0; k < 3; k++)
+		rb->err |= cr->anon[k] < 0;
+	rb->err |= n > CREDIT_MAX;
+	for (; n > 0 && !rb->err; n--, cr->n++)
+		w_str(&cr->who, r_str(rb));
 }
 
 /* A waiting reply's record (wait_put's), taken out: it waits no more. */
@@ -2384,13 +2417,14 @@ credit(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
 /*
  * Who gave trailer i of m, as a credit string (struct credit) in
  * who[2 + WHO_MAX]: 0 if it is no Reviewed-by, Acked-by or Tested-by.  The
- * person is the address in the value, else the value, in lower case.
+ * person is the address in the value (the first <...>, else a word with
+ * an '@'), else the value up to a " #" comment, in lower case.
  */
 static int
 trailer_who(const pd_msg *m, size_t i, char *who)
 {
 	static const char *const names[] = { "Reviewed-by", "Acked-by", "Tested-by" };
-	const char *v = pd_msg_trailer_value(m, i), *lt, *gt;
+	const char *v = pd_msg_trailer_value(m, i), *p, *e;
 	size_t k, n;
 
 	for (k = 0; k < 3; k++)
@@ -2398,15 +2432,22 @@ trailer_who(const pd_msg *m, size_t i, char *who)
 			break;
 	if (k == 3)
 		return 0;
-	if ((lt = strrchr(v, '<')) != NULL && (gt = strchr(lt, '>')) != NULL &&
-	    gt > lt + 1)
-		v = lt + 1, n = (size_t)(gt - v);
-	else
-		n = strlen(v);
-	n = n > WHO_MAX ? WHO_MAX : n;
-	who[0] = "rat"[k];
+	if ((p = strchr(v, '<')) != NULL && (e = strchr(p, '>')) != NULL && e > p + 1) {
+		p++;
+	} else if ((p = strchr(v, '@')) != NULL) {
+		while (p > v && p[-1] != ' ' && p[-1] != '\t')
+			p--;
+		e = p + strcspn(p, " \t");
+	} else {
+		p = v;
+		e = (e = strstr(v, " #")) != NULL ? e : v + strlen(v);
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+	}
+	n = (size_t)(e - p) > WHO_MAX ? WHO_MAX : (size_t)(e - p);
+	who[0] = credit_kinds[k];
 	for (size_t j = 0; j < n; j++)
-		who[j + 1] = v[j] >= 'A' && v[j] <= 'Z' ? v[j] - 'A' + 'a' : v[j];
+		who[j + 1] = p[j] >= 'A' && p[j] <= 'Z' ? p[j] - 'A' + 'a' : p[j];
 	who[n + 1] = '\0';
 	return n > 0;
 }
@@ -2415,7 +2456,7 @@ trailer_who(const pd_msg *m, size_t i, char *who)
 static int
 credit_has(const struct credit *cr, const char *who)
 {
-	struct rbuf rb = { cr->who.p, cr->who.p + cr->who.len, 0 };
+	struct rbuf rb = r_of(&cr->who);
 
 	for (size_t i = 0; i < cr->n; i++)
 		if (strcmp(r_str(&rb), who) == 0)
@@ -2427,7 +2468,7 @@ credit_has(const struct credit *cr, const char *who)
 static int
 credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 {
-	struct credit cr = { { 0 }, 0 };
+	struct credit cr = { 0 };
 	const char *anc[ANSWER_DEPTH];
 	char who[2 + WHO_MAX];
 	int rc = 0;
@@ -2465,7 +2506,7 @@ wait_settle(pd_store *st, MDB_txn *t, const pd_msg *m)
 	rc = kb.err ? PD_ENOMEM : wait_list(st, t, &kb, &replies, &n);
 	for (i = 0; i < n && rc == 0; i++) {
 		w.copy = NULL;
-		w.cr = (struct credit){ { 0 }, 0 };
+		w.cr = (struct credit){ 0 };
 		if ((rc = wait_take(st, t, replies[i], &w)) == 0)
 			rc = credit(st, t, replies[i], &w.cr, w.credited, w.ids, w.n);
 		else if (rc == MDB_NOTFOUND)

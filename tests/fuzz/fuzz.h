@@ -18,6 +18,7 @@ int pd_fuzz_subject(const uint8_t *data, size_t size);
 int pd_fuzz_maintainers(const uint8_t *data, size_t size);
 int pd_fuzz_conf(const uint8_t *data, size_t size);
 int pd_fuzz_mbox(const uint8_t *data, size_t size);
+int pd_fuzz_store(const uint8_t *data, size_t size);
 
 #ifndef PD_FUZZ_REPLAY
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -67,6 +67,9 @@ seed_mbox() {
 		    head -c 2097152 | (cd "$1" && split -b 65536 - archive.)
 	fi
 }
+seed_store() {
+	seed_mbox "$1"
+}
 seed_subject() {
 	find "$SHARED/corpus" -name '*.eml' -exec grep -a -h -m1 -i '^Subject:' {} + |
 	    sed 's/^[Ss][Uu][Bb][Jj][Ee][Cc][Tt]: *//' | sort -u | awk -v d="$1" '

@@ -20,6 +20,7 @@
 #include "../fuzz/fuzz_maintainers.c"
 #include "../fuzz/fuzz_mbox.c"
 #include "../fuzz/fuzz_msg.c"
+#include "../fuzz/fuzz_store.c"
 #include "../fuzz/fuzz_subject.c"
 
 typedef int (*target_fn)(const uint8_t *, size_t);
@@ -32,6 +33,7 @@ static const struct target {
 	{ "maintainers", pd_fuzz_maintainers },
 	{ "mbox", pd_fuzz_mbox },
 	{ "msg", pd_fuzz_msg },
+	{ "store", pd_fuzz_store },
 	{ "subject", pd_fuzz_subject },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))

@@ -1187,9 +1187,10 @@ put_reply(pd_store *st, const char *id, const char *who, const char *body)
 
 /*
  * A person counts once per part and kind, however many replies and lines
- * say it (b4 counts so): by address, whatever the name and case; by the
- * value where there is no address.  Also when the credit moves from the
- * cover to the patch that arrives after the replies.
+ * say it (b4 counts so): by address (the first <...>, else a word with an
+ * '@'), whatever the name and case; else by the value up to a " #"
+ * comment.  Also when the credit moves from the cover to the patch that
+ * arrives after the replies.
  */
 static void
 test_person_once(void **state)
@@ -1217,11 +1218,16 @@ test_person_once(void **state)
 	put_reply(st, "n1@ex.org", "N <n@ex.org>",
 	    "Tested-by: Nobody Known\nTested-by: nobody known\nTested-by: Other One\n");
 	assert_counts(st, p1, cover, 2, 1, 3, 2);
+	put_reply(st, "m1@ex.org", "M <m@ex.org>",
+	    "Reviewed-by: A <a@ex.org> # for <arm64>\n"
+	    "Reviewed-by: B <b@ex.org> # for <arm64>\n"
+	    "Tested-by: Quentin q@ex.org (rk3399)\nTested-by: Other One # again\n");
+	assert_counts(st, p1, cover, 4, 1, 3, 4);
 	/* the same trailer on the cover counts there once more */
 	put_raw(st, "From: R <r@ex.org>\nMessage-ID: <rc@ex.org>\n"
 	    "In-Reply-To: <cover-message@example.com>\nSubject: Re: [PATCH v2 0/2] "
 	    "Simple cover\n\nFor the series:\n\nReviewed-by: R <r@ex.org>\n");
-	assert_counts(st, p1, cover, 2, 1, 3, 3);
+	assert_counts(st, p1, cover, 4, 1, 3, 5);
 	pd_store_close(st);
 	files_free(&f);
 }
@@ -2421,7 +2427,7 @@ test_store_before_waiting(void **state)
 	files_free(&f);
 }
 
-/* Put key (klen bytes) -> value into the database name of the store dir. */
+/* Put key (klen bytes) -> value into the database name. */
 static void
 raw_put(MDB_txn *t, const char *name, const void *key, size_t klen,
     const void *val, size_t vlen)
@@ -2433,33 +2439,84 @@ raw_put(MDB_txn *t, const char *name, const void *key, size_t klen,
 	assert_int_equal(mdb_put(t, dbi, &k, &v, 0), 0);
 }
 
+/* Append a varint, zig-zag for a signed value, or a string with its NUL. */
+static size_t
+enc(unsigned char *b, size_t n, long long v, const char *str)
+{
+	unsigned long long u = str ? strlen(str) : ((unsigned long long)v << 1) ^ (unsigned long long)(v >> 63);
+
+	do {
+		b[n++] = (u & 0x7f) | (u > 0x7f ? 0x80 : 0);
+		u >>= 7;
+	} while (u);
+	if (str) {
+		memcpy(b + n, str, strlen(str) + 1);
+		n += strlen(str) + 1;
+	}
+	return n;
+}
+
 /*
- * A store made before the credits database, with a reply waiting in the
- * old record (three counts, no people): writers add the database, the old
- * reply's trailers each count, and a trailer counted on the cover with no
- * credits key is taken back from it when its patch arrives.
+ * A version 1 store's waiting record for reply (Reviewed-by, Acked-by,
+ * Tested-by counts, no people), credited so far to credited, waiting for
+ * ids.
+ */
+static void
+old_wait(MDB_txn *t, const char *reply, int rv, int ak, int ts,
+    const char *credited, const char *const *ids, size_t n)
+{
+	unsigned char rec[1024], key[512];
+	size_t len = 0, klen;
+
+	len = enc(rec, enc(rec, enc(rec, len, rv, NULL), ak, NULL), ts, NULL);
+	len = enc(rec, len, 0, credited);
+	for (size_t i = 0; i < n; i++) {
+		len = enc(rec, len, 0, ids[i]);
+		klen = (size_t)snprintf((char *)key, sizeof(key), "a%s", ids[i]) + 1;
+		memcpy(key + klen, reply, strlen(reply) + 1);
+		raw_put(t, "waiting", key, klen + strlen(reply) + 1, "", 0);
+	}
+	klen = (size_t)snprintf((char *)key, sizeof(key), "r%s", reply) + 1;
+	raw_put(t, "waiting", key, klen, rec, len);
+}
+
+/* Set the store's schema version. */
+static void
+set_version(MDB_txn *t, unsigned char v)
+{
+	unsigned char b[4] = { 0, 0, 0, v };
+
+	raw_put(t, "meta", "version", 7, b, 4);
+}
+
+/*
+ * A version 1 store: no credits database, waiting records with counts
+ * and no people.  A writer makes it version 2, which an older program no
+ * longer takes; the counts of its waiting replies move and settle as they
+ * did (one credited to the cover moves to its patch; 300 lines, as the
+ * old counts had no bound, stay waiting for a nearer message and settle).
  */
 static void
 test_store_before_credits(void **state)
 {
 	static const char p1[] = "patch-1-message@example.com";
-	static const char rkey[] = "rold@ex.org", akey[] =
-	    "apatch-1-message@example.com\0old@ex.org";
-	unsigned char rec[64] = { 4, 0, 2, 0, 0, sizeof(p1) - 1 };	/* 2, 0, 1, "" */
+	static const char cover[] = "cover-message@example.com";
+	static const char *const r1_waits[] = { p1 }, *old_waits[] = { "missing@ex.org", p1 };
 	char dir[512];
 	MDB_env *env;
 	MDB_txn *t;
 	MDB_dbi dbi;
+	MDB_val k = { 7, "version" }, v;
 	pd_store *st;
 	struct pd_range r;
 	struct files f;
 
 	(void)state;
-	memcpy(rec + 6, p1, sizeof(p1));
 	prefix_files("b4", "trailers-followup-with-cover.mbox", 5, &f);
 	st = open_store("old", 0, 0);
 	put_file(st, f.path[0], NULL);
 	put_reply(st, "r1@ex.org", "R <r@ex.org>", "Reviewed-by: R <r@ex.org>\n");
+	assert_counts(st, NULL, cover, 0, 0, 0, 1);
 	pd_store_close(st);
 	snprintf(dir, sizeof(dir), "%s/old", tmpdir);
 	assert_int_equal(mdb_env_create(&env), 0);
@@ -2468,18 +2525,35 @@ test_store_before_credits(void **state)
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
 	assert_int_equal(mdb_dbi_open(t, "credits", 0, &dbi), 0);
 	assert_int_equal(mdb_drop(t, dbi, 1), 0);
-	raw_put(t, "waiting", rkey, sizeof(rkey), rec, 6 + sizeof(p1));
-	raw_put(t, "waiting", akey, sizeof(akey), "", 0);
+	old_wait(t, "r1@ex.org", 1, 0, 0, cover, r1_waits, 1);
+	old_wait(t, "old@ex.org", 300, 0, 1, "", old_waits, 2);
+	set_version(t, 1);
 	assert_int_equal(mdb_txn_commit(t), 0);
-	mdb_env_close(env);
+	mdb_env_close(env);	/* one environment per file in a process */
 	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY | PD_STORE_CHECK, 0, 0, &st), 0);
 	assert_int_equal(pd_store_range(st, NULL, &r), 0);
 	pd_store_close(st);
 	st = open_store("old", 0, 0);
 	put_file(st, f.path[1], NULL);
-	assert_counts(st, p1, "cover-message@example.com", 3, 0, 1, 3);
+	assert_counts(st, p1, cover, 301, 0, 1, 301);
+	put_raw(st, "From: M <m@ex.org>\nMessage-ID: <missing@ex.org>\n"
+	    "In-Reply-To: <patch-1-message@example.com>\n"
+	    "Subject: Re: [PATCH v2 1/2] Simple test 1\n\nA question.\n");
+	assert_counts(st, p1, cover, 301, 0, 1, 301);
 	pd_store_close(st);
 	assert_int_equal(pd_store_check(dir), 0);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_get(t, dbi, &k, &v), 0);
+	assert_int_equal(((unsigned char *)v.mv_data)[3], 2);
+	set_version(t, 3);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	assert_int_equal(pd_store_open(dir, PD_STORE_RDONLY, 0, 0, &st), PD_EVERSION);
+	assert_int_equal(pd_store_open(dir, 0, 0, 0, &st), PD_EVERSION);
 	files_free(&f);
 }
 
