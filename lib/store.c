@@ -1214,6 +1214,20 @@ init_rdonly(pd_store *st)
 	return rc;
 }
 
+/*
+ * On a failed assertion (a damaged page) LMDB calls this, prints the
+ * assertion and aborts.  Aborting here, as LMDB would, keeps the library
+ * from printing; the front ends' guard reports the abort as a damaged
+ * store.
+ */
+static void
+lmdb_assert(MDB_env *env, const char *msg)
+{
+	(void)env;
+	(void)msg;
+	abort();
+}
+
 int
 pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
     pd_store **out)
@@ -1244,7 +1258,8 @@ pd_store_open(const char *dir, unsigned flags, size_t map_size, size_t map_max,
 	pthread_mutex_init(&st->mu, NULL);
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
-	if ((rc = mdb_env_set_maxdbs(st->env, DB_MAX)) != 0)
+	if ((rc = mdb_env_set_maxdbs(st->env, DB_MAX)) != 0 ||
+	    (rc = mdb_env_set_assert(st->env, lmdb_assert)) != 0)
 		goto fail;
 	if (flags & PD_STORE_RDONLY)
 		ef |= MDB_RDONLY;
