@@ -2226,6 +2226,18 @@ test_archive_order(void **state)
 	assert_true(nameless > 0 && nameless < (int)a.n);	/* replies and patches */
 }
 
+/* The store in dir as LMDB itself opens it, for damage and old layouts. */
+static MDB_env *
+raw_env(const char *dir, unsigned flags)
+{
+	MDB_env *env;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, flags, 0600), 0);
+	return env;
+}
+
 /*
  * The number of the leaf page holding the first key of database name: LMDB
  * keeps keys in their leaf, and a page starts with its own number.
@@ -2241,9 +2253,7 @@ leaf_of_first(const char *dir, const char *name, size_t *psize)
 	MDB_stat ms;
 	uint64_t pgno;
 
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	env = raw_env(dir, MDB_RDONLY);
 	assert_int_equal(mdb_env_stat(env, &ms), 0);
 	*psize = ms.ms_psize;
 	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), 0);
@@ -2403,9 +2413,7 @@ test_store_before_waiting(void **state)
 	(void)state;
 	pd_store_close(open_store("old", 0, 0));
 	snprintf(dir, sizeof(dir), "%s/old", tmpdir);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	env = raw_env(dir, 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
 	assert_int_equal(mdb_dbi_open(t, "waiting", 0, &dbi), 0);
 	assert_int_equal(mdb_drop(t, dbi, 1), 0);
@@ -2519,9 +2527,7 @@ test_store_before_credits(void **state)
 	assert_counts(st, NULL, cover, 0, 0, 0, 1);
 	pd_store_close(st);
 	snprintf(dir, sizeof(dir), "%s/old", tmpdir);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	env = raw_env(dir, 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
 	assert_int_equal(mdb_dbi_open(t, "credits", 0, &dbi), 0);
 	assert_int_equal(mdb_drop(t, dbi, 1), 0);
@@ -2542,9 +2548,7 @@ test_store_before_credits(void **state)
 	assert_counts(st, p1, cover, 301, 0, 1, 301);
 	pd_store_close(st);
 	assert_int_equal(pd_store_check(dir), 0);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	env = raw_env(dir, 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
 	assert_int_equal(mdb_dbi_open(t, "meta", 0, &dbi), 0);
 	assert_int_equal(mdb_get(t, dbi, &k, &v), 0);
