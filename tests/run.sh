@@ -44,10 +44,13 @@ run() {		# name command...
 		return
 	fi
 	start=$(date +%s)
+	rm -f "$logdir/$name.status"
 	if "$@" >"$logdir/$name.log" 2>&1; then
 		pass=$((pass + 1))
+		echo pass >"$logdir/$name.status"
 		echo "PASS $name ($(( $(date +%s) - start ))s)"
 	else
+		echo fail >"$logdir/$name.status"
 		fail=$((fail + 1))
 		failed="$failed $name"
 		echo "FAIL $name ($(( $(date +%s) - start ))s): last lines of $logdir/$name.log:"
