@@ -2430,13 +2430,13 @@ credit(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
 }
 
 /*
- * Who gave trailer i of m, as a credit string (struct credit) in
- * who[2 + WHO_MAX]: 0 if it is no Reviewed-by, Acked-by or Tested-by.  The
- * person is the address in the value (the first <...>, else a word with
- * an '@'), else the value up to a " #" comment, in lower case.
+ * Who gave trailer i of m, as a credit string (struct credit) in who: 0 if
+ * it is no Reviewed-by, Acked-by or Tested-by.  The person is the address
+ * in the value (the first <...>, else a word with an '@'), else the value
+ * up to a " #" comment, in lower case.
  */
 static int
-trailer_who(const pd_msg *m, size_t i, char *who)
+trailer_who(const pd_msg *m, size_t i, struct wbuf *who)
 {
 	static const char *const names[] = { "Reviewed-by", "Acked-by", "Tested-by" };
 	const char *v = pd_msg_trailer_value(m, i), *p, *e;
@@ -2460,11 +2460,11 @@ trailer_who(const pd_msg *m, size_t i, char *who)
 			e--;
 	}
 	n = (size_t)(e - p) > WHO_MAX ? WHO_MAX : (size_t)(e - p);
-	who[0] = credit_kinds[k];
-	for (size_t j = 0; j < n; j++)
-		who[j + 1] = p[j] >= 'A' && p[j] <= 'Z' ? p[j] - 'A' + 'a' : p[j];
-	who[n + 1] = '\0';
-	return n > 0;
+	who->len = 0;
+	w_raw(who, &credit_kinds[k], 1);
+	w_lower(who, p, n);
+	w_raw(who, "", 1);
+	return n > 0 && !who->err;
 }
 
 /* 1 if cr holds who. */
@@ -2484,23 +2484,24 @@ static int
 credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
 {
 	struct credit cr = { 0 };
+	struct wbuf who = { 0 };
 	const char *anc[ANSWER_DEPTH];
-	char who[2 + WHO_MAX];
 	int rc = 0;
 
 	for (size_t i = 0; i < pd_msg_ntrailers(m) && cr.n < CREDIT_MAX; i++) {
-		if (pd_msg_trailer_carried(m, i) || !trailer_who(m, i, who) ||
-		    credit_has(&cr, who))
+		if (pd_msg_trailer_carried(m, i) || !trailer_who(m, i, &who) ||
+		    credit_has(&cr, (char *)who.p))
 			continue;
-		w_str(&cr.who, who);
+		w_str(&cr.who, (char *)who.p);
 		cr.n++;
 	}
-	if (cr.who.err)
+	if (cr.who.err || who.err)
 		rc = PD_ENOMEM;
 	else if (cr.n > 0)
 		rc = credit(st, t, pd_msg_id(m), &cr, "", anc,
 		    thread_ancestors(m, anc, ANSWER_DEPTH));
 	free(cr.who.p);
+	free(who.p);
 	return rc;
 }
 
