@@ -27,8 +27,9 @@
  *   waiting   'r' reply's Message-ID NUL -> its credit (struct credit)
  *             and the ancestors it waits for; 'a' ancestor NUL reply NUL ->
  *             empty: replies with trailers whose part has not arrived yet
- *   credits   part's Message-ID NUL kind letter person NUL -> i64 number
- *             of replies giving that trailer to the part (credit_person)
+ *   credits   part's Message-ID NUL kind letter person NUL -> u64 BE
+ *             number of replies giving that trailer to the part, as the
+ *             counters keep counts (credit_person)
  *
  * Keys that are strings carry their NUL so that pointers into the map are C
  * strings.  Records are a format byte followed by fields: integers as LEB128
@@ -2138,10 +2139,10 @@ static int
 credit_person(pd_store *st, MDB_txn *t, const char *id, const char *who,
     int sign, int *counted)
 {
-	struct wbuf kb = { 0 }, vb = { 0 };
-	struct rbuf rb;
+	struct wbuf kb = { 0 };
+	unsigned char cb[8];
 	MDB_val k = credit_key(&kb, id, who), v;
-	int64_t n = 0;
+	uint64_t n = 0;
 	int rc;
 
 	*counted = 1;
@@ -2150,9 +2151,7 @@ credit_person(pd_store *st, MDB_txn *t, const char *id, const char *who,
 		goto out;
 	}
 	if ((rc = mdb_get(t, st->db[DB_CREDITS], &k, &v)) == 0) {
-		rb = (struct rbuf){ v.mv_data, (const unsigned char *)v.mv_data + v.mv_size, 0 };
-		n = r_i64(&rb);
-		if (rb.err || rb.p != rb.end || n <= 0) {
+		if (v.mv_size != 8 || (n = get_be64(v.mv_data)) == 0) {
 			rc = PD_ECORRUPT;
 			goto out;
 		}
@@ -2164,12 +2163,12 @@ credit_person(pd_store *st, MDB_txn *t, const char *id, const char *who,
 		if ((rc = mdb_del(t, st->db[DB_CREDITS], &k, NULL)) == MDB_NOTFOUND)
 			rc = 0;
 	} else {
-		w_i64(&vb, n);
-		rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_CREDITS], &k, &vb, 0);
+		be64(cb, n);
+		v = (MDB_val){ sizeof(cb), cb };
+		rc = mdb_put(t, st->db[DB_CREDITS], &k, &v, 0);
 	}
 out:
 	free(kb.p);
-	free(vb.p);
 	return rc;
 }
 
