@@ -1089,6 +1089,21 @@ put_raw(pd_store *st, const char *raw)
 	pd_msg_free(m);
 }
 
+/* put_raw of a message made from fmt, which must fit. */
+static void __attribute__((format(printf, 2, 3)))
+put_rawf(pd_store *st, const char *fmt, ...)
+{
+	char raw[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(raw));
+	put_raw(st, raw);
+}
+
 /*
  * A reply's trailers are its sender's (b4 as oracle, kvmarm archive): not
  * those of a commit message it carries (a stable-tree note, the patch
@@ -1102,7 +1117,7 @@ test_reply_own_trailers(void **state)
 	    "@@ -1 +1 @@\n-a\n+b\n";
 	struct files f;
 	pd_store *st;
-	char *cover, *p2, raw[4096];
+	char *cover, *p2;
 	unsigned t[3];
 
 	(void)state;
@@ -1110,38 +1125,33 @@ test_reply_own_trailers(void **state)
 	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
 	assert_int_equal(t[0], 1);
 	assert_int_equal(t[1] + t[2], 0);
-	snprintf(raw, sizeof(raw), "From: G <g@ex.org>\nMessage-ID: <stable@ex.org>\n"
+	put_rawf(st, "From: G <g@ex.org>\nMessage-ID: <stable@ex.org>\n"
 	    "In-Reply-To: <%s>\nSubject: Patch \"x\" has been added to the 6.1-stable "
 	    "tree\n\nThis is a note to let you know.\n\nFrom: A <a@ex.org>\n"
 	    "Subject: [PATCH] x\n\nCommit message.\n\nReviewed-by: B <b@ex.org>\n"
 	    "Acked-by: C <c@ex.org>\nSigned-off-by: A <a@ex.org>\n---\n%s\n"
 	    "Patches currently in stable-queue\n", p2, diff);
-	put_raw(st, raw);
-	snprintf(raw, sizeof(raw), "From: R <r@ex.org>\nMessage-ID: <fixup@ex.org>\n"
+	put_rawf(st, "From: R <r@ex.org>\nMessage-ID: <fixup@ex.org>\n"
 	    "In-Reply-To: <%s>\nSubject: Re: [PATCH 2/2] x\n\n> hunk\n"
 	    "This on top:\n\n%s\nWith that:\n\nTested-by: R <r@ex.org>\n"
 	    "Acked-by: R <r@ex.org>\n\n-- \nReviewed-by: Sig <sig@ex.org>\n", p2, diff);
-	put_raw(st, raw);
-	snprintf(raw, sizeof(raw), "From: I <i@ex.org>\nMessage-ID: <indent@ex.org>\n"
+	put_rawf(st, "From: I <i@ex.org>\nMessage-ID: <indent@ex.org>\n"
 	    "In-Reply-To: <%s>\nSubject: RE: [PATCH 2/2] x\n\n  Acked-by: I <I@EX.org>\n\n"
 	    "    From: M <m@ex.org>\n    Reviewed-by: M <m@ex.org>\n", p2);
-	put_raw(st, raw);
 	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
 	assert_int_equal(t[0], 1);
 	assert_int_equal(t[1], 2);
 	assert_int_equal(t[2], 1);
 	/* below a fix-up diff: Outlook's copy of the answered mail is not the
 	 * sender's, an indented trailer naming the sender is */
-	snprintf(raw, sizeof(raw), "From: S <s@ex.org>\nMessage-ID: <outlook@ex.org>\n"
+	put_rawf(st, "From: S <s@ex.org>\nMessage-ID: <outlook@ex.org>\n"
 	    "In-Reply-To: <%s>\nSubject: RE: [PATCH 2/2] x\n\nDoes this help?\n\n%s\n"
 	    "  Tested-by: S <s@ex.org>\n\n-----Original Message-----\nFrom: M <m@ex.org>\n"
 	    "Sent: Monday\n\nLooks fine.\n\nReviewed-by: M <m@ex.org>\n", p2, diff);
-	put_raw(st, raw);
 	/* the reviewer's own block over the diff folded in is the reviewer's */
-	snprintf(raw, sizeof(raw), "From: F <f@ex.org>\nMessage-ID: <folded@ex.org>\n"
+	put_rawf(st, "From: F <f@ex.org>\nMessage-ID: <folded@ex.org>\n"
 	    "In-Reply-To: <%s>\nSubject: Re: [PATCH 2/2] x\n\nWith this folded in:\n\n"
 	    "Reviewed-by: F <f@ex.org>\nSigned-off-by: F <f@ex.org>\n\n%s", p2, diff);
-	put_raw(st, raw);
 	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
 	assert_int_equal(t[0], 2);
 	assert_int_equal(t[1], 2);
@@ -1175,14 +1185,11 @@ assert_counts(pd_store *st, const char *id, const char *cover, unsigned rv,
 static void
 put_reply(pd_store *st, const char *id, const char *who, const char *body)
 {
-	char raw[2048];
-
-	snprintf(raw, sizeof(raw), "From: %s\nMessage-ID: <%s>\n"
+	put_rawf(st, "From: %s\nMessage-ID: <%s>\n"
 	    "In-Reply-To: <patch-1-message@example.com>\nReferences: "
 	    "<cover-message@example.com> <patch-1-message@example.com>\n"
 	    "Subject: Re: [PATCH v2 1/2] Simple test 1\n\n> hunk\nFine.\n\n%s",
 	    who, id, body);
-	put_raw(st, raw);
 }
 
 /*
@@ -1259,17 +1266,14 @@ test_reply_trailers(void **state)
 	 * An ack in a reply to a review of patch 2 counts for patch 2, as in
 	 * patchwork and b4; the review itself, without trailers, adds nothing.
 	 */
-	char raw[2048];
-
 	for (int i = 0; i < 2; i++) {
-		snprintf(raw, sizeof(raw), "From: R <r@ex.org>\n"
+		put_rawf(st, "From: R <r@ex.org>\n"
 		    "Message-ID: <%s@ex.org>\nIn-Reply-To: <%s>\n"
 		    "References: <%s> <%s>%s\nSubject: Re: [PATCH 2/2] x\n\n%s",
 		    i ? "ack" : "review", i ? "review@ex.org" : p2, cover, p2,
 		    i ? " <review@ex.org>" : "",
 		    i ? "> a question\nFine then.\n\nAcked-by: R <r@ex.org>\n" :
 		    "> hunk\nA question.\n");
-		put_raw(st, raw);
 	}
 	assert_int_equal(pd_store_get_msg(st, p2, trailers_of, t), 0);
 	assert_int_equal(t[0], 1);
