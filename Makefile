@@ -64,7 +64,7 @@ deps:
 deps-test:
 	@sh contrib/install-deps.sh test
 
-$(BUILD)/%.o: %.c $(wildcard include/patchdigest/*.h) $(wildcard cli/*.h lda/*.h milter/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/patchdigest/*.h) $(wildcard lib/*.h cli/*.h lda/*.h milter/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PD_CFLAGS) -c -o $@ $<
 

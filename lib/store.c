@@ -15,8 +15,9 @@
  *             non-part (never a series' member) -> version, N, series
  *             id that its children of that version and N already use, so
  *             the id stays stable whatever arrives first; only ancestors
- *             up to the guessed root are entered (series_by_thread: a
- *             series posted inside another's thread must not capture it)
+ *             up to the guessed root are entered (series.c,
+ *             series_by_thread: a series posted inside another's thread
+ *             must not capture it)
  *   loose     lower(sender address) NUL version NUL N NUL tags -> i64 date +
  *             series id: series assembly without threading (20 minutes)
  *   versions  "t" author-email NUL title, or "c" change-id -> u64 version +
@@ -24,32 +25,31 @@
  *   ranges    u64 big-endian range number -> range record
  *   counters  u64 BE range number, u8 enum pd_counter, name -> u64 count
  *   digests   u64 BE range number -> digest record
- *   waiting   'r' reply's Message-ID NUL -> its credit (struct credit)
- *             and the ancestors it waits for; 'a' ancestor NUL reply NUL ->
- *             empty: replies with trailers whose part has not arrived yet
+ *   waiting   'r' reply's Message-ID NUL -> its credit (credit.c, struct
+ *             credit) and the ancestors it waits for; 'a' ancestor NUL
+ *             reply NUL -> empty: replies with trailers whose part has not
+ *             arrived yet
  *   credits   part's Message-ID NUL kind letter person NUL -> u64 BE
  *             number of replies giving that trailer to the part, as the
- *             counters keep counts (credit_person)
+ *             counters keep counts (credit.c, credit_person)
  *
  * Keys that are strings carry their NUL so that pointers into the map are C
- * strings.  Records are a format byte followed by fields: integers as LEB128
- * varints (signed ones zig-zag), strings as varint length + bytes + NUL.
- * Message records keep the commit message excerpt only for the messages the
- * digest shows (cover letters, patch 1/N, patches without counter), capped
- * at STORE_EXCERPT_MAX (cut_excerpt); the "from" field is empty when equal
- * to the author.
- * A series record keeps a bitmap of the parts 1..N seen.
- *
- * Trailer counts: a reply's Reviewed-by/Acked-by/Tested-by lines count for
- * the patch it answers and for the patch's series; a reply to a cover letter
- * counts for the series only.  A person counts once per part and kind.  A
- * reply that arrives before the part it answers waits for it (waiting).
+ * strings.  Records (record.c) are a format byte followed by fields: integers
+ * as LEB128 varints (signed ones zig-zag), strings as varint length + bytes +
+ * NUL (wire.h).  Message records keep the commit message excerpt only for
+ * the messages the digest shows (cover letters, patch 1/N, patches without
+ * counter), capped at STORE_EXCERPT_MAX (cut_excerpt); the "from" field is
+ * empty when equal to the author.
+ * A series record keeps a bitmap of the parts 1..N seen.  Series assembly
+ * (pending, loose, versions) is in series.c, trailer counts (waiting,
+ * credits) in credit.c.
  *
  * Pointers into the map: inside a write txn a value from mdb_get or a
  * cursor is valid only until the txn's next put or del (pages are changed
  * in place, split, or spilled and freed), so every record decoded on the
- * write paths is decoded from a private copy (get_copy) or read before the
- * first write.  Read-only calls hand out map pointers for a callback only.
+ * write paths is decoded from a private copy (store_int.h, get_copy) or
+ * read before the first write.  Read-only calls hand out map pointers for a
+ * callback only.
  *
  * Concurrency: LMDB serialises writers across processes and threads (one
  * pd_store may be shared by threads: MDB_NOTLS).  Within a process a rwlock
@@ -71,7 +71,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,42 +78,18 @@
 
 #include "patchdigest/error.h"
 #include "patchdigest/store.h"
+#include "store_int.h"
 
 #define STORE_VERSION	2	/* 1: waiting records count, credits missing */
 #define STORE_EXCERPT_MAX	(16 * 1024)
-#define STORE_MAXPARTS	4096	/* bitmap bound for a bogus x/N */
 #define BATCH_OP_EST	(STORE_EXCERPT_MAX + 16 * 1024)	/* map bytes one put may dirty */
 #define BATCH_TXN_PAGES	(4 * (DB_MAX + 2))	/* a fresh txn copies each tree's path */
-#define LOOSE_WINDOW	(20 * 60)
 #define DEFAULT_MAP	((size_t)64 << 20)
 #define DEFAULT_MAP_MAX	((size_t)64 << 30)
-#define REC_FORMAT	1
-#define SER_FORMAT	1
-#define RANGE_FORMAT	1
-#define DIG_FORMAT	1
-
-enum { DB_META, DB_MSGS, DB_SEQ, DB_SHORT, DB_SERIES, DB_PENDING, DB_LOOSE,
-	DB_VERS, DB_RANGES, DB_COUNTS, DB_DIGESTS, DB_WAIT, DB_CREDITS, DB_MAX };
 
 static const char *const db_names[DB_MAX] = {
 	"meta", "messages", "seq", "shortids", "series", "pending", "loose",
 	"versions", "ranges", "counters", "digests", "waiting", "credits"
-};
-
-struct pd_store {
-	MDB_env *env;
-	MDB_dbi db[DB_MAX];
-	unsigned flags;
-	size_t map_max;
-	pthread_rwlock_t lock;	/* shared by every txn, exclusive to resize */
-	pthread_mutex_t mu;	/* guards batch, wtxn and owner */
-	MDB_txn *batch;		/* parent txn between begin and commit */
-	MDB_txn *wtxn;		/* write txn the owner's reads go through */
-	pthread_t owner;	/* the thread that runs batch and wtxn */
-	/* Batch accounting: only the owner, holding LMDB's writer lock. */
-	size_t batch_avail;	/* free map bytes when the batch began */
-	size_t batch_est;	/* generous guess of the map bytes the batch dirtied */
-	size_t fresh_est;	/* that guess for a fresh txn (immutable) */
 };
 
 /* ---- errors ---- */
@@ -158,469 +133,7 @@ pd_rc(int rc)
 	}
 }
 
-/* ---- serialisation ---- */
-
-struct wbuf {
-	unsigned char *p;
-	size_t len, cap;
-	int err;
-};
-
-struct rbuf {
-	const unsigned char *p, *end;
-	int err;
-};
-
-static void
-w_raw(struct wbuf *b, const void *p, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		unsigned char *np;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL) {
-			b->err = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-static void
-w_u64(struct wbuf *b, uint64_t v)
-{
-	unsigned char tmp[10];
-	size_t n = 0;
-
-	do {
-		tmp[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	w_raw(b, tmp, n);
-}
-
-static void
-w_i64(struct wbuf *b, int64_t v)
-{
-	w_u64(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static void
-w_mem(struct wbuf *b, const void *p, size_t n)
-{
-	w_u64(b, n);
-	w_raw(b, p, n);
-	w_raw(b, "", 1);
-}
-
-static void
-w_str(struct wbuf *b, const char *s)
-{
-	if (s == NULL)
-		s = "";
-	w_mem(b, s, strlen(s));
-}
-
-static uint64_t
-r_u64(struct rbuf *r)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-
-	while (!r->err) {
-		if (r->p >= r->end || shift > 63) {
-			r->err = 1;
-			break;
-		}
-		v |= (uint64_t)(*r->p & 0x7f) << shift;
-		if ((*r->p++ & 0x80) == 0)
-			return v;
-		shift += 7;
-	}
-	return 0;
-}
-
-static int64_t
-r_i64(struct rbuf *r)
-{
-	uint64_t v = r_u64(r);
-
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-static int
-r_int(struct rbuf *r)
-{
-	int64_t v = r_i64(r);
-
-	if (v < INT_MIN || v > INT_MAX)
-		r->err = 1;
-	return (int)v;
-}
-
-static const char *
-r_mem(struct rbuf *r, size_t *lenp)
-{
-	uint64_t n = r_u64(r);
-	const char *s;
-
-	if (r->err || n >= (uint64_t)(r->end - r->p) || r->p[n] != '\0') {
-		r->err = 1;
-		if (lenp)
-			*lenp = 0;
-		return "";
-	}
-	s = (const char *)r->p;
-	r->p += n + 1;
-	if (lenp)
-		*lenp = n;
-	return s;
-}
-
-static const char *
-r_str(struct rbuf *r)
-{
-	return r_mem(r, NULL);
-}
-
-/* A reader of what b holds: nothing, when it was never written to. */
-static struct rbuf
-r_of(const struct wbuf *b)
-{
-	struct rbuf r = { b->p, b->p, 0 };
-
-	if (b->p != NULL)
-		r.end = b->p + b->len;
-	return r;
-}
-
-static void
-be64(unsigned char out[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		out[i] = v & 0xff;
-}
-
-static uint64_t
-get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static MDB_val
-sval(const char *s)
-{
-	MDB_val v = { strlen(s) + 1, (void *)s };
-
-	return v;
-}
-
-/* ---- records ---- */
-
-struct srec {			/* a series record, decoded (pointers borrowed) */
-	const char *id, *subject, *title, *author, *email, *subsystem, *project;
-	const char *supersedes;
-	int version, total, has_cover, supersedes_version;
-	unsigned reviewed, acked, tested;
-	uint64_t first_seq;
-	const unsigned char *parts;
-	size_t nparts;		/* bytes of the bitmap */
-};
-
-static int
-rec_encode(const struct pd_rec *r, struct wbuf *b)
-{
-	unsigned char fmt = REC_FORMAT;
-	int same = strcmp(r->from, r->author) == 0;
-
-	w_raw(b, &fmt, 1);
-	w_u64(b, r->seq);
-	w_i64(b, r->date);
-	w_i64(b, r->arrived);
-	w_i64(b, r->kind);
-	w_i64(b, r->version);
-	w_i64(b, r->cx);
-	w_i64(b, r->cn);
-	w_u64(b, r->flags);
-	w_u64(b, r->reviewed);
-	w_u64(b, r->acked);
-	w_u64(b, r->tested);
-	w_str(b, r->short_id);
-	w_str(b, r->subject);
-	w_str(b, r->title);
-	w_str(b, r->author);
-	w_str(b, same ? "" : r->from);
-	w_str(b, r->domain);
-	w_str(b, r->series);
-	w_str(b, r->subsystem);
-	w_str(b, r->project);
-	w_str(b, r->excerpt);
-	w_str(b, r->in_reply_to);
-	w_str(b, r->tags);
-	w_str(b, r->list_ids);
-	return b->err ? PD_ENOMEM : 0;
-}
-
-static int
-rec_decode(const MDB_val *key, const MDB_val *val, struct pd_rec *r)
-{
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
-
-	memset(r, 0, sizeof(*r));
-	if (val->mv_size < 1 || *rb.p++ != REC_FORMAT || key->mv_size < 1 ||
-	    ((const char *)key->mv_data)[key->mv_size - 1] != '\0')
-		return PD_ECORRUPT;
-	r->msgid = key->mv_data;
-	r->seq = r_u64(&rb);
-	r->date = r_i64(&rb);
-	r->arrived = r_i64(&rb);
-	r->kind = r_int(&rb);
-	r->version = r_int(&rb);
-	r->cx = r_int(&rb);
-	r->cn = r_int(&rb);
-	r->flags = (unsigned)r_u64(&rb);
-	r->reviewed = (unsigned)r_u64(&rb);
-	r->acked = (unsigned)r_u64(&rb);
-	r->tested = (unsigned)r_u64(&rb);
-	r->short_id = r_str(&rb);
-	r->subject = r_str(&rb);
-	r->title = r_str(&rb);
-	r->author = r_str(&rb);
-	r->from = r_str(&rb);
-	if (*r->from == '\0')
-		r->from = r->author;
-	r->domain = r_str(&rb);
-	r->series = r_str(&rb);
-	r->subsystem = r_str(&rb);
-	r->project = r_str(&rb);
-	r->excerpt = r_str(&rb);
-	r->in_reply_to = r_str(&rb);
-	r->tags = r_str(&rb);
-	r->list_ids = r_str(&rb);
-	return rb.err ? PD_ECORRUPT : 0;
-}
-
-static int
-ser_encode(const struct srec *s, struct wbuf *b)
-{
-	unsigned char fmt = SER_FORMAT;
-
-	w_raw(b, &fmt, 1);
-	w_i64(b, s->version);
-	w_i64(b, s->total);
-	w_i64(b, s->has_cover);
-	w_i64(b, s->supersedes_version);
-	w_u64(b, s->reviewed);
-	w_u64(b, s->acked);
-	w_u64(b, s->tested);
-	w_u64(b, s->first_seq);
-	w_str(b, s->subject);
-	w_str(b, s->title);
-	w_str(b, s->author);
-	w_str(b, s->email);
-	w_str(b, s->subsystem);
-	w_str(b, s->project);
-	w_str(b, s->supersedes);
-	w_mem(b, s->parts, s->nparts);
-	return b->err ? PD_ENOMEM : 0;
-}
-
-static int
-ser_decode(const MDB_val *key, const MDB_val *val, struct srec *s)
-{
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
-
-	memset(s, 0, sizeof(*s));
-	if (val->mv_size < 1 || *rb.p++ != SER_FORMAT || key->mv_size < 1 ||
-	    ((const char *)key->mv_data)[key->mv_size - 1] != '\0')
-		return PD_ECORRUPT;
-	s->id = key->mv_data;
-	s->version = r_int(&rb);
-	s->total = r_int(&rb);
-	s->has_cover = r_int(&rb);
-	s->supersedes_version = r_int(&rb);
-	s->reviewed = (unsigned)r_u64(&rb);
-	s->acked = (unsigned)r_u64(&rb);
-	s->tested = (unsigned)r_u64(&rb);
-	s->first_seq = r_u64(&rb);
-	s->subject = r_str(&rb);
-	s->title = r_str(&rb);
-	s->author = r_str(&rb);
-	s->email = r_str(&rb);
-	s->subsystem = r_str(&rb);
-	s->project = r_str(&rb);
-	s->supersedes = r_str(&rb);
-	s->parts = (const unsigned char *)r_mem(&rb, &s->nparts);
-	return rb.err ? PD_ECORRUPT : 0;
-}
-
-static unsigned
-ser_received(const struct srec *s)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < s->nparts; i++)
-		n += (unsigned)__builtin_popcount(s->parts[i]);
-	return n;
-}
-
-static int
-range_encode(const struct pd_range *r, struct wbuf *b)
-{
-	unsigned char fmt = RANGE_FORMAT;
-
-	w_raw(b, &fmt, 1);
-	w_str(b, r->from);
-	w_str(b, r->to);
-	w_u64(b, r->first_seq);
-	w_u64(b, r->last_seq);
-	w_i64(b, r->opened);
-	w_i64(b, r->closed);
-	w_u64(b, r->messages);
-	w_u64(b, r->patch_messages);
-	return b->err ? PD_ENOMEM : 0;
-}
-
-static int
-range_decode(const MDB_val *key, const MDB_val *val, struct pd_range *r)
-{
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
-
-	memset(r, 0, sizeof(*r));
-	if (key->mv_size != 8 || val->mv_size < 1 || *rb.p++ != RANGE_FORMAT)
-		return PD_ECORRUPT;
-	r->no = get_be64(key->mv_data);
-	snprintf(r->from, sizeof(r->from), "%s", r_str(&rb));
-	snprintf(r->to, sizeof(r->to), "%s", r_str(&rb));
-	r->first_seq = r_u64(&rb);
-	r->last_seq = r_u64(&rb);
-	r->opened = r_i64(&rb);
-	r->closed = r_i64(&rb);
-	r->open = r->closed == 0;
-	r->messages = r_u64(&rb);
-	r->patch_messages = r_u64(&rb);
-	return rb.err ? PD_ECORRUPT : 0;
-}
-
-static int
-dig_encode(const struct pd_digest_rec *d, struct wbuf *b)
-{
-	unsigned char fmt = DIG_FORMAT;
-
-	w_raw(b, &fmt, 1);
-	w_str(b, d->from);
-	w_str(b, d->to);
-	w_str(b, d->text);
-	w_str(b, d->html);
-	w_str(b, d->msgid);
-	w_i64(b, d->created);
-	w_i64(b, d->sent_at);
-	return b->err ? PD_ENOMEM : 0;
-}
-
-/* A stored digest's fields where they lie in the store: nothing copied. */
-struct dig_view {
-	const char *from, *to, *text, *html, *msgid;
-	size_t text_len, html_len;
-	int64_t created, sent_at;
-};
-
-static int
-dig_parse(const MDB_val *val, struct dig_view *dv)
-{
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
-
-	if (val->mv_size < 1 || *rb.p++ != DIG_FORMAT)
-		return PD_ECORRUPT;
-	dv->from = r_str(&rb);
-	dv->to = r_str(&rb);
-	dv->text = r_mem(&rb, &dv->text_len);
-	dv->html = r_mem(&rb, &dv->html_len);
-	dv->msgid = r_str(&rb);
-	dv->created = r_i64(&rb);
-	dv->sent_at = r_i64(&rb);
-	return rb.err ? PD_ECORRUPT : 0;
-}
-
-/* Decoded digest: strings are copied (the caller owns them). */
-static int
-dig_decode(const MDB_val *key, const MDB_val *val, struct pd_digest_rec *d)
-{
-	struct dig_view dv;
-
-	memset(d, 0, sizeof(*d));
-	if (key->mv_size != 8 || dig_parse(val, &dv) != 0)
-		return PD_ECORRUPT;
-	d->range_no = get_be64(key->mv_data);
-	snprintf(d->from, sizeof(d->from), "%s", dv.from);
-	snprintf(d->to, sizeof(d->to), "%s", dv.to);
-	d->created = dv.created;
-	d->sent_at = dv.sent_at;
-	d->text = strdup(dv.text);
-	d->html = dv.html_len ? strdup(dv.html) : NULL;
-	d->msgid = strdup(dv.msgid);
-	if (d->text == NULL || (dv.html_len && d->html == NULL) || d->msgid == NULL) {
-		pd_digest_rec_clear(d);
-		return PD_ENOMEM;
-	}
-	return 0;
-}
-
-void
-pd_digest_rec_clear(struct pd_digest_rec *d)
-{
-	if (d == NULL)
-		return;
-	free(d->text);
-	free(d->html);
-	free(d->msgid);
-	d->text = d->html = d->msgid = NULL;
-}
-
-/* ---- small db helpers ---- */
-
-static int
-put_buf(MDB_txn *t, MDB_dbi db, MDB_val *k, struct wbuf *b, unsigned flags)
-{
-	MDB_val v = { b->len, b->p };
-
-	return mdb_put(t, db, k, &v, flags);
-}
-
-/*
- * A value from mdb_get is valid only until the next put or del of the txn
- * (its page may be changed in place, split, or spilled and freed), so the
- * write paths decode records from a private copy, freed by the caller.
- */
-static int
-get_copy(MDB_txn *t, MDB_dbi db, MDB_val *k, MDB_val *v, void **copy)
-{
-	int rc;
-
-	*copy = NULL;
-	if ((rc = mdb_get(t, db, k, v)) != 0)
-		return rc;
-	if ((*copy = malloc(v->mv_size ? v->mv_size : 1)) == NULL)
-		return PD_ENOMEM;
-	memcpy(*copy, v->mv_data, v->mv_size);
-	v->mv_data = *copy;
-	return 0;
-}
+/* ---- meta, ranges, counters ---- */
 
 static int
 meta_get_u64(pd_store *st, MDB_txn *t, const char *name, uint64_t *out)
@@ -656,7 +169,7 @@ range_load(pd_store *st, MDB_txn *t, uint64_t no, struct pd_range *r)
 	be64(kb, no);
 	if ((rc = mdb_get(t, st->db[DB_RANGES], &k, &v)) != 0)
 		return rc;
-	return range_decode(&k, &v, r);
+	return pd_record_range_decode(&k, &v, r);
 }
 
 static int
@@ -668,7 +181,7 @@ range_save(pd_store *st, MDB_txn *t, const struct pd_range *r)
 	int rc;
 
 	be64(kb, r->no);
-	if ((rc = range_encode(r, &b)) == 0)
+	if ((rc = pd_record_range_encode(r, &b)) == 0)
 		rc = put_buf(t, st->db[DB_RANGES], &k, &b, 0);
 	free(b.p);
 	return rc;
@@ -1422,7 +935,7 @@ pd_store_check(const char *dir)
 	return PD_ECORRUPT;
 }
 
-/* ---- put: series assembly ---- */
+/* ---- put ---- */
 
 struct put_ctx {
 	const pd_msg *m;
@@ -1430,1113 +943,6 @@ struct put_ctx {
 	struct pd_put_result *res;
 	char sid[512];
 };
-
-/* A message record decoded from a copy (get_copy): free *copy. */
-static int
-get_rec(pd_store *st, MDB_txn *t, const char *msgid, MDB_val *k, struct pd_rec *r,
-    void **copy)
-{
-	MDB_val v;
-	int rc;
-
-	*copy = NULL;
-	*k = sval(msgid);
-	if (k->mv_size > 511)
-		return MDB_NOTFOUND;
-	if ((rc = get_copy(t, st->db[DB_MSGS], k, &v, copy)) != 0)
-		return rc;
-	return rec_decode(k, &v, r);
-}
-
-/* The series id children of version/N already use for a missing part. */
-static int
-pending_get(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
-    char *out, size_t outlen)
-{
-	MDB_val k = sval(id), v;
-	struct rbuf rb;
-	const char *sid;
-	int rc, pv, pn;
-
-	if (k.mv_size > 511)
-		return MDB_NOTFOUND;
-	if ((rc = mdb_get(t, st->db[DB_PENDING], &k, &v)) != 0)
-		return rc;
-	rb.p = v.mv_data;
-	rb.end = rb.p + v.mv_size;
-	rb.err = 0;
-	pv = r_int(&rb);
-	pn = r_int(&rb);
-	sid = r_str(&rb);
-	if (rb.err)
-		return PD_ECORRUPT;
-	if (pv != version || pn != cn)
-		return MDB_NOTFOUND;
-	snprintf(out, outlen, "%s", sid);
-	return 0;
-}
-
-static int
-pending_put(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
-    const char *sid)
-{
-	MDB_val k = sval(id);
-	struct wbuf b = { 0 };
-	int rc;
-
-	if (k.mv_size > 511)
-		return 0;
-	w_i64(&b, version);
-	w_i64(&b, cn);
-	w_str(&b, sid);
-	rc = b.err ? PD_ENOMEM : put_buf(t, st->db[DB_PENDING], &k, &b, MDB_NOOVERWRITE);
-	free(b.p);
-	return rc == MDB_KEYEXIST ? 0 : rc;
-}
-
-/*
- * Where the part number is in an id named by git send-email: before
- * "-git-send-email-" in its old names ("<time>-<pid>-<n>-git-send-email-
- * <user>@<host>"), else in the last "-<n>-" before the '@'
- * ("<date>.<pid>-<n>-<user>@<host>"; b4's are alike).  All of them start
- * with the time, which tells them from ids such as "patch-1-x@host".
- * 1 and the number's bounds, or 0.
- */
-static int
-part_number(const char *id, const char **ns, const char **ne)
-{
-	const char *at = strchr(id, '@'), *old = strstr(id, "-git-send-email-");
-
-	if (at == NULL || *id < '0' || *id > '9')
-		return 0;
-	if (old != NULL && old < at)
-		*ne = old;
-	else {
-		for (*ne = at; *ne > id && (*ne)[-1] != '-'; (*ne)--)
-			;
-		if (*ne - id < 3)
-			return 0;
-		(*ne)--;	/* at the '-' before <user> */
-	}
-	for (*ns = *ne; *ns > id && (*ns)[-1] >= '0' && (*ns)[-1] <= '9'; (*ns)--)
-		;
-	return *ns != *ne && *ns - id >= 2 && (*ns)[-1] == '-';
-}
-
-/* 1 when two ids named by git send-email differ at most in the part number. */
-static int
-same_stem(const char *a, const char *b)
-{
-	const char *as, *ae, *bs, *be;
-
-	if (!part_number(a, &as, &ae) || !part_number(b, &bs, &be))
-		return 0;
-	return as - a == bs - b && memcmp(a, b, (size_t)(as - a)) == 0 &&
-	    strcmp(ae, be) == 0;
-}
-
-/*
- * As series_by_thread without the store, where no ancestor is stored: the
- * oldest one named like this message by git send-email (its cover letter,
- * or patch 1 with --chain-reply-to), else the direct parent.  But patch 1
- * named by git send-email and replying to another posting's message (a new
- * version in an old thread) names its own series, as the store says once
- * that posting is stored.
- */
-void
-pd_series_guess(const pd_msg *m, char *out, size_t outlen)
-{
-	const char *id = pd_msg_id(m), *irt = pd_msg_in_reply_to(m), *root = NULL;
-	int cx = pd_msg_counter(m, NULL);
-
-	if (outlen == 0)
-		return;
-	*out = '\0';
-	if (!pd_msg_is_patch(m))
-		return;
-	if (pd_msg_kind(m) != PD_KIND_COVER && cx >= 1) {
-		for (size_t i = 0; i < pd_msg_nrefs(m) && root == NULL; i++)
-			if (same_stem(pd_msg_ref(m, i), id))
-				root = pd_msg_ref(m, i);
-		if (root == NULL && *irt && same_stem(irt, id))
-			root = irt;
-		if (root == NULL && (cx > 1 || !same_stem(id, id)))
-			root = *irt ? irt : pd_msg_nrefs(m) > 0 ? pd_msg_ref(m, 0) : NULL;
-		if (root != NULL)
-			id = root;
-	}
-	snprintf(out, outlen, "%s", id);
-}
-
-static int
-same_part_series(const struct pd_rec *a, int version, int cn)
-{
-	return (a->kind == PD_KIND_COVER || a->kind == PD_KIND_PATCH) &&
-	    a->version == version && a->cn == cn;
-}
-
-/*
- * Past an ancestor not stored yet, the References could be another
- * series' thread (a series posted in reply to one).  What is found there
- * counts only if it fits a --chain-reply-to chain: the part at distance d
- * is part cx - d, sent within the loose window.
- */
-static int
-chain_fits(const struct pd_rec *a, const pd_msg *m, int cx, size_t d)
-{
-	int64_t date = (int64_t)pd_msg_date(m);
-
-	return a->cx == cx - (int)d && a->date != 0 && date != 0 &&
-	    a->date - date <= LOOSE_WINDOW && date - a->date <= LOOSE_WINDOW;
-}
-
-/* m's ancestors, nearest first: In-Reply-To, then References from the last. */
-static size_t
-thread_ancestors(const pd_msg *m, const char **anc, size_t max)
-{
-	const char *irt = pd_msg_in_reply_to(m), *own = pd_msg_id(m), *ref;
-	size_t n = 0;
-
-	if (*irt && strcmp(irt, own) != 0 && n < max)
-		anc[n++] = irt;
-	for (size_t i = pd_msg_nrefs(m); i > 0 && n < max; i--)
-		if (*(ref = pd_msg_ref(m, i - 1)) && strcmp(ref, irt) != 0 &&
-		    strcmp(ref, own) != 0)
-			anc[n++] = ref;
-	return n;
-}
-
-/*
- * Threading: the nearest stored ancestor of the same version and total
- * gives the series.  Ancestors not stored yet are remembered in "pending",
- * so that they adopt the id when they arrive.  A stored ancestor that is
- * not a part (a [GIT PULL], a discussion mail) is treated exactly like one
- * not stored yet, pending entry included: otherwise patches replying to it
- * would assemble one way when it arrives first and another way when it
- * arrives last (non-parts never take part in series assembly, so every
- * arrival order then gives what the order with the non-parts last gives).
- * A git-named patch 1 takes no parent named otherwise (below).  The root
- * guessed among them is the oldest named like this message by git send-email, else the direct
- * parent (the cover letter or patch 1 in git's default threading).  Only
- * the ancestors up to that root are remembered, and past a gap (an
- * ancestor not stored) a stored part must fit a chain (chain_fits) and a
- * pending one must be named like this message: a series posted inside
- * another series' thread neither joins it nor captures its parts.
- * Non-git Message-IDs with --chain-reply-to arriving shuffled can split a
- * series; merging two was judged the worse failure.
- */
-static int
-series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
-    char *sid, size_t sidlen, const char **missing, size_t *nmissing)
-{
-	const char *anc[64];
-	size_t n = thread_ancestors(m, anc, 64), root = 0;
-	MDB_val k;
-	struct pd_rec a;
-	void *copy;
-	int rc, same, part, cx = pd_msg_counter(m, NULL), stem;
-
-	*nmissing = 0;
-	/* At distance d = i + 1; past a gap a chain reaches back cx parts. */
-	for (size_t i = 0; i < n && (*nmissing == 0 || i + 1 <= (size_t)cx); i++) {
-		rc = get_rec(st, t, anc[i], &k, &a, &copy);
-		part = rc == 0 && (a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH);
-		if (part) {
-			/*
-			 * A cover of the same git send-email posting is this
-			 * series' whatever its subject says ("[PATCH 00/15]"
-			 * over "[PATCH v2 01/15]"): pending names it too.
-			 */
-			same = (same_part_series(&a, version, cn) &&
-			    (*nmissing == 0 || chain_fits(&a, m, cx, i + 1))) ||
-			    (a.kind == PD_KIND_COVER && same_stem(anc[i], pd_msg_id(m)));
-			same = same && *a.series;
-			if (same)
-				snprintf(sid, sidlen, "%s", a.series);
-			free(copy);
-			if (same)
-				return 0;
-			break;	/* another series' thread */
-		}
-		free(copy);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return rc;
-		/*
-		 * Patch 1 named by git send-email replying to a message that
-		 * is no part, or not stored (a bug report, perhaps sent to
-		 * another list): were it its cover, git would have named it
-		 * alike.  So the patch names its own series, whatever the
-		 * order of arrival, as pd_series_guess says; else every fix
-		 * sent in reply to one report would join one series.
-		 */
-		if (i == 0 && cx == 1 && same_stem(pd_msg_id(m), pd_msg_id(m)) &&
-		    !same_stem(anc[0], pd_msg_id(m)))
-			return 0;
-		/* A stored non-part is a gap like one not stored yet. */
-		stem = same_stem(anc[i], pd_msg_id(m));
-		if (*nmissing == 0 || stem) {
-			rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);
-			if (rc == 0)
-				return 0;
-			if (rc != MDB_NOTFOUND)
-				return rc;
-		}
-		if (stem)
-			root = *nmissing;
-		missing[(*nmissing)++] = anc[i];
-	}
-	if (*nmissing == 0)
-		return 0;
-	snprintf(sid, sidlen, "%s", missing[root]);
-	*nmissing = root + 1;	/* what is above the root is another thread */
-	return 0;
-}
-
-static void
-w_lower(struct wbuf *b, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
-
-		w_raw(b, &c, 1);
-	}
-}
-
-/* The address of a header From ("Name <addr>"), its name aside. */
-static const char *
-sender_addr(const pd_msg *m, size_t *n)
-{
-	const char *from = pd_msg_from(m), *lt = strrchr(from, '<'), *gt;
-
-	if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
-		*n = (size_t)(gt - lt - 1);
-		return lt + 1;
-	}
-	*n = strlen(from);
-	return from;
-}
-
-/*
- * The key of a posting without threading: its sender (SPEC 3: a series may
- * hold other authors' patches) by address, as the name may be written
- * differently, then version, N and tags.
- */
-static int
-loose_key(const pd_msg *m, int version, int cn, struct wbuf *b)
-{
-	char num[32];
-	size_t alen;
-	const char *addr = sender_addr(m, &alen);
-	int n;
-
-	w_lower(b, addr, alen);
-	n = snprintf(num, sizeof(num), "%d", version);
-	w_raw(b, "", 1);
-	w_raw(b, num, (size_t)n);
-	n = snprintf(num, sizeof(num), "%d", cn);
-	w_raw(b, "", 1);
-	w_raw(b, num, (size_t)n);
-	for (size_t i = 0; i < pd_msg_ntags(m); i++) {
-		w_raw(b, "", 1);
-		w_raw(b, pd_msg_tag(m, i), strlen(pd_msg_tag(m, i)));
-	}
-	if (b->len > 500)
-		b->len = 500;
-	return b->err ? PD_ENOMEM : 0;
-}
-
-static int64_t
-msg_time(const pd_msg *m)
-{
-	time_t d = pd_msg_date(m);
-
-	return d ? (int64_t)d : (int64_t)time(NULL);
-}
-
-/*
- * Without threading: same sender, version, N and tags within 20 minutes.
- * An entry holds when its series was last seen, its id, and whether any of
- * its parts came threaded (an entry written before that was kept counts as
- * threaded).
- */
-struct loose {
-	int found, threaded;
-	int64_t when;
-	const char *sid;	/* in the map: valid until the next write */
-};
-
-static int
-loose_lookup(pd_store *st, MDB_txn *t, const struct wbuf *kb, struct loose *l)
-{
-	MDB_val k = { kb->len, (void *)kb->p }, v;
-	struct rbuf rb;
-	int rc;
-
-	memset(l, 0, sizeof(*l));
-	if ((rc = mdb_get(t, st->db[DB_LOOSE], &k, &v)) != 0)
-		return rc == MDB_NOTFOUND ? 0 : rc;
-	rb = (struct rbuf){ v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
-	l->when = r_i64(&rb);
-	l->sid = r_str(&rb);
-	if (rb.err)
-		return 0;	/* unreadable: as if there were none */
-	l->threaded = r_u64(&rb) != 0 || rb.err;
-	l->found = 1;
-	return 0;
-}
-
-static int
-loose_get(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
-    char *sid, size_t sidlen, int *threaded)
-{
-	struct wbuf kb = { 0 };
-	struct loose l;
-	int64_t d;
-	int rc;
-
-	*threaded = 1;
-	if ((rc = loose_key(m, version, cn, &kb)) != 0 ||
-	    (rc = loose_lookup(st, t, &kb, &l)) != 0 || !l.found)
-		goto out;
-	d = msg_time(m) - l.when;
-	if (d <= LOOSE_WINDOW && d >= -LOOSE_WINDOW) {
-		snprintf(sid, sidlen, "%s", l.sid);
-		*threaded = l.threaded;
-	}
-out:
-	free(kb.p);
-	return rc;
-}
-
-static int
-loose_put(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
-    const char *sid, int threaded)
-{
-	struct wbuf kb = { 0 }, vb = { 0 };
-	struct loose l;
-	MDB_val k;
-	int rc;
-
-	if ((rc = loose_key(m, version, cn, &kb)) != 0 ||
-	    (rc = loose_lookup(st, t, &kb, &l)) != 0)
-		goto out;
-	if (l.found && strcmp(l.sid, sid) == 0)
-		threaded = threaded || l.threaded;
-	w_i64(&vb, msg_time(m));
-	w_str(&vb, sid);
-	w_u64(&vb, (uint64_t)threaded);
-	k.mv_size = kb.len;
-	k.mv_data = kb.p;
-	rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_LOOSE], &k, &vb, 0);
-out:
-	free(kb.p);
-	free(vb.p);
-	return rc;
-}
-
-/*
- * A cover letter without threading that comes after its patches: they
- * went out tagged with the loose series' id, so the cover joins it.  Only
- * a series of unthreaded parts without a cover: one with a cover, or whose
- * parts reply to each other, is an earlier posting.
- */
-static int
-cover_joins_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
-    char *sid, size_t sidlen)
-{
-	char found[512] = "";
-	struct srec s;
-	MDB_val k, v;
-	int rc, threaded;
-
-	if ((rc = loose_get(st, t, m, version, cn, found, sizeof(found), &threaded)) != 0 ||
-	    *found == '\0' || threaded)
-		return rc;
-	k = sval(found);
-	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if ((rc = ser_decode(&k, &v, &s)) != 0)
-		return rc;
-	if (!s.has_cover)
-		snprintf(sid, sidlen, "%s", found);
-	return 0;
-}
-
-static int
-series_id(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid, size_t sidlen)
-{
-	const char *missing[64];
-	size_t nmissing = 0;
-	int cn, cx = pd_msg_counter(m, &cn), version = pd_msg_version(m);
-	int threaded = *pd_msg_in_reply_to(m) || pd_msg_nrefs(m) > 0;
-	int rc, loose_threaded;
-
-	*sid = '\0';
-	if (pd_msg_kind(m) == PD_KIND_COVER || cx < 0) {
-		snprintf(sid, sidlen, "%s", pd_msg_id(m));
-		if (pd_msg_kind(m) == PD_KIND_COVER && !threaded &&
-		    (rc = cover_joins_loose(st, t, m, version, cn, sid, sidlen)) != 0)
-			return rc;
-		goto loose;
-	}
-	rc = pending_get(st, t, pd_msg_id(m), version, cn, sid, sidlen);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
-	if (*sid == '\0' && threaded &&
-	    (rc = series_by_thread(st, t, m, version, cn, sid, sidlen, missing,
-	    &nmissing)) != 0)
-		return rc;
-	if (*sid == '\0' && !threaded &&
-	    (rc = loose_get(st, t, m, version, cn, sid, sidlen, &loose_threaded)) != 0)
-		return rc;
-	if (*sid == '\0')
-		snprintf(sid, sidlen, "%s", pd_msg_id(m));
-	for (size_t i = 0; i < nmissing; i++)
-		if ((rc = pending_put(st, t, missing[i], version, cn, sid)) != 0)
-			return rc;
-loose:
-	if (cx < 0)
-		return 0;
-	return loose_put(st, t, m, version, cn, sid, threaded);
-}
-
-/* The latest version under one title or change-id; links supersedes. */
-static int
-version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
-    const char *sid, int version, struct srec *s, char *prev, size_t prevlen)
-{
-	MDB_val k = { klen, (void *)key }, v;
-	struct wbuf vb = { 0 };
-	int rc;
-
-	if (klen < 2 || klen > 500)
-		return 0;
-	rc = mdb_get(t, st->db[DB_VERS], &k, &v);
-	if (rc == 0) {
-		struct rbuf rb = { v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
-		int oldv = (int)r_u64(&rb);
-		const char *olds = r_str(&rb);
-
-		if (rb.err)
-			return PD_ECORRUPT;
-		if (strcmp(olds, sid) == 0 || oldv >= version)
-			return 0;
-		if (*s->supersedes == '\0') {
-			snprintf(prev, prevlen, "%s", olds);
-			s->supersedes = prev;
-			s->supersedes_version = oldv;
-		}
-	} else if (rc != MDB_NOTFOUND)
-		return rc;
-	w_u64(&vb, (uint64_t)version);
-	w_str(&vb, sid);
-	rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_VERS], &k, &vb, 0);
-	free(vb.p);
-	return rc;
-}
-
-static int
-series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
-    struct srec *s, char *prev, size_t prevlen)
-{
-	struct wbuf kb = { 0 };
-	const char *e = pd_msg_author_email(m), *cid = pd_msg_change_id(m);
-	int rc;
-
-	/* an empty title ("[PATCH v2]" alone) names no posting in particular */
-	w_raw(&kb, "t", 1);
-	w_lower(&kb, e, strlen(e));
-	w_raw(&kb, "", 1);
-	w_raw(&kb, pd_msg_title(m), strlen(pd_msg_title(m)));
-	if (kb.err)
-		rc = PD_ENOMEM;
-	else if (*pd_msg_title(m) == '\0')
-		rc = 0;
-	else
-		rc = version_link(st, t, (char *)kb.p, kb.len, sid, pd_msg_version(m),
-		    s, prev, prevlen);
-	if (rc == 0 && *cid) {
-		kb.len = 0;
-		w_raw(&kb, "c", 1);
-		w_raw(&kb, cid, strlen(cid));
-		rc = kb.err ? PD_ENOMEM : version_link(st, t, (char *)kb.p, kb.len,
-		    sid, pd_msg_version(m), s, prev, prevlen);
-	}
-	free(kb.p);
-	return rc;
-}
-
-static int
-series_update(pd_store *st, MDB_txn *t, const pd_msg *m, const struct pd_class *cls,
-    const char *sid, uint64_t seq)
-{
-	MDB_val k = sval(sid), v;
-	struct srec s;
-	struct wbuf b = { 0 };
-	unsigned char *parts = NULL;
-	void *copy = NULL;
-	char prev[512];
-	int cn, cx = pd_msg_counter(m, &cn), kind = pd_msg_kind(m), fresh, rc;
-	size_t need;
-
-	if (k.mv_size > 511)
-		return 0;
-	/* s lives across the puts of series_versions: decoded from a copy. */
-	rc = get_copy(t, st->db[DB_SERIES], &k, &v, &copy);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		goto out;
-	fresh = rc == MDB_NOTFOUND;
-	rc = 0;
-	if (fresh) {
-		memset(&s, 0, sizeof(s));
-		s.id = sid;
-		s.first_seq = seq;
-		s.supersedes = "";
-	} else if ((rc = ser_decode(&k, &v, &s)) != 0)
-		goto out;
-	if (fresh || (kind == PD_KIND_COVER && !s.has_cover)) {
-		s.subject = pd_msg_subject(m);
-		s.title = pd_msg_title(m);
-		s.author = pd_msg_author(m);
-		s.email = pd_msg_author_email(m);
-		s.subsystem = cls ? cls->subsystem : "";
-		s.project = cls ? cls->project : "";
-		s.version = pd_msg_version(m);
-	}
-	if (kind == PD_KIND_COVER)
-		s.has_cover = 1;
-	if (cn > s.total)
-		s.total = cn > STORE_MAXPARTS ? STORE_MAXPARTS : cn;
-	need = cx >= 1 && cx <= STORE_MAXPARTS ? (size_t)cx / 8 + 1 : 0;
-	if (need < s.nparts)
-		need = s.nparts;
-	if (need) {
-		if ((parts = calloc(1, need)) == NULL) {
-			rc = PD_ENOMEM;
-			goto out;
-		}
-		if (s.nparts)
-			memcpy(parts, s.parts, s.nparts);
-		if (cx >= 1 && cx <= STORE_MAXPARTS)
-			parts[cx / 8] |= (unsigned char)(1u << (cx % 8));
-		s.parts = parts;
-		s.nparts = need;
-	}
-	/* Titles of cover letters, first patches and lone patches name versions. */
-	if (kind == PD_KIND_COVER || cx <= 1)
-		rc = series_versions(st, t, m, sid, &s, prev, sizeof(prev));
-	if (rc == 0 && (rc = ser_encode(&s, &b)) == 0)
-		rc = put_buf(t, st->db[DB_SERIES], &k, &b, 0);
-out:
-	free(b.p);
-	free(parts);
-	free(copy);
-	return rc;
-}
-
-#define ANSWER_DEPTH	32	/* ancestors looked at for the part a reply answers */
-#define IDSIZE		(PD_ID_MAX + 1)
-#define CREDIT_MAX	256	/* people one reply's trailers credit */
-#define WHO_MAX		240	/* bytes of a person's name in a credits key */
-_Static_assert(1 + 2 * IDSIZE <= 511, "a waiting key holds two ids");
-_Static_assert(IDSIZE + WHO_MAX + 2 <= 511, "a credits key holds an id and a person");
-
-static const char credit_kinds[] = "rat";	/* Reviewed-, Acked-, Tested-by */
-
-/*
- * A reply's credit: a string per kind and person its trailers give, the
- * kind's letter (credit_kinds) then the person, n of them; and by kind the
- * trailers of no known person, which a waiting record of a version 1 store
- * counted: they count every time.
- */
-struct credit {
-	struct wbuf who;
-	size_t n;
-	int anon[3];
-};
-
-/* Add id to seen[*n]; 0 if it is there already, or too long to be an id. */
-static int
-seen_add(char seen[][IDSIZE], size_t *n, const char *id)
-{
-	for (size_t j = 0; j < *n; j++)
-		if (strcmp(seen[j], id) == 0)
-			return 0;
-	if (snprintf(seen[*n], IDSIZE, "%s", id) >= IDSIZE)
-		return 0;
-	(*n)++;
-	return 1;
-}
-
-/*
- * The part (patch or cover) that trailers in reply to the messages ids
- * (nearest first) count for: the nearest stored one, as patchwork and b4
- * credit a trailer given deeper in a patch's thread (a reply to a review)
- * to the patch.  From a stored reply the walk goes on up that reply's own
- * parents, which ids need not name (a client may keep only In-Reply-To);
- * each message is looked at once.  The part's id in part[IDSIZE]; the
- * messages met before it that are not stored (all of them when there is
- * no part) are added to missing.
- */
-static int
-answered_part(pd_store *st, MDB_txn *t, const char *const *ids, size_t n,
-    char *part, struct wbuf *missing)
-{
-	char seen[ANSWER_DEPTH][IDSIZE], up[IDSIZE] = "";
-	const char *id;
-	struct pd_rec r;
-	MDB_val k;
-	void *copy;
-	size_t i = 0, nseen = 0;
-	int rc, fresh, found;
-
-	while (nseen < ANSWER_DEPTH && (*up != '\0' || i < n)) {
-		fresh = seen_add(seen, &nseen, *up != '\0' ? up : ids[i++]);
-		*up = '\0';
-		if (!fresh)
-			continue;	/* a chain walked up before, or a loop */
-		id = seen[nseen - 1];
-		if ((rc = get_rec(st, t, id, &k, &r, &copy)) == MDB_NOTFOUND) {
-			w_str(missing, id);
-			continue;
-		}
-		if (rc != 0)
-			return rc;
-		found = (r.kind == PD_KIND_COVER || r.kind == PD_KIND_PATCH) &&
-		    *r.series != '\0';
-		snprintf(found ? part : up, IDSIZE, "%s", found ? id : r.in_reply_to);
-		free(copy);
-		if (found)
-			return missing->err ? PD_ENOMEM : 0;
-	}
-	return missing->err ? PD_ENOMEM : MDB_NOTFOUND;
-}
-
-/* The credits key of person who (kind letter and person) for part id. */
-static MDB_val
-credit_key(struct wbuf *b, const char *id, const char *who)
-{
-	MDB_val k;
-
-	b->len = 0;
-	w_raw(b, id, strlen(id) + 1);
-	w_raw(b, who, strlen(who) + 1);
-	k.mv_size = b->len;
-	k.mv_data = b->p;
-	return k;
-}
-
-/*
- * One more reply (sign 1) or one fewer (-1) gives part id the trailer of
- * who; *counted is 1 if that adds or takes back a count: a person counts
- * once per part and kind however many replies say it, as b4 counts.  The
- * key and the count are written in one txn, so a take-back finds its key;
- * without one (a damaged store) it takes the count back all the same.
- */
-static int
-credit_person(pd_store *st, MDB_txn *t, const char *id, const char *who,
-    int sign, int *counted)
-{
-	struct wbuf kb = { 0 };
-	unsigned char cb[8];
-	MDB_val k = credit_key(&kb, id, who), v;
-	uint64_t n = 0;
-	int rc;
-
-	*counted = 1;
-	if (kb.err) {
-		rc = PD_ENOMEM;
-		goto out;
-	}
-	if ((rc = mdb_get(t, st->db[DB_CREDITS], &k, &v)) == 0) {
-		if (v.mv_size != 8 || (n = get_be64(v.mv_data)) == 0) {
-			rc = PD_ECORRUPT;
-			goto out;
-		}
-	} else if (rc != MDB_NOTFOUND)
-		goto out;
-	*counted = sign > 0 ? n == 0 : n <= 1;
-	n = sign > 0 ? n + 1 : n > 0 ? n - 1 : 0;
-	if (n == 0) {
-		if ((rc = mdb_del(t, st->db[DB_CREDITS], &k, NULL)) == MDB_NOTFOUND)
-			rc = 0;
-	} else {
-		be64(cb, n);
-		v = (MDB_val){ sizeof(cb), cb };
-		rc = mdb_put(t, st->db[DB_CREDITS], &k, &v, 0);
-	}
-out:
-	free(kb.p);
-	return rc;
-}
-
-/* The counts by kind (d: Reviewed-by, Acked-by, Tested-by) cr adds to id. */
-static int
-credit_people(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
-    int sign, int d[3])
-{
-	struct rbuf rb = r_of(&cr->who);
-	const char *who, *kind;
-	int counted, rc = 0;
-
-	for (int k = 0; k < 3; k++)
-		d[k] += sign * cr->anon[k];
-	for (size_t i = 0; i < cr->n && rc == 0; i++) {
-		who = r_str(&rb);
-		if (rb.err || *who == '\0' || who[1] == '\0' ||
-		    (kind = strchr(credit_kinds, *who)) == NULL)
-			return PD_ECORRUPT;
-		rc = credit_person(st, t, id, who, sign, &counted);
-		d[kind - credit_kinds] += sign * counted;
-	}
-	return rc;
-}
-
-/*
- * Add trailers (sign 1) to the part id, a patch and its series or a
- * cover's series, or take them back (sign -1).
- */
-static int
-credit_part(pd_store *st, MDB_txn *t, const char *id, const struct credit *cr,
-    int sign)
-{
-	MDB_val k, sk, sv;
-	struct pd_rec r;
-	struct srec s;
-	struct wbuf b = { 0 };
-	void *copy = NULL, *scopy = NULL;
-	int d[3] = { 0, 0, 0 }, rc;
-
-	if ((rc = get_rec(st, t, id, &k, &r, &copy)) != 0 ||
-	    (rc = credit_people(st, t, id, cr, sign, d)) != 0 ||
-	    (d[0] == 0 && d[1] == 0 && d[2] == 0))
-		goto out;
-	if (r.kind == PD_KIND_PATCH) {
-		r.reviewed += d[0];
-		r.acked += d[1];
-		r.tested += d[2];
-		if ((rc = rec_encode(&r, &b)) != 0 ||
-		    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, 0)) != 0)
-			goto out;
-	}
-	sk = sval(r.series);
-	if ((rc = get_copy(t, st->db[DB_SERIES], &sk, &sv, &scopy)) != 0 ||
-	    (rc = ser_decode(&sk, &sv, &s)) != 0)
-		goto out;
-	s.reviewed += d[0];
-	s.acked += d[1];
-	s.tested += d[2];
-	b.len = 0;
-	if ((rc = ser_encode(&s, &b)) == 0)
-		rc = put_buf(t, st->db[DB_SERIES], &sk, &b, 0);
-out:
-	free(copy);
-	free(scopy);
-	free(b.p);
-	return rc == MDB_NOTFOUND ? 0 : rc;	/* as the count was: nothing */
-}
-
-/*
- * Keys of the waiting database: 'r' reply NUL for a waiting reply's
- * record, 'a' ancestor NUL reply NUL for each ancestor it waits for, and
- * 'a' ancestor NUL (reply NULL) for the prefix of an ancestor's waiters.
- */
-static MDB_val
-wait_key(struct wbuf *b, char kind, const char *id, const char *reply)
-{
-	MDB_val k;
-
-	b->len = 0;
-	w_raw(b, &kind, 1);
-	w_raw(b, id, strlen(id) + 1);
-	if (reply != NULL)
-		w_raw(b, reply, strlen(reply) + 1);
-	k.mv_size = b->len;
-	k.mv_data = b->p;
-	return k;
-}
-
-/*
- * A reply waits for the messages in missing, nearer to it than the part
- * its trailers count for so far (credited, "" for none): mail arrives out
- * of order, and the patch it answers may still be on its way.
- */
-static int
-wait_put(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
-    const char *credited, const struct wbuf *missing)
-{
-	struct wbuf rec = { 0 }, kb = { 0 };
-	struct rbuf rb = r_of(missing);
-	MDB_val k, v = { 0, "" };
-	int rc = 0;
-
-	if (missing->len == 0)
-		return 0;
-	w_i64(&rec, -1);	/* a record that names people (wait_credit) */
-	for (int i = 0; i < 3; i++)
-		w_i64(&rec, cr->anon[i]);
-	w_u64(&rec, cr->n);
-	w_raw(&rec, cr->who.p, cr->who.len);
-	w_str(&rec, credited);
-	w_raw(&rec, missing->p, missing->len);
-	while (rc == 0 && rb.p < rb.end) {
-		k = wait_key(&kb, 'a', r_str(&rb), reply);
-		rc = kb.err ? PD_ENOMEM : mdb_put(t, st->db[DB_WAIT], &k, &v, 0);
-	}
-	k = wait_key(&kb, 'r', reply, NULL);
-	if (rc == 0)
-		rc = rec.err || kb.err ? PD_ENOMEM : put_buf(t, st->db[DB_WAIT], &k, &rec, 0);
-	free(rec.p);
-	free(kb.p);
-	return rc;
-}
-
-/* The replies waiting for the message whose key prefix is kb. */
-static int
-wait_list(pd_store *st, MDB_txn *t, const struct wbuf *kb, char ***out,
-    size_t *n)
-{
-	MDB_cursor *c;
-	MDB_val k = { kb->len, kb->p }, v;
-	char **list = NULL, **nl;
-	int rc;
-
-	*n = 0;
-	if ((rc = mdb_cursor_open(t, st->db[DB_WAIT], &c)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= kb->len || memcmp(k.mv_data, kb->p, kb->len) != 0 ||
-		    ((char *)k.mv_data)[k.mv_size - 1] != '\0')
-			break;
-		if ((nl = reallocarray(list, *n + 1, sizeof(*list))) == NULL ||
-		    (nl[*n] = strdup((char *)k.mv_data + kb->len)) == NULL) {
-			list = nl ? nl : list;
-			rc = PD_ENOMEM;
-			break;
-		}
-		list = nl;
-		(*n)++;
-	}
-	mdb_cursor_close(c);
-	*out = list;
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-struct waiter {
-	struct credit cr;
-	const char *credited;
-	const char *ids[ANSWER_DEPTH];	/* what it waited for, nearest first */
-	size_t n;
-	void *copy;			/* of its record: the strings above */
-};
-
-/*
- * The credit of a waiting record: -1, the counts of no known person, the
- * number of people and their strings; or, in a version 1 store, the
- * counts alone.
- */
-static void
-wait_credit(struct rbuf *rb, struct credit *cr)
-{
-	int64_t v = r_i64(rb);
-	uint64_t n = 0;
-
-	cr->n = 0;
-	if (v == -1) {
-		for (int k = 0; k < 3; k++)
-			cr->anon[k] = r_int(rb);
-		n = r_u64(rb);
-	} else {
-		cr->anon[0] = v < 0 || v > INT_MAX ? -1 : (int)v;
-		cr->anon[1] = r_int(rb);
-		cr->anon[2] = r_int(rb);
-	}
-	for (int k = 0; k < 3; k++)
-		rb->err |= cr->anon[k] < 0;
-	rb->err |= n > CREDIT_MAX;
-	for (; n > 0 && !rb->err; n--, cr->n++)
-		w_str(&cr->who, r_str(rb));
-}
-
-/* A waiting reply's record (wait_put's), taken out: it waits no more. */
-static int
-wait_take(pd_store *st, MDB_txn *t, const char *reply, struct waiter *w)
-{
-	struct wbuf kb = { 0 };
-	struct rbuf rb;
-	MDB_val k, v;
-	int rc;
-
-	w->n = 0;
-	k = wait_key(&kb, 'r', reply, NULL);
-	if (kb.err || (rc = get_copy(t, st->db[DB_WAIT], &k, &v, &w->copy)) != 0) {
-		rc = kb.err ? PD_ENOMEM : rc;
-		goto out;
-	}
-	rb = (struct rbuf){ v.mv_data, (const unsigned char *)v.mv_data + v.mv_size, 0 };
-	wait_credit(&rb, &w->cr);
-	w->credited = r_str(&rb);
-	while (!rb.err && rb.p < rb.end && w->n < ANSWER_DEPTH)
-		w->ids[w->n++] = r_str(&rb);
-	if (rb.err || rb.p < rb.end || w->cr.who.err) {
-		rc = rb.err || rb.p < rb.end ? PD_ECORRUPT : PD_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < w->n && rc == 0; i++) {
-		MDB_val ak = wait_key(&kb, 'a', w->ids[i], reply);
-
-		if (kb.err)
-			rc = PD_ENOMEM;
-		else if ((rc = mdb_del(t, st->db[DB_WAIT], &ak, NULL)) == MDB_NOTFOUND)
-			rc = 0;
-	}
-	k = wait_key(&kb, 'r', reply, NULL);
-	if (rc == 0)
-		rc = kb.err ? PD_ENOMEM : mdb_del(t, st->db[DB_WAIT], &k, NULL);
-out:
-	free(kb.p);
-	return rc;
-}
-
-/*
- * Credit the trailers cr of reply to the part answered from ids, moving
- * them from the part credited so far when a nearer one is stored now;
- * while nearer messages are missing, the reply waits for them.
- */
-static int
-credit(pd_store *st, MDB_txn *t, const char *reply, const struct credit *cr,
-    const char *credited, const char *const *ids, size_t n)
-{
-	char part[IDSIZE];
-	struct wbuf missing = { 0 };
-	int rc;
-
-	rc = answered_part(st, t, ids, n, part, &missing);
-	if (rc == 0 && strcmp(part, credited) != 0) {
-		if (*credited != '\0')
-			rc = credit_part(st, t, credited, cr, -1);
-		if (rc == 0)
-			rc = credit_part(st, t, part, cr, 1);
-		credited = part;
-	}
-	if (rc == 0 || rc == MDB_NOTFOUND)
-		rc = wait_put(st, t, reply, cr, credited, &missing);
-	free(missing.p);
-	return rc;
-}
-
-/*
- * Who gave trailer i of m, as a credit string (struct credit) in who: 0 if
- * it is no Reviewed-by, Acked-by or Tested-by.  The person is the address
- * in the value (the first <...>, else a word with an '@'), else the value
- * up to a " #" comment, in lower case.
- */
-static int
-trailer_who(const pd_msg *m, size_t i, struct wbuf *who)
-{
-	static const char *const names[] = { "Reviewed-by", "Acked-by", "Tested-by" };
-	const char *v = pd_msg_trailer_value(m, i), *p, *e;
-	size_t k, n;
-
-	for (k = 0; k < 3; k++)
-		if (strcasecmp(pd_msg_trailer_name(m, i), names[k]) == 0)
-			break;
-	if (k == 3)
-		return 0;
-	if ((p = strchr(v, '<')) != NULL && (e = strchr(p, '>')) != NULL && e > p + 1) {
-		p++;
-	} else if ((p = strchr(v, '@')) != NULL) {
-		while (p > v && p[-1] != ' ' && p[-1] != '\t')
-			p--;
-		e = p + strcspn(p, " \t");
-	} else {
-		p = v;
-		e = (e = strstr(v, " #")) != NULL ? e : v + strlen(v);
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-	}
-	n = (size_t)(e - p) > WHO_MAX ? WHO_MAX : (size_t)(e - p);
-	who->len = 0;
-	w_raw(who, &credit_kinds[k], 1);
-	w_lower(who, p, n);
-	w_raw(who, "", 1);
-	return n > 0 && !who->err;
-}
-
-/* 1 if cr holds who. */
-static int
-credit_has(const struct credit *cr, const char *who)
-{
-	struct rbuf rb = r_of(&cr->who);
-
-	for (size_t i = 0; i < cr->n; i++)
-		if (strcmp(r_str(&rb), who) == 0)
-			return 1;
-	return 0;
-}
-
-/* The Reviewed-by/Acked-by/Tested-by lines of a reply. */
-static int
-credit_trailers(pd_store *st, MDB_txn *t, const pd_msg *m)
-{
-	struct credit cr = { 0 };
-	struct wbuf who = { 0 };
-	const char *anc[ANSWER_DEPTH];
-	int rc = 0;
-
-	for (size_t i = 0; i < pd_msg_ntrailers(m) && cr.n < CREDIT_MAX; i++) {
-		if (pd_msg_trailer_carried(m, i) || !trailer_who(m, i, &who) ||
-		    credit_has(&cr, (char *)who.p))
-			continue;
-		w_str(&cr.who, (char *)who.p);
-		cr.n++;
-	}
-	if (cr.who.err || who.err)
-		rc = PD_ENOMEM;
-	else if (cr.n > 0)
-		rc = credit(st, t, pd_msg_id(m), &cr, "", anc,
-		    thread_ancestors(m, anc, ANSWER_DEPTH));
-	free(cr.who.p);
-	free(who.p);
-	return rc;
-}
-
-/*
- * m has just been stored: the replies that waited for it look again for
- * the part they answer, m or one that m leads to.
- */
-static int
-wait_settle(pd_store *st, MDB_txn *t, const pd_msg *m)
-{
-	struct wbuf kb = { 0 };
-	struct waiter w;
-	char **replies = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	wait_key(&kb, 'a', pd_msg_id(m), NULL);
-	rc = kb.err ? PD_ENOMEM : wait_list(st, t, &kb, &replies, &n);
-	for (i = 0; i < n && rc == 0; i++) {
-		w.copy = NULL;
-		w.cr = (struct credit){ 0 };
-		if ((rc = wait_take(st, t, replies[i], &w)) == 0)
-			rc = credit(st, t, replies[i], &w.cr, w.credited, w.ids, w.n);
-		else if (rc == MDB_NOTFOUND)
-			rc = 0;		/* settled already, by another of its ids */
-		free(w.copy);
-		free(w.cr.who.p);
-	}
-	for (i = 0; i < n; i++)
-		free(replies[i]);
-	free(replies);
-	free(kb.p);
-	return rc;
-}
-
-/* ---- put ---- */
 
 static void
 copy_id(char *dst, size_t dstlen, const char *src)
@@ -2570,7 +976,7 @@ put_duplicate(pd_store *st, MDB_txn *t, MDB_val *k, struct put_ctx *c)
 	int rc;
 
 	if ((rc = get_copy(t, st->db[DB_MSGS], k, &v, &copy)) != 0 ||
-	    (rc = rec_decode(k, &v, &r)) != 0)
+	    (rc = pd_record_msg_decode(k, &v, &r)) != 0)
 		goto out;
 	c->res->duplicate = 1;
 	c->res->seq = r.seq;
@@ -2587,7 +993,7 @@ put_duplicate(pd_store *st, MDB_txn *t, MDB_val *k, struct put_ctx *c)
 		goto out;
 	}
 	r.list_ids = ids;
-	if ((rc = rec_encode(&r, &b)) == 0)
+	if ((rc = pd_record_msg_encode(&r, &b)) == 0)
 		rc = put_buf(t, st->db[DB_MSGS], k, &b, 0);
 out:
 	free(b.p);
@@ -2737,10 +1143,11 @@ put_fn(pd_store *st, MDB_txn *t, void *arg)
 	rec_fill(&r, m, c->cls, seq, c->res->short_id);
 	c->sid[0] = '\0';
 	if (patch) {
-		if ((rc = series_id(st, t, m, c->sid, sizeof(c->sid))) != 0 ||
-		    (rc = series_update(st, t, m, c->cls, c->sid, seq)) != 0)
+		if ((rc = pd_series_assign(st, t, m, c->sid,
+		    sizeof(c->sid))) != 0 ||
+		    (rc = pd_series_record(st, t, m, c->cls, c->sid, seq)) != 0)
 			return rc;
-	} else if ((rc = credit_trailers(st, t, m)) != 0)
+	} else if ((rc = pd_credit_trailers(st, t, m)) != 0)
 		return rc;
 	r.series = c->sid;
 	tags = join_tags(m);
@@ -2751,10 +1158,10 @@ put_fn(pd_store *st, MDB_txn *t, void *arg)
 	}
 	r.tags = tags;
 	r.excerpt = excerpt;
-	if ((rc = rec_encode(&r, &b)) != 0 ||
+	if ((rc = pd_record_msg_encode(&r, &b)) != 0 ||
 	    (rc = put_buf(t, st->db[DB_MSGS], &k, &b, MDB_NOOVERWRITE)) != 0 ||
 	    (rc = put_arrival(st, t, &k, &r, &rg)) != 0 ||
-	    (rc = wait_settle(st, t, m)) != 0)
+	    (rc = pd_credit_settle(st, t, m)) != 0)
 		goto out;
 	if (patch && (rc = put_counters(st, t, rg.no, m, c->cls, c->sid)) != 0)
 		goto out;
@@ -2832,14 +1239,14 @@ pd_store_get_msg(pd_store *st, const char *id,
 	/* Read only: the record is handed out straight from the map. */
 	k = sval(key);
 	if ((rc = mdb_get(t, st->db[DB_MSGS], &k, &v)) == 0)
-		rc = rec_decode(&k, &v, &r);
+		rc = pd_record_msg_decode(&k, &v, &r);
 	if (rc == MDB_NOTFOUND && is_shortid(key)) {
 		MDB_val sk = { 9, key }, mid;
 
 		if ((rc = mdb_get(t, st->db[DB_SHORT], &sk, &mid)) == 0) {
 			k = mid;
 			if ((rc = mdb_get(t, st->db[DB_MSGS], &k, &v)) == 0)
-				rc = rec_decode(&k, &v, &r);
+				rc = pd_record_msg_decode(&k, &v, &r);
 		}
 	}
 	if (rc == 0)
@@ -2864,7 +1271,7 @@ range_by_id(pd_store *st, MDB_txn *t, const char *id, struct pd_range *out)
 			return rc;
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if ((rc = range_decode(&k, &v, out)) != 0)
+			if ((rc = pd_record_range_decode(&k, &v, out)) != 0)
 				break;
 			if (strcmp(out->to, id) == 0 && out->last_seq >= out->first_seq)
 				break;
@@ -2912,7 +1319,8 @@ pd_store_foreach_range(pd_store *st,
 	if ((rc = mdb_cursor_open(t, st->db[DB_RANGES], &cur)) == 0) {
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-			if ((rc = range_decode(&k, &v, &r)) != 0 || (rc = fn(&r, arg)) != 0)
+			if ((rc = pd_record_range_decode(&k, &v, &r)) != 0 ||
+			    (rc = fn(&r, arg)) != 0)
 				break;
 		mdb_cursor_close(cur);
 		if (rc == MDB_NOTFOUND)
@@ -2963,7 +1371,8 @@ pd_store_foreach_msg(pd_store *st, const struct pd_range *r,
 			mk = v;
 			if ((rc = mdb_get(t, st->db[DB_MSGS], &mk, &mv)) == MDB_NOTFOUND)
 				rc = MDB_CORRUPTED;
-			if (rc != 0 || (rc = rec_decode(&mk, &mv, &rec)) != 0 ||
+			if (rc != 0 ||
+			    (rc = pd_record_msg_decode(&mk, &mv, &rec)) != 0 ||
 			    (rc = fn(&rec, arg)) != 0)
 				break;
 		}
@@ -3048,10 +1457,10 @@ pd_store_series_get(pd_store *st, const char *id, struct pd_series *out)
 		return pd_rc(rc);
 	k = sval(key);
 	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == 0 &&
-	    (rc = ser_decode(&k, &v, &s)) == 0) {
+	    (rc = pd_record_series_decode(&k, &v, &s)) == 0) {
 		out->version = s.version;
 		out->total = s.total;
-		out->received = ser_received(&s);
+		out->received = pd_record_series_received(&s);
 		out->has_cover = s.has_cover;
 		out->reviewed = s.reviewed;
 		out->acked = s.acked;
@@ -3159,7 +1568,7 @@ close_fn(pd_store *st, MDB_txn *t, void *arg)
 	d.msgid = msgid;
 	d.created = r.closed;
 	be64(kb, r.no);
-	if ((rc = dig_encode(&d, &b)) != 0 ||
+	if ((rc = pd_record_digest_encode(&d, &b)) != 0 ||
 	    (rc = put_buf(t, st->db[DB_DIGESTS], &k, &b, 0)) != 0 ||
 	    (rc = range_save(st, t, &r)) != 0)
 		goto out;
@@ -3217,7 +1626,7 @@ digest_get(pd_store *st, MDB_txn *t, uint64_t no, struct pd_digest_rec *out)
 	if ((rc = digest_lookup(st, t, no, &v)) != 0)
 		return rc;
 	be64(kb, no);
-	return dig_decode(&k, &v, out);
+	return pd_record_digest_decode(&k, &v, out);
 }
 
 int
@@ -3250,7 +1659,7 @@ pd_store_digest_view(pd_store *st, uint64_t range_no, int html,
 	if ((rc = rd_begin(st, &t)) != 0)
 		return pd_rc(rc);
 	if ((rc = digest_lookup(st, t, range_no, &v)) == 0 &&
-	    (rc = dig_parse(&v, &dv)) == 0) {
+	    (rc = pd_record_digest_parse(&v, &dv)) == 0) {
 		if (!html)
 			rc = fn(dv.text, dv.text_len, arg);
 		else if (dv.html_len == 0)
@@ -3278,7 +1687,7 @@ pd_store_unsent_digest(pd_store *st, struct pd_digest_rec *out)
 	if ((rc = mdb_cursor_open(t, st->db[DB_DIGESTS], &cur)) == 0) {
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if ((rc = dig_decode(&k, &v, out)) != 0)
+			if ((rc = pd_record_digest_decode(&k, &v, out)) != 0)
 				break;
 			if (out->sent_at == 0)
 				break;
@@ -3323,7 +1732,7 @@ sent_fn(pd_store *st, MDB_txn *t, void *arg)
 		d.msgid = msgid;
 	}
 	be64(kb, c->no);
-	if ((rc = dig_encode(&d, &b)) == 0)
+	if ((rc = pd_record_digest_encode(&d, &b)) == 0)
 		rc = put_buf(t, st->db[DB_DIGESTS], &k, &b, 0);
 out:
 	pd_digest_rec_clear(&d);

@@ -1,0 +1,603 @@
+/*
+ * Series assembly (SPEC.md section 3): which series a patch or cover
+ * letter belongs to, whatever order its parts arrive in, by threading
+ * (pending), else by sender, version, N and tags within 20 minutes
+ * (loose); and the links from a series to the version it supersedes
+ * (versions).  store.c describes the databases.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "patchdigest/msg.h"
+#include "store_int.h"
+
+#define STORE_MAXPARTS	4096	/* bitmap bound for a bogus x/N */
+#define LOOSE_WINDOW	(20 * 60)
+
+/* The series id children of version/N already use for a missing part. */
+static int
+pending_get(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
+    char *out, size_t outlen)
+{
+	MDB_val k = sval(id), v;
+	struct rbuf rb;
+	const char *sid;
+	int rc, pv, pn;
+
+	if (k.mv_size > 511)
+		return MDB_NOTFOUND;
+	if ((rc = mdb_get(t, st->db[DB_PENDING], &k, &v)) != 0)
+		return rc;
+	rb.p = v.mv_data;
+	rb.end = rb.p + v.mv_size;
+	rb.err = 0;
+	pv = r_int(&rb);
+	pn = r_int(&rb);
+	sid = r_str(&rb);
+	if (rb.err)
+		return PD_ECORRUPT;
+	if (pv != version || pn != cn)
+		return MDB_NOTFOUND;
+	snprintf(out, outlen, "%s", sid);
+	return 0;
+}
+
+static int
+pending_put(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
+    const char *sid)
+{
+	MDB_val k = sval(id);
+	struct wbuf b = { 0 };
+	int rc;
+
+	if (k.mv_size > 511)
+		return 0;
+	w_i64(&b, version);
+	w_i64(&b, cn);
+	w_str(&b, sid);
+	rc = b.err ? PD_ENOMEM : put_buf(t, st->db[DB_PENDING], &k, &b, MDB_NOOVERWRITE);
+	free(b.p);
+	return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+/*
+ * Where the part number is in an id named by git send-email: before
+ * "-git-send-email-" in its old names ("<time>-<pid>-<n>-git-send-email-
+ * <user>@<host>"), else in the last "-<n>-" before the '@'
+ * ("<date>.<pid>-<n>-<user>@<host>"; b4's are alike).  All of them start
+ * with the time, which tells them from ids such as "patch-1-x@host".
+ * 1 and the number's bounds, or 0.
+ */
+static int
+part_number(const char *id, const char **ns, const char **ne)
+{
+	const char *at = strchr(id, '@'), *old = strstr(id, "-git-send-email-");
+
+	if (at == NULL || *id < '0' || *id > '9')
+		return 0;
+	if (old != NULL && old < at)
+		*ne = old;
+	else {
+		for (*ne = at; *ne > id && (*ne)[-1] != '-'; (*ne)--)
+			;
+		if (*ne - id < 3)
+			return 0;
+		(*ne)--;	/* at the '-' before <user> */
+	}
+	for (*ns = *ne; *ns > id && (*ns)[-1] >= '0' && (*ns)[-1] <= '9'; (*ns)--)
+		;
+	return *ns != *ne && *ns - id >= 2 && (*ns)[-1] == '-';
+}
+
+/* 1 when two ids named by git send-email differ at most in the part number. */
+static int
+same_stem(const char *a, const char *b)
+{
+	const char *as, *ae, *bs, *be;
+
+	if (!part_number(a, &as, &ae) || !part_number(b, &bs, &be))
+		return 0;
+	return as - a == bs - b && memcmp(a, b, (size_t)(as - a)) == 0 &&
+	    strcmp(ae, be) == 0;
+}
+
+/*
+ * As series_by_thread without the store, where no ancestor is stored: the
+ * oldest one named like this message by git send-email (its cover letter,
+ * or patch 1 with --chain-reply-to), else the direct parent.  But patch 1
+ * named by git send-email and replying to another posting's message (a new
+ * version in an old thread) names its own series, as the store says once
+ * that posting is stored.
+ */
+void
+pd_series_guess(const pd_msg *m, char *out, size_t outlen)
+{
+	const char *id = pd_msg_id(m), *irt = pd_msg_in_reply_to(m), *root = NULL;
+	int cx = pd_msg_counter(m, NULL);
+
+	if (outlen == 0)
+		return;
+	*out = '\0';
+	if (!pd_msg_is_patch(m))
+		return;
+	if (pd_msg_kind(m) != PD_KIND_COVER && cx >= 1) {
+		for (size_t i = 0; i < pd_msg_nrefs(m) && root == NULL; i++)
+			if (same_stem(pd_msg_ref(m, i), id))
+				root = pd_msg_ref(m, i);
+		if (root == NULL && *irt && same_stem(irt, id))
+			root = irt;
+		if (root == NULL && (cx > 1 || !same_stem(id, id)))
+			root = *irt ? irt : pd_msg_nrefs(m) > 0 ? pd_msg_ref(m, 0) : NULL;
+		if (root != NULL)
+			id = root;
+	}
+	snprintf(out, outlen, "%s", id);
+}
+
+static int
+same_part_series(const struct pd_rec *a, int version, int cn)
+{
+	return (a->kind == PD_KIND_COVER || a->kind == PD_KIND_PATCH) &&
+	    a->version == version && a->cn == cn;
+}
+
+/*
+ * Past an ancestor not stored yet, the References could be another
+ * series' thread (a series posted in reply to one).  What is found there
+ * counts only if it fits a --chain-reply-to chain: the part at distance d
+ * is part cx - d, sent within the loose window.
+ */
+static int
+chain_fits(const struct pd_rec *a, const pd_msg *m, int cx, size_t d)
+{
+	int64_t date = (int64_t)pd_msg_date(m);
+
+	return a->cx == cx - (int)d && a->date != 0 && date != 0 &&
+	    a->date - date <= LOOSE_WINDOW && date - a->date <= LOOSE_WINDOW;
+}
+
+/* m's ancestors, nearest first: In-Reply-To, then References from the last. */
+size_t
+pd_series_ancestors(const pd_msg *m, const char **anc, size_t max)
+{
+	const char *irt = pd_msg_in_reply_to(m), *own = pd_msg_id(m), *ref;
+	size_t n = 0;
+
+	if (*irt && strcmp(irt, own) != 0 && n < max)
+		anc[n++] = irt;
+	for (size_t i = pd_msg_nrefs(m); i > 0 && n < max; i--)
+		if (*(ref = pd_msg_ref(m, i - 1)) && strcmp(ref, irt) != 0 &&
+		    strcmp(ref, own) != 0)
+			anc[n++] = ref;
+	return n;
+}
+
+/*
+ * Threading: the nearest stored ancestor of the same version and total
+ * gives the series.  Ancestors not stored yet are remembered in "pending",
+ * so that they adopt the id when they arrive.  A stored ancestor that is
+ * not a part (a [GIT PULL], a discussion mail) is treated exactly like one
+ * not stored yet, pending entry included: otherwise patches replying to it
+ * would assemble one way when it arrives first and another way when it
+ * arrives last (non-parts never take part in series assembly, so every
+ * arrival order then gives what the order with the non-parts last gives).
+ * A git-named patch 1 takes no parent named otherwise (below).  The root
+ * guessed among them is the oldest named like this message by git send-email, else the direct
+ * parent (the cover letter or patch 1 in git's default threading).  Only
+ * the ancestors up to that root are remembered, and past a gap (an
+ * ancestor not stored) a stored part must fit a chain (chain_fits) and a
+ * pending one must be named like this message: a series posted inside
+ * another series' thread neither joins it nor captures its parts.
+ * Non-git Message-IDs with --chain-reply-to arriving shuffled can split a
+ * series; merging two was judged the worse failure.
+ */
+static int
+series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    char *sid, size_t sidlen, const char **missing, size_t *nmissing)
+{
+	const char *anc[64];
+	size_t n = pd_series_ancestors(m, anc, 64), root = 0;
+	MDB_val k;
+	struct pd_rec a;
+	void *copy;
+	int rc, same, part, cx = pd_msg_counter(m, NULL), stem;
+
+	*nmissing = 0;
+	/* At distance d = i + 1; past a gap a chain reaches back cx parts. */
+	for (size_t i = 0; i < n && (*nmissing == 0 || i + 1 <= (size_t)cx); i++) {
+		rc = get_rec(st, t, anc[i], &k, &a, &copy);
+		part = rc == 0 && (a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH);
+		if (part) {
+			/*
+			 * A cover of the same git send-email posting is this
+			 * series' whatever its subject says ("[PATCH 00/15]"
+			 * over "[PATCH v2 01/15]"): pending names it too.
+			 */
+			same = (same_part_series(&a, version, cn) &&
+			    (*nmissing == 0 || chain_fits(&a, m, cx, i + 1))) ||
+			    (a.kind == PD_KIND_COVER && same_stem(anc[i], pd_msg_id(m)));
+			same = same && *a.series;
+			if (same)
+				snprintf(sid, sidlen, "%s", a.series);
+			free(copy);
+			if (same)
+				return 0;
+			break;	/* another series' thread */
+		}
+		free(copy);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+		/*
+		 * Patch 1 named by git send-email replying to a message that
+		 * is no part, or not stored (a bug report, perhaps sent to
+		 * another list): were it its cover, git would have named it
+		 * alike.  So the patch names its own series, whatever the
+		 * order of arrival, as pd_series_guess says; else every fix
+		 * sent in reply to one report would join one series.
+		 */
+		if (i == 0 && cx == 1 && same_stem(pd_msg_id(m), pd_msg_id(m)) &&
+		    !same_stem(anc[0], pd_msg_id(m)))
+			return 0;
+		/* A stored non-part is a gap like one not stored yet. */
+		stem = same_stem(anc[i], pd_msg_id(m));
+		if (*nmissing == 0 || stem) {
+			rc = pending_get(st, t, anc[i], version, cn, sid, sidlen);
+			if (rc == 0)
+				return 0;
+			if (rc != MDB_NOTFOUND)
+				return rc;
+		}
+		if (stem)
+			root = *nmissing;
+		missing[(*nmissing)++] = anc[i];
+	}
+	if (*nmissing == 0)
+		return 0;
+	snprintf(sid, sidlen, "%s", missing[root]);
+	*nmissing = root + 1;	/* what is above the root is another thread */
+	return 0;
+}
+
+/* The address of a header From ("Name <addr>"), its name aside. */
+static const char *
+sender_addr(const pd_msg *m, size_t *n)
+{
+	const char *from = pd_msg_from(m), *lt = strrchr(from, '<'), *gt;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
+		*n = (size_t)(gt - lt - 1);
+		return lt + 1;
+	}
+	*n = strlen(from);
+	return from;
+}
+
+/*
+ * The key of a posting without threading: its sender (SPEC 3: a series may
+ * hold other authors' patches) by address, as the name may be written
+ * differently, then version, N and tags.
+ */
+static int
+loose_key(const pd_msg *m, int version, int cn, struct wbuf *b)
+{
+	char num[32];
+	size_t alen;
+	const char *addr = sender_addr(m, &alen);
+	int n;
+
+	w_lower(b, addr, alen);
+	n = snprintf(num, sizeof(num), "%d", version);
+	w_raw(b, "", 1);
+	w_raw(b, num, (size_t)n);
+	n = snprintf(num, sizeof(num), "%d", cn);
+	w_raw(b, "", 1);
+	w_raw(b, num, (size_t)n);
+	for (size_t i = 0; i < pd_msg_ntags(m); i++) {
+		w_raw(b, "", 1);
+		w_raw(b, pd_msg_tag(m, i), strlen(pd_msg_tag(m, i)));
+	}
+	if (b->len > 500)
+		b->len = 500;
+	return b->err ? PD_ENOMEM : 0;
+}
+
+static int64_t
+msg_time(const pd_msg *m)
+{
+	time_t d = pd_msg_date(m);
+
+	return d ? (int64_t)d : (int64_t)time(NULL);
+}
+
+/*
+ * Without threading: same sender, version, N and tags within 20 minutes.
+ * An entry holds when its series was last seen, its id, and whether any of
+ * its parts came threaded (an entry written before that was kept counts as
+ * threaded).
+ */
+struct loose {
+	int found, threaded;
+	int64_t when;
+	const char *sid;	/* in the map: valid until the next write */
+};
+
+static int
+loose_lookup(pd_store *st, MDB_txn *t, const struct wbuf *kb, struct loose *l)
+{
+	MDB_val k = { kb->len, (void *)kb->p }, v;
+	struct rbuf rb;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	if ((rc = mdb_get(t, st->db[DB_LOOSE], &k, &v)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	rb = (struct rbuf){ v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
+	l->when = r_i64(&rb);
+	l->sid = r_str(&rb);
+	if (rb.err)
+		return 0;	/* unreadable: as if there were none */
+	l->threaded = r_u64(&rb) != 0 || rb.err;
+	l->found = 1;
+	return 0;
+}
+
+static int
+loose_get(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    char *sid, size_t sidlen, int *threaded)
+{
+	struct wbuf kb = { 0 };
+	struct loose l;
+	int64_t d;
+	int rc;
+
+	*threaded = 1;
+	if ((rc = loose_key(m, version, cn, &kb)) != 0 ||
+	    (rc = loose_lookup(st, t, &kb, &l)) != 0 || !l.found)
+		goto out;
+	d = msg_time(m) - l.when;
+	if (d <= LOOSE_WINDOW && d >= -LOOSE_WINDOW) {
+		snprintf(sid, sidlen, "%s", l.sid);
+		*threaded = l.threaded;
+	}
+out:
+	free(kb.p);
+	return rc;
+}
+
+static int
+loose_put(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    const char *sid, int threaded)
+{
+	struct wbuf kb = { 0 }, vb = { 0 };
+	struct loose l;
+	MDB_val k;
+	int rc;
+
+	if ((rc = loose_key(m, version, cn, &kb)) != 0 ||
+	    (rc = loose_lookup(st, t, &kb, &l)) != 0)
+		goto out;
+	if (l.found && strcmp(l.sid, sid) == 0)
+		threaded = threaded || l.threaded;
+	w_i64(&vb, msg_time(m));
+	w_str(&vb, sid);
+	w_u64(&vb, (uint64_t)threaded);
+	k.mv_size = kb.len;
+	k.mv_data = kb.p;
+	rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_LOOSE], &k, &vb, 0);
+out:
+	free(kb.p);
+	free(vb.p);
+	return rc;
+}
+
+/*
+ * A cover letter without threading that comes after its patches: they
+ * went out tagged with the loose series' id, so the cover joins it.  Only
+ * a series of unthreaded parts without a cover: one with a cover, or whose
+ * parts reply to each other, is an earlier posting.
+ */
+static int
+cover_joins_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
+    char *sid, size_t sidlen)
+{
+	char found[512] = "";
+	struct srec s;
+	MDB_val k, v;
+	int rc, threaded;
+
+	if ((rc = loose_get(st, t, m, version, cn, found, sizeof(found), &threaded)) != 0 ||
+	    *found == '\0' || threaded)
+		return rc;
+	k = sval(found);
+	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((rc = pd_record_series_decode(&k, &v, &s)) != 0)
+		return rc;
+	if (!s.has_cover)
+		snprintf(sid, sidlen, "%s", found);
+	return 0;
+}
+
+/*
+ * The series of patch or cover m, into sid (SPEC 3): a cover letter's own
+ * id, or that of the unthreaded parts it follows; a patch's without a
+ * counter, its own (nothing goes into loose); for a part, the id its
+ * thread or (without threading) its loose key gives, else its own.  What
+ * later parts need to find it goes into pending and loose.
+ */
+int
+pd_series_assign(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid,
+    size_t sidlen)
+{
+	const char *missing[64];
+	size_t nmissing = 0;
+	int cn, cx = pd_msg_counter(m, &cn), version = pd_msg_version(m);
+	int threaded = *pd_msg_in_reply_to(m) || pd_msg_nrefs(m) > 0;
+	int rc, loose_threaded;
+
+	*sid = '\0';
+	if (pd_msg_kind(m) == PD_KIND_COVER || cx < 0) {
+		snprintf(sid, sidlen, "%s", pd_msg_id(m));
+		if (pd_msg_kind(m) == PD_KIND_COVER && !threaded &&
+		    (rc = cover_joins_loose(st, t, m, version, cn, sid, sidlen)) != 0)
+			return rc;
+		goto loose;
+	}
+	rc = pending_get(st, t, pd_msg_id(m), version, cn, sid, sidlen);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (*sid == '\0' && threaded &&
+	    (rc = series_by_thread(st, t, m, version, cn, sid, sidlen, missing,
+	    &nmissing)) != 0)
+		return rc;
+	if (*sid == '\0' && !threaded &&
+	    (rc = loose_get(st, t, m, version, cn, sid, sidlen, &loose_threaded)) != 0)
+		return rc;
+	if (*sid == '\0')
+		snprintf(sid, sidlen, "%s", pd_msg_id(m));
+	for (size_t i = 0; i < nmissing; i++)
+		if ((rc = pending_put(st, t, missing[i], version, cn, sid)) != 0)
+			return rc;
+loose:
+	if (cx < 0)
+		return 0;
+	return loose_put(st, t, m, version, cn, sid, threaded);
+}
+
+/* The latest version under one title or change-id; links supersedes. */
+static int
+version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
+    const char *sid, int version, struct srec *s, char *prev, size_t prevlen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	struct wbuf vb = { 0 };
+	int rc;
+
+	if (klen < 2 || klen > 500)
+		return 0;
+	rc = mdb_get(t, st->db[DB_VERS], &k, &v);
+	if (rc == 0) {
+		struct rbuf rb = { v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
+		int oldv = (int)r_u64(&rb);
+		const char *olds = r_str(&rb);
+
+		if (rb.err)
+			return PD_ECORRUPT;
+		if (strcmp(olds, sid) == 0 || oldv >= version)
+			return 0;
+		if (*s->supersedes == '\0') {
+			snprintf(prev, prevlen, "%s", olds);
+			s->supersedes = prev;
+			s->supersedes_version = oldv;
+		}
+	} else if (rc != MDB_NOTFOUND)
+		return rc;
+	w_u64(&vb, (uint64_t)version);
+	w_str(&vb, sid);
+	rc = vb.err ? PD_ENOMEM : put_buf(t, st->db[DB_VERS], &k, &vb, 0);
+	free(vb.p);
+	return rc;
+}
+
+static int
+series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
+    struct srec *s, char *prev, size_t prevlen)
+{
+	struct wbuf kb = { 0 };
+	const char *e = pd_msg_author_email(m), *cid = pd_msg_change_id(m);
+	int rc;
+
+	/* an empty title ("[PATCH v2]" alone) names no posting in particular */
+	w_raw(&kb, "t", 1);
+	w_lower(&kb, e, strlen(e));
+	w_raw(&kb, "", 1);
+	w_raw(&kb, pd_msg_title(m), strlen(pd_msg_title(m)));
+	if (kb.err)
+		rc = PD_ENOMEM;
+	else if (*pd_msg_title(m) == '\0')
+		rc = 0;
+	else
+		rc = version_link(st, t, (char *)kb.p, kb.len, sid, pd_msg_version(m),
+		    s, prev, prevlen);
+	if (rc == 0 && *cid) {
+		kb.len = 0;
+		w_raw(&kb, "c", 1);
+		w_raw(&kb, cid, strlen(cid));
+		rc = kb.err ? PD_ENOMEM : version_link(st, t, (char *)kb.p, kb.len,
+		    sid, pd_msg_version(m), s, prev, prevlen);
+	}
+	free(kb.p);
+	return rc;
+}
+
+int
+pd_series_record(pd_store *st, MDB_txn *t, const pd_msg *m,
+    const struct pd_class *cls, const char *sid, uint64_t seq)
+{
+	MDB_val k = sval(sid), v;
+	struct srec s;
+	struct wbuf b = { 0 };
+	unsigned char *parts = NULL;
+	void *copy = NULL;
+	char prev[512];
+	int cn, cx = pd_msg_counter(m, &cn), kind = pd_msg_kind(m), fresh, rc;
+	size_t need;
+
+	if (k.mv_size > 511)
+		return 0;
+	/* s lives across the puts of series_versions: decoded from a copy. */
+	rc = get_copy(t, st->db[DB_SERIES], &k, &v, &copy);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto out;
+	fresh = rc == MDB_NOTFOUND;
+	rc = 0;
+	if (fresh) {
+		memset(&s, 0, sizeof(s));
+		s.id = sid;
+		s.first_seq = seq;
+		s.supersedes = "";
+	} else if ((rc = pd_record_series_decode(&k, &v, &s)) != 0)
+		goto out;
+	if (fresh || (kind == PD_KIND_COVER && !s.has_cover)) {
+		s.subject = pd_msg_subject(m);
+		s.title = pd_msg_title(m);
+		s.author = pd_msg_author(m);
+		s.email = pd_msg_author_email(m);
+		s.subsystem = cls ? cls->subsystem : "";
+		s.project = cls ? cls->project : "";
+		s.version = pd_msg_version(m);
+	}
+	if (kind == PD_KIND_COVER)
+		s.has_cover = 1;
+	if (cn > s.total)
+		s.total = cn > STORE_MAXPARTS ? STORE_MAXPARTS : cn;
+	need = cx >= 1 && cx <= STORE_MAXPARTS ? (size_t)cx / 8 + 1 : 0;
+	if (need < s.nparts)
+		need = s.nparts;
+	if (need) {
+		if ((parts = calloc(1, need)) == NULL) {
+			rc = PD_ENOMEM;
+			goto out;
+		}
+		if (s.nparts)
+			memcpy(parts, s.parts, s.nparts);
+		if (cx >= 1 && cx <= STORE_MAXPARTS)
+			parts[cx / 8] |= (unsigned char)(1u << (cx % 8));
+		s.parts = parts;
+		s.nparts = need;
+	}
+	/* Titles of cover letters, first patches and lone patches name versions. */
+	if (kind == PD_KIND_COVER || cx <= 1)
+		rc = series_versions(st, t, m, sid, &s, prev, sizeof(prev));
+	if (rc == 0 && (rc = pd_record_series_encode(&s, &b)) == 0)
+		rc = put_buf(t, st->db[DB_SERIES], &k, &b, 0);
+out:
+	free(b.p);
+	free(parts);
+	free(copy);
+	return rc;
+}
