@@ -7,7 +7,7 @@ set -eu
 # The archives patchdigest-lda is linked from (Makefile, LDA_LINK).
 static="libgpgme-dev libassuan-dev libgpg-error-dev libidn2-dev libunistring-dev"
 build="gcc make pkg-config libgmime-3.0-dev liblmdb-dev libmilter-dev libcmocka-dev xz-utils $static"
-test="$build lmdb-utils miltertest postfix procmail maildrop swaks git python3 chromium locales libcmocka0 strace procps"
+test="$build lmdb-utils miltertest postfix procmail maildrop swaks git python3 chromium locales libcmocka0 strace procps systemd"
 fuzz="$build clang libclang-rt-14-dev"
 
 case "${1:-build}" in
