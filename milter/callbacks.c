@@ -85,10 +85,10 @@ xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-	    SMFIP_NORCPT | SMFIP_NOEOH;
 	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL |
 	    SMFIP_NR_HDR | SMFIP_NR_BODY;
+	unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	    SMFIP_NORCPT | SMFIP_NOEOH;
 	struct conn *c;
 
 	(void)f2;
@@ -110,6 +110,16 @@ xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 * Message-ID) has no blank at the end of its first line.
 	 */
 	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	/*
+	 * On TCP, one reply before the message: Postfix's smtpd flushes the
+	 * envelope it sent without waiting for a reply when it hands the
+	 * connection to cleanup, whose first write then waits (Nagle) for
+	 * our delayed ACK of it, ~40 ms per message.  A reply to DATA is
+	 * read before the hand-over and carries the ACK (make bench: 45 ms
+	 * added per message -> 1.6).  A unix socket has no such wait.
+	 */
+	if (pdm_listen_inet())
+		skip &= ~(unsigned long)SMFIP_NODATA;
 	*pf1 = (f1 & skip) | c->noreply | (f1 & SMFIP_HDR_LEADSPC);
 	*pf2 = 0;
 	*pf3 = 0;
@@ -291,6 +301,13 @@ out:
 }
 
 static sfsistat
+xxfi_data(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
 xxfi_abort(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
@@ -320,6 +337,7 @@ struct smfiDesc pdm_filter = {
 	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
 	.xxfi_connect = xxfi_connect,
 	.xxfi_envfrom = xxfi_envfrom,
+	.xxfi_data = xxfi_data,
 	.xxfi_header = xxfi_header,
 	.xxfi_body = xxfi_body,
 	.xxfi_eom = xxfi_eom,

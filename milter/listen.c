@@ -48,6 +48,12 @@ unix_path(const char *spec)
 }
 
 int
+pdm_listen_inet(void)
+{
+	return conn_spec != NULL && unix_path(conn_spec) == NULL;
+}
+
+int
 pdm_listen_check(const char *spec)
 {
 	const char *colon = strchr(spec, ':'), *at;

@@ -113,6 +113,7 @@ int pdm_listen_check(const char *spec);
 /* Check SOCKET, remove a stale unix socket, open with UMask; returns 0 or -1 (logged). */
 int pdm_listen_open(const char *spec, unsigned umask_bits, const char *user);
 void pdm_listen_close(void);	/* after smfi_main returned */
+int pdm_listen_inet(void);	/* 1 if the socket opened is inet or inet6 */
 
 /* --- testfile.c */
 int pdm_testfile(struct pdm_cfg *cfg, const char *path);

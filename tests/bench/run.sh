@@ -58,32 +58,11 @@ cleanup() {
 	if [ -n "${PF_TMP:-}" ]; then
 		pf_teardown
 	fi
-	quickack_off
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: kept $T" >&2
 	else
 		rm -rf "$T"
 	fi
-}
-# The loopback route's quickack metric: delayed ACKs off for every socket
-# on it (what an operator who must use an inet milter socket can do; see
-# README.md).  Set for one measurement, then the route as it was.
-LO_ROUTE=
-quickack_on() {
-	[ "$(id -u)" = 0 ] && command -v ip >/dev/null || return 1
-	LO_ROUTE=$(ip route show table local 127.0.0.1/32 | head -n 1)
-	case $LO_ROUTE in
-	"local 127.0.0.1 "*) ;;
-	*) LO_ROUTE=; return 1 ;;
-	esac
-	# shellcheck disable=SC2086
-	ip route replace table local $LO_ROUTE quickack 1 || { LO_ROUTE=; return 1; }
-}
-quickack_off() {
-	[ -n "$LO_ROUTE" ] || return 0
-	# shellcheck disable=SC2086
-	ip route replace table local $LO_ROUTE || echo "bench: could not restore: $LO_ROUTE" >&2
-	LO_ROUTE=
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -673,12 +652,8 @@ if [ -z "$PF_REASON" ]; then
 		# inet: latency only (throughput adds nothing the stall does not say).
 		# libmilter writes inet:PORT@HOST, Postfix inet:HOST:PORT.
 		for c in "noop-inet:$BIN/noop-milter" "noop-inet-nodelay:$BIN/noop-milter -N" \
-		    "pd-inet:$MILTER -f -c $T/bench.conf" \
-		    "pd-inet-quickack:$MILTER -f -c $T/bench.conf"; do
+		    "pd-inet:$MILTER -f -c $T/bench.conf"; do
 			name=${c%%:*}
-			case $name in
-			*-quickack) quickack_on || { say "postfix $name: skipped (needs root and ip(8))"; continue; } ;;
-			esac
 			# shellcheck disable=SC2086
 			if start_milter "inet:10025@127.0.0.1" ${c#*:} -p "inet:10025@127.0.0.1" &&
 			    pf_milter "inet:127.0.0.1:10025" 2>>"$T/pf.err"; then
@@ -688,7 +663,6 @@ if [ -z "$PF_REASON" ]; then
 				say "postfix $name: p50 $l ms"
 			fi
 			stop_milter
-			quickack_off
 		done
 		pf_nomilter 2>>"$T/pf.err"
 		pf_teardown
@@ -732,7 +706,7 @@ if [ -z "$PF_REASON" ]; then
 	    "$(ratio "$PDM_ADD" "$NOOPR_ADD")" "<= 2 ms"
 	row "  p50 per message, one session (unix): ms" "$PDM_L" "no milter $NO_L" \
 	    "$(ratio "$PDM_L" "$NO_L")" "-"
-	for name in noop-inet noop-inet-nodelay pd-inet pd-inet-quickack; do
+	for name in noop-inet noop-inet-nodelay pd-inet; do
 		l=$(pf_get $name 2)
 		row "added latency p50, $name: ms" "$(added "$l")" \
 		    "no-op unix $NOOP_ADD" "$(ratio "$(added "$l")" "$NOOP_ADD")" \

@@ -268,11 +268,12 @@ done
 run_lua onerror.lua -D EXPECT=tempfail
 md_stop || fail "stop after the OnError checks"
 
-# An inet socket on loopback: same filter; TCP_NODELAY set on the listener.
+# An inet socket on loopback: same filter; TCP_NODELAY set on the listener,
+# and a reply to DATA (lib.lua).
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sock=inet:$port@127.0.0.1
 md_start "$sock" "$tmp/patchdigest.conf" || fail "inet start"
-run_lua tag.lua
+run_lua tag.lua -D INET=1
 ! grep -q "TCP_NODELAY" "$MD_LOG" || fail "TCP_NODELAY not set"
 md_stop || fail "inet stop"
 # SIGTERM during a message: it is finished, then the daemon exits 0.

@@ -68,6 +68,15 @@ function pd_connect()
 	pd_check(mt.test_option(conn, SMFIP_NR_MAIL), "reply to MAIL asked")
 	pd_check(mt.test_option(conn, SMFIP_NR_HDR), "reply to headers asked")
 	pd_check(mt.test_option(conn, SMFIP_NR_BODY), "reply to body asked")
+	-- on TCP (INET set) a reply to DATA, so that the MTA's Nagle algorithm
+	-- has nothing unacknowledged to wait for when the message comes; on a
+	-- unix socket no DATA step
+	if INET then
+		pd_check(not mt.test_option(conn, SMFIP_NODATA), "DATA step skipped on inet")
+		pd_check(not mt.test_option(conn, SMFIP_NR_DATA), "no reply to DATA on inet")
+	else
+		pd_check(mt.test_option(conn, SMFIP_NODATA), "DATA step asked on unix")
+	end
 	-- header values with their leading blank, so the tags' values give it
 	pd_check(mt.test_option(conn, SMFIP_HDR_LEADSPC), "SMFIP_HDR_LEADSPC not asked")
 	return conn
@@ -80,6 +89,10 @@ function pd_begin(conn, hdrs, qid)
 	pd_check(mt.getreply(conn) == SMFIR_CONTINUE, "mailfrom reply")
 	if not mt.test_option(conn, SMFIP_NORCPT) then
 		pd_check(mt.rcptto(conn, "<list@example.org>") == nil, "rcptto")
+	end
+	if not mt.test_option(conn, SMFIP_NODATA) then
+		pd_check(mt.data(conn) == nil, "data")
+		pd_check(mt.getreply(conn) == SMFIR_CONTINUE, "data reply")
 	end
 	for _, h in ipairs(hdrs) do
 		pd_check(mt.header(conn, h.name, h.value) == nil, "header " .. h.name)
