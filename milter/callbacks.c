@@ -101,7 +101,8 @@ xxfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	/*
 	 * Where the MTA offers it, no reply to the connection, MAIL, each
 	 * header and each body chunk: the MTA need not wait for us until end
-	 * of message, which is where every answer of ours is given.
+	 * of message, which is where every answer of ours is given (on TCP,
+	 * DATA gets a reply too: below).
 	 */
 	c->noreply = f1 & noreply;
 	/*
