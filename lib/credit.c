@@ -355,7 +355,7 @@ wait_take(pd_store *st, MDB_txn *t, const char *reply, struct waiter *w)
 		rc = kb.err ? PD_ENOMEM : rc;
 		goto out;
 	}
-	rb = (struct rbuf){ v.mv_data, (const unsigned char *)v.mv_data + v.mv_size, 0 };
+	rb = r_val(&v);
 	wait_credit(&rb, &w->cr);
 	w->credited = r_str(&rb);
 	while (!rb.err && rb.p < rb.end && w->n < ANSWER_DEPTH)

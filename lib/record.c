@@ -54,7 +54,7 @@ int
 pd_record_msg_decode(const MDB_val *key, const MDB_val *val,
     struct pd_rec *r)
 {
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+	struct rbuf rb = r_val(val);
 
 	memset(r, 0, sizeof(*r));
 	if (val->mv_size < 1 || *rb.p++ != REC_FORMAT || key->mv_size < 1 ||
@@ -119,7 +119,7 @@ int
 pd_record_series_decode(const MDB_val *key, const MDB_val *val,
     struct srec *s)
 {
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+	struct rbuf rb = r_val(val);
 
 	memset(s, 0, sizeof(*s));
 	if (val->mv_size < 1 || *rb.p++ != SER_FORMAT || key->mv_size < 1 ||
@@ -176,7 +176,7 @@ int
 pd_record_range_decode(const MDB_val *key, const MDB_val *val,
     struct pd_range *r)
 {
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+	struct rbuf rb = r_val(val);
 
 	memset(r, 0, sizeof(*r));
 	if (key->mv_size != 8 || val->mv_size < 1 || *rb.p++ != RANGE_FORMAT)
@@ -213,7 +213,7 @@ pd_record_digest_encode(const struct pd_digest_rec *d, struct wbuf *b)
 int
 pd_record_digest_parse(const MDB_val *val, struct dig_view *dv)
 {
-	struct rbuf rb = { val->mv_data, (const unsigned char *)val->mv_data + val->mv_size, 0 };
+	struct rbuf rb = r_val(val);
 
 	if (val->mv_size < 1 || *rb.p++ != DIG_FORMAT)
 		return PD_ECORRUPT;

@@ -30,9 +30,7 @@ pending_get(pd_store *st, MDB_txn *t, const char *id, int version, int cn,
 		return MDB_NOTFOUND;
 	if ((rc = mdb_get(t, st->db[DB_PENDING], &k, &v)) != 0)
 		return rc;
-	rb.p = v.mv_data;
-	rb.end = rb.p + v.mv_size;
-	rb.err = 0;
+	rb = r_val(&v);
 	pv = r_int(&rb);
 	pn = r_int(&rb);
 	sid = r_str(&rb);
@@ -333,7 +331,7 @@ loose_lookup(pd_store *st, MDB_txn *t, const struct wbuf *kb, struct loose *l)
 	memset(l, 0, sizeof(*l));
 	if ((rc = mdb_get(t, st->db[DB_LOOSE], &k, &v)) != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
-	rb = (struct rbuf){ v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
+	rb = r_val(&v);
 	l->when = r_i64(&rb);
 	l->sid = r_str(&rb);
 	if (rb.err)
@@ -481,7 +479,7 @@ version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
 		return 0;
 	rc = mdb_get(t, st->db[DB_VERS], &k, &v);
 	if (rc == 0) {
-		struct rbuf rb = { v.mv_data, (unsigned char *)v.mv_data + v.mv_size, 0 };
+		struct rbuf rb = r_val(&v);
 		int oldv = (int)r_u64(&rb);
 		const char *olds = r_str(&rb);
 

@@ -92,6 +92,15 @@ sval(const char *s)
 	return v;
 }
 
+/* A reader of a value from the store. */
+static inline struct rbuf
+r_val(const MDB_val *v)
+{
+	struct rbuf r = { v->mv_data, (const unsigned char *)v->mv_data + v->mv_size, 0 };
+
+	return r;
+}
+
 static inline int
 put_buf(MDB_txn *t, MDB_dbi db, MDB_val *k, struct wbuf *b, unsigned flags)
 {
