@@ -68,6 +68,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -922,7 +923,14 @@ pd_store_check(const char *dir)
 	if ((pid = fork()) == -1)
 		return PD_ESTORE;
 	if (pid == 0) {
-		/* A page that sends LMDB round in circles ends here too. */
+		/*
+		 * A fault here is the finding (a damaged page): the child dies
+		 * of it, unreported, whatever handler (a sanitizer's, the
+		 * fault guard's) the process had.  A page that sends LMDB
+		 * round in circles ends here too.
+		 */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
 		alarm(CHECK_SECONDS);
 		_exit(walk_store(dir));
 	}
