@@ -40,6 +40,8 @@ def session(port, rcpt, files, errors):
                 raw = open(path, 'rb').read()
                 if raw.startswith(b'From '):
                     raw = raw.split(b'\n', 1)[1]
+                # SMTP's lines end in CRLF; Sendmail refuses a bare LF
+                raw = raw.replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
                 refused = s.sendmail('pdtest-sender@localhost', [rcpt], raw)
                 if refused:
                     errors.append('%s: %r' % (path, refused))
