@@ -45,36 +45,17 @@ pf_milter "unix:patchdigest/milter.sock" || fail "pf_milter"
 python3 "$PD_SRC/tests/lib/smtpsend.py" -p "$PF_PORT" $files || fail "SMTP send"
 pf_wait_maildir "$n" 120 || fail "not all $n messages delivered"
 
-# Every message tagged once, with the tags -t computes for the original.
-python3 "$PD_SRC/tests/lib/maildir_tags.py" --placed "$PF_MAILDIR/new" >"$tmp/got" ||
-    fail "tags repeated or not below Received:"
-untagged=$(grep -vc 'X-Patch-Kind=' "$tmp/got")
-[ "$untagged" = 0 ] || fail "$untagged delivered messages without X-Patch-Kind"
-# Kind, Subsystem and Project (the series id may differ: -t does not know
-# the store's threads).
 # shellcheck disable=SC2086
-python3 "$PD_SRC/tests/lib/expected_tags.py" "$PD_BUILD/patchdigest-milter" \
-    "$tmp/patchdigest.conf" Kind,Subsystem,Project $files >"$tmp/want" ||
-    fail "-t of the originals"
-python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from expected_tags import filter_tags
-for l in open(sys.argv[2]): print(filter_tags(l, ["Kind", "Subsystem", "Project"]))' \
-    "$PD_SRC/tests/lib" "$tmp/got" | sort >"$tmp/got.cmp" || fail "filter"
-diff "$tmp/want" "$tmp/got.cmp" >"$tmp/diff" ||
-    { head -n 20 "$tmp/diff"; fail "tags via Postfix differ from -t's"; }
+md_check_tags "$PF_MAILDIR/new" "$tmp/patchdigest.conf" $files ||
+    fail "tags via Postfix"
 echo "all $n delivered messages carry the expected tags"
 
 # One log line per message, with Postfix's queue id.
 qids=$(grep -c '^patchdigest-milter: [0-9A-F]\{6,\}: .* kind=' "$MD_LOG")
 [ "$qids" -ge "$n" ] || fail "only $qids log lines with a queue id for $n messages"
 
-# The counters equal those of an import of the same set, in the same order.
 # shellcheck disable=SC2086
-"$PD_BUILD/patchdigest" import -D "$tmp/oracle" $files >/dev/null || fail "import"
-got=$("$PD_BUILD/patchdigest" stats --json -D "$tmp/db") || fail "stats (milter)"
-want=$("$PD_BUILD/patchdigest" stats --json -D "$tmp/oracle") || fail "stats (import)"
-echo "milter: $got"
-echo "import: $want"
-[ "$got" = "$want" ] || fail "store counters differ from the import's"
+md_same_counters "$tmp/db" $files || fail "counters"
 
 # Milter stopped: Postfix accepts and delivers unchanged.
 md_stop || fail "milter did not stop cleanly"

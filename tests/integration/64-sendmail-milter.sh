@@ -43,20 +43,8 @@ got_n=$(python3 "$PD_SRC/tests/lib/sendmail_queue.py" "$tmp/sm/queue" "$tmp/out"
     fail "reading the queue"
 [ "$got_n" = "$n" ] || fail "$got_n of $n queued messages read"
 
-# Every message tagged once, in place, with the tags -t computes.
-python3 "$PD_SRC/tests/lib/maildir_tags.py" --placed "$tmp/out" >"$tmp/got" ||
-    fail "tags repeated, misplaced or badly spaced"
-untagged=$(grep -vc 'X-Patch-Kind=' "$tmp/got")
-[ "$untagged" = 0 ] || fail "$untagged queued messages without X-Patch-Kind"
 # shellcheck disable=SC2086
-python3 "$PD_SRC/tests/lib/expected_tags.py" "$PD_BUILD/patchdigest-milter" \
-    "$tmp/patchdigest.conf" Kind,Subsystem,Project $files >"$tmp/want" ||
-    fail "-t of the originals"
-python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from expected_tags import filter_tags
-for l in open(sys.argv[2]): print(filter_tags(l, ["Kind", "Subsystem", "Project"]))' \
-    "$PD_SRC/tests/lib" "$tmp/got" | sort >"$tmp/got.cmp" || fail "filter"
-diff "$tmp/want" "$tmp/got.cmp" >"$tmp/diff" ||
-    { head -n 20 "$tmp/diff"; fail "tags via Sendmail differ from -t's"; }
+md_check_tags "$tmp/out" "$tmp/patchdigest.conf" $files || fail "tags via Sendmail"
 echo "all $n queued messages carry the expected tags"
 
 # Apart from Sendmail's Received: and our tags, each is the message sent.
@@ -101,12 +89,7 @@ for f in "$tmp/out"/*; do
 done
 
 # shellcheck disable=SC2086
-"$PD_BUILD/patchdigest" import -D "$tmp/oracle" $files >/dev/null || fail "import"
-got=$("$PD_BUILD/patchdigest" stats --json -D "$tmp/db") || fail "stats (milter)"
-want=$("$PD_BUILD/patchdigest" stats --json -D "$tmp/oracle") || fail "stats (import)"
-echo "milter: $got"
-echo "import: $want"
-[ "$got" = "$want" ] || fail "store counters differ from the import's"
+md_same_counters "$tmp/db" $files || fail "counters"
 
 # Milter stopped: Sendmail takes the mail and queues it unchanged.
 md_stop || fail "milter did not stop cleanly"
