@@ -16,8 +16,10 @@
 #   BENCH_PF_ROUNDS    interleaved rounds of the Postfix cases, median [3]
 #   BENCH_LAT_N        messages of the one-session latency runs [200]
 #   BENCH_DIGEST_N     messages of the digest range [10000]
+#   BENCH_SM_INET_N    messages of the Sendmail inet latency run [50]
 #   BENCH_NOTMUCH=0    skip notmuch (new, insert); BENCH_PI=0 skip
-#                      public-inbox; BENCH_POSTFIX=0 skip Postfix
+#                      public-inbox; BENCH_POSTFIX=0 skip Postfix;
+#                      BENCH_SENDMAIL=0 skip Sendmail
 #   BENCH_KEEP=1       keep the temporary directory
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,6 +39,7 @@ PF_ROUNDS=${BENCH_PF_ROUNDS:-3}
 TICKS=$(getconf CLK_TCK)
 LAT_N=${BENCH_LAT_N:-200}
 DIGEST_N=${BENCH_DIGEST_N:-10000}
+SM_INET_N=${BENCH_SM_INET_N:-50}
 
 if [ ! -f "$ARCHIVE" ]; then
 	echo "bench: $ARCHIVE not found" >&2
@@ -58,6 +61,10 @@ cleanup() {
 	if [ -n "${PF_TMP:-}" ]; then
 		pf_teardown
 	fi
+	if [ -n "${SM_DIR:-}" ]; then
+		sm_teardown
+	fi
+	[ -z "${SM_SOCKDIR:-}" ] || rm -rf "$SM_SOCKDIR"
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: kept $T" >&2
 	else
@@ -553,13 +560,18 @@ throughput() {
 	calc "$PF_N / ($t1 - $t0)" "%.0f"
 }
 
-# latency: p50 ms per message of LAT_N real archive messages, one session.
-latency() {
-	clear_maildir
+# lat_p50 PORT RCPT N: p50 ms per message of the first N of LAT_N real
+# archive messages, one session.
+lat_p50() {
 	ls "$MD/new" | head -n "$LAT_N" | sed "s|^|$MD/new/|" >"$T/lat.files"
 	# shellcheck disable=SC2046
-	python3 tests/bench/smtp-latency.py 127.0.0.1 "$PF_PORT" "$PF_USER@localhost" \
-	    $(cat "$T/lat.files") 2>>"$T/pf.err" | cut -d' ' -f1
+	python3 tests/bench/smtp-latency.py 127.0.0.1 "$1" "$2" \
+	    $(head -n "$3" "$T/lat.files") 2>>"$T/lat.err" | cut -d' ' -f1
+}
+
+latency() {
+	clear_maildir
+	lat_p50 "$PF_PORT" "$PF_USER@localhost" "$LAT_N"
 }
 
 # pf_case NAME [MILTER_PID]: throughput, latency and CPU of the current
@@ -714,6 +726,61 @@ if [ -z "$PF_REASON" ]; then
 	done
 else
 	row "Postfix + patchdigest-milter: delivered msgs/s" "n/a ($PF_REASON)" "n/a" "n/a" ">= 0.75"
+fi
+
+# --- Sendmail: latency only -------------------------------------------------
+# A real Sendmail (tests/lib/sendmail.sh: unpacked by install-deps.sh test,
+# on 127.0.0.1, queue only) with patchdigest-milter on a unix socket, then
+# on an inet one, each p50 against the same Sendmail without the milter
+# running (no F= flag: it goes on without it).
+
+SM_REASON=
+if [ "${BENCH_SENDMAIL:-1}" != 1 ]; then
+	SM_REASON="skipped (BENCH_SENDMAIL=0)"
+elif [ "$(id -u)" != 0 ]; then
+	SM_REASON="needs root"
+else
+	. "$PD_SRC/tests/lib/sendmail.sh"
+	[ -x "$SM_BIN" ] || SM_REASON="no Sendmail (contrib/install-deps.sh test)"
+fi
+# sm_case NAME SOCKET N: p50 with the milter on SOCKET, then without it.
+sm_case() {
+	sm_l=n/a sm_nl=n/a
+	rm -rf "$T/store"
+	if start_milter "$2" "$MILTER" -f -c "$T/bench.conf" -p "$2" &&
+	    sm_setup "$T/sm-$1" "$2" 2>>"$T/lat.err"; then
+		sync
+		sm_l=$(lat_p50 "$SM_PORT" root@localhost "$3")
+		stop_milter
+		sm_nl=$(lat_p50 "$SM_PORT" root@localhost "$3")
+	else
+		stop_milter
+	fi
+	sm_teardown
+	SM_DIR=
+	say "sendmail $1: p50 ${sm_l:-n/a} ms, without the milter ${sm_nl:-n/a} ms"
+	echo "${sm_l:-n/a} ${sm_nl:-n/a}" >"$T/sm.$1"
+}
+if [ -z "$SM_REASON" ]; then
+	say "Sendmail: latency over $LAT_N (inet: $SM_INET_N)"
+	SM_SOCKDIR=$(mktemp -d /run/pd-bench.XXXXXX)	# not below /tmp: Sendmail refuses it
+	sm_case unix "unix:$SM_SOCKDIR/pd.sock" "$LAT_N"
+	sm_case inet "inet:10026@127.0.0.1" "$SM_INET_N"
+	sm_added() {	# NAME: p50 with the milter minus without it
+		read -r a b <"$T/sm.$1"
+		case "$a$b" in
+		*n/a*) echo "n/a" ;;
+		*) calc "$a - $b" "%.2f" ;;
+		esac
+	}
+	SM_UNIX=$(sm_added unix)
+	row "Sendmail + patchdigest-milter (unix): added latency p50, ms" "$SM_UNIX" \
+	    "no milter $(cut -d' ' -f2 "$T/sm.unix")" \
+	    "$(ratio "$(cut -d' ' -f1 "$T/sm.unix")" "$(cut -d' ' -f2 "$T/sm.unix")")" "-"
+	row "  the same on an inet socket: ms" "$(sm_added inet)" "unix $SM_UNIX" \
+	    "$(ratio "$(sm_added inet)" "$SM_UNIX")" "(unix is the default)"
+else
+	row "Sendmail + patchdigest-milter: added latency p50, ms" "n/a ($SM_REASON)" "n/a" "n/a" "-"
 fi
 
 # --- The table ---------------------------------------------------------------

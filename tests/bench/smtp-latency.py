@@ -22,7 +22,8 @@ def main():
     msgs = []
     for path in sys.argv[4:]:
         with open(path, "rb") as f:
-            msgs.append(f.read())
+            # SMTP's lines end in CRLF; Sendmail refuses a bare LF
+            msgs.append(f.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     times = []
     with smtplib.SMTP(host, port, timeout=60) as s:
         s.ehlo("bench.localhost")
