@@ -17,10 +17,7 @@ corpus=$PD_SHARED/corpus/lore-kvmarm
 set_list=$corpus/_sets/window_week-2022-11-28.txt
 [ -f "$set_list" ] || fail "no $set_list"
 
-tmp=$(mktemp -d /tmp/pd-sendmail.XXXXXX)
-# Sendmail refuses a milter socket below a world-writable directory (/tmp).
-sockdir=$(mktemp -d /run/pd-sendmail.XXXXXX)
-MD_LOG=$tmp/milter.log
+tmp='' sockdir=''
 cleanup() {
 	sm_teardown
 	md_kill
@@ -28,6 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+tmp=$(mktemp -d /tmp/pd-sendmail.XXXXXX) || fail "mktemp"
+# Sendmail refuses a milter socket below a world-writable directory (/tmp).
+sockdir=$(mktemp -d /run/pd-sendmail.XXXXXX) || fail "mktemp in /run"
+MD_LOG=$tmp/milter.log
 
 files=$(sed "s|^|$corpus/|" "$set_list")
 n=$(echo "$files" | wc -l)
@@ -73,7 +74,8 @@ for path in sys.argv[2:]:
 for name in os.listdir(sys.argv[1]):
     fields, body = split(open(os.path.join(sys.argv[1], name), 'rb').read())
     items = values(fields)
-    assert items[0][0].lower() == 'received', (name, items[0])
+    if not items or items[0][0].lower() != 'received':
+        sys.exit('%s: does not start with Received:' % name)
     want = sent.get(fields['Message-ID'])
     if want is None or items[1:] != want[0] or body != want[1]:
         sys.exit('%s (%s): header or body differs from the message sent'
