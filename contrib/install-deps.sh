@@ -48,11 +48,12 @@ if [ -n "$missing" ]; then
 fi
 
 smroot=${PD_SENDMAIL_ROOT:-/var/cache/patchdigest-test/sendmail}
-if [ "${1:-build}" = test ] && [ ! -x "$smroot/usr/libexec/sendmail/sendmail" ] &&
-    [ "$(id -u)" != 0 ]; then
-	# only the tests with Sendmail need it, and they run as root
-	echo "install-deps: as root, would unpack Sendmail into $smroot" >&2
-elif [ "${1:-build}" = test ] && [ ! -x "$smroot/usr/libexec/sendmail/sendmail" ]; then
+if [ "${1:-build}" = test ] && [ ! -x "$smroot/usr/libexec/sendmail/sendmail" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		# only the tests with Sendmail need it, and they run as root
+		echo "install-deps: as root, would unpack Sendmail into $smroot" >&2
+		exit 0
+	fi
 	echo "install-deps: unpacking sendmail-bin and sendmail-cf into $smroot"
 	dl=$(mktemp -d)
 	trap 'rm -rf "$dl"' EXIT
