@@ -353,7 +353,8 @@ pd_classify_own_project(const char *rules, char **out)
 
 /*
  * The title's leading "token:" chain: "KVM: arm64: Fix x" -> KVM, arm64.
- * A token has no blanks, except "x86/boot, KVM: ..." which gives x86/boot.
+ * A token has no blanks; "x86/boot, KVM: ..." gives x86/boot, and
+ * "arm64:kvm: ..." arm64, kvm.
  */
 static void
 chain_parse(const char *title, struct chain *ch)
@@ -366,12 +367,17 @@ chain_parse(const char *title, struct chain *ch)
 		size_t l, w;
 
 		s += strspn(s, " \t");
-		if ((colon = strchr(s, ':')) == NULL ||
-		    (colon[1] != ' ' && colon[1] != '\t' && colon[1] != '\0'))
+		if ((colon = strchr(s, ':')) == NULL)
+			break;
+		w = strcspn(s, " \t");
+		/* "arm64:kvm: x" as "arm64: kvm: x"; not "a:b c" nor "std::x" */
+		if (colon[1] != ' ' && colon[1] != '\t' && colon[1] != '\0' &&
+		    (colon[1] == ':' || w == 0 || s[w - 1] != ':'))
 			break;
 		l = (size_t)(colon - s);
 		w = strcspn(s, " \t,");
-		if (w < l && !(s[w] == ',' && s[w + 1] == ' '))
+		/* "x86/boot, KVM: x" and "perf,kvm/arm64: x": the first */
+		if (w < l && s[w] != ',')
 			break;
 		if (w < l)
 			l = w;
@@ -381,6 +387,15 @@ chain_parse(const char *title, struct chain *ch)
 		ch->tok[ch->n++][l] = '\0';
 		s = colon + 1;
 	}
+}
+
+int
+pd_classify_title_named(const char *title)
+{
+	struct chain ch;
+
+	chain_parse(title ? title : "", &ch);
+	return ch.n > 0;
 }
 
 static int
@@ -535,7 +550,7 @@ match_path_rule(const pd_classifier *c, const char *path, struct tally *t)
 	return 1;
 }
 
-/* The match of most touched files (then the deepest); 0 when none. */
+/* The name of most touched files (then the deepest match); 0 when none. */
 static int
 by_files(const pd_classifier *c, const pd_msg *m, file_match_fn fn,
     struct tally *best, size_t *nfiles)
@@ -555,15 +570,16 @@ by_files(const pd_classifier *c, const pd_msg *m, file_match_fn fn,
 		(*nfiles)++;
 		if (!fn(c, path, &one))
 			continue;
-		for (i = 0; i < nt && t[i].key != one.key; i++)
+		/* by name: several path rules name one subsystem */
+		for (i = 0; i < nt && strcmp(t[i].name, one.name) != 0; i++)
 			;
 		if (i == nt) {
 			if (nt == MAXTALLY)
 				continue;
 			t[nt++] = one;
 		} else if (one.depth > t[i].depth) {
-			t[i].depth = one.depth;
-			t[i].pattern = one.pattern;
+			one.files = t[i].files;
+			t[i] = one;
 		}
 		t[i].files++;
 	}

@@ -35,6 +35,11 @@ int pd_classify_own_project(const char *rules, char **out);
 
 /* c may be NULL (the generic rule alone: the first token). Always fills *out. */
 int pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out);
+/*
+ * Whether a title names its subsystem with a leading "token:" ("KVM: arm64:
+ * Fix x"), rather than leaving it to the touched files.
+ */
+int pd_classify_title_named(const char *title);
 /* Best MAINTAINERS section for one path; NULL when none or not loaded. */
 const char *pd_classify_path(const pd_classifier *c, const char *path,
     char *why, size_t whylen);

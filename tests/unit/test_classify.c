@@ -172,6 +172,7 @@ static void
 test_aliases_and_kinds(void **state)
 {
 	static const char *const qemu_files[] = { "target/arm/kvm.c", NULL };
+	static const char *const qemu_docs[] = { "docs/system/arm/virt.rst", NULL };
 	static const char *const arm_files[] = { "arch/arm64/kvm/arm.c",
 	    "arch/arm64/kvm/mmu.c", "virt/kvm/kvm_main.c", NULL };
 	int bad = 0;
@@ -185,6 +186,23 @@ test_aliases_and_kinds(void **state)
 	expect(rules, "[PATCH] arm64: KVM: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
 	expect(rules, "[PATCH] KVM: riscv: Fix a thing", NULL, "RISC-V: KVM", "linux", &bad);
 	expect(rules, "[PATCH] kvm: s390: Fix a thing", NULL, "KVM: s390", "linux", &bad);
+	/* spellings of the kvmarm archive, 2019-2023 */
+	expect(rules, "[PATCH] KVM: arm64/mmu: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] KVM: aarch64: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] KVM: arm: vgic: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] arm64/kvm: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH 0/3] kvm-arm64: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] KVM: powerpc: Fix a thing", NULL, "KVM: PPC", "linux", &bad);
+	expect(rules, "[PATCH] kvm/x86: Fix a thing", NULL, "KVM: x86", "linux", &bad);
+	expect(rules, "[PATCH] KVM: selftest: Fix a thing", NULL, "KVM: selftests", "linux", &bad);
+	expect(rules, "[PATCH 0/2] kvm/selftests: Fix a thing", NULL, "KVM: selftests", "linux", &bad);
+	expect(rules, "[PATCH] KVM: riscv/mmu: Fix a thing", NULL, "RISC-V: KVM", "linux", &bad);
+	expect(rules, "[PATCH] KVM: mips/mmu: Fix a thing", NULL, "KVM: MIPS", "linux", &bad);
+	expect(rules, "[PATCH 10/10] RFC: KVM: arm64: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] TESTONLY: KVM: arm64: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] ANDROID: KVM: arm64: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	/* "x86/kvm:" is the guest side, not KVM: x86 */
+	expect(rules, "[PATCH] x86/kvm: Fix a thing", NULL, "x86/kvm", "linux", &bad);
 	expect(rules, "[PATCH] KVM: Fooarch: Fix a thing", NULL, "KVM: Fooarch", "linux", &bad);
 	expect(rules, "[PATCH] kvm: fooarch: Fix a thing", NULL, "KVM: fooarch", "linux", &bad);
 	/* tree tags, either side of PATCH */
@@ -197,6 +215,8 @@ test_aliases_and_kinds(void **state)
 	    "kvm-unit-tests", &bad);
 	/* QEMU by file path, whatever the subject says */
 	expect(rules, "[PATCH] kvm: Fix a thing", qemu_files, "KVM", "qemu", &bad);
+	expect(rules, "[PATCH 3/3] docs/system/arm/virt: Fix a thing", qemu_docs,
+	    "docs/system/arm/virt", "qemu", &bad);
 	/* non-patch messages keep the subject's subsystem */
 	expect(rules, "Re: [PATCH] kvm: arm64: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
 	expect(rules, "Re: [PATCH v2 3/7] x86/sev: Fix a thing", NULL, "x86/sev", "linux", &bad);
@@ -209,6 +229,44 @@ test_aliases_and_kinds(void **state)
 	    "KERNEL VIRTUAL MACHINE FOR ARM64 (KVM/arm64)", "linux", &bad);
 	/* ... but not for another project's tree */
 	expect(kernel, "[PATCH] target/arm: Fix a thing", qemu_files, "target/arm", "qemu", &bad);
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * A title's "token:" chain without blanks ("arm64:kvm:", "perf,kvm/arm64:"),
+ * and not what only looks like one.  Titles without a chain: the subsystem
+ * most files name, whichever of its path rules each matched (the nVHE
+ * series of 2020: 15 files of KVM: arm64 under three prefixes, 12 more of
+ * arm64).
+ */
+static void
+test_chain_and_files(void **state)
+{
+	static const char *const nvhe[] = { "arch/arm64/kvm/a.c", "arch/arm64/kvm/b.c",
+	    "arch/arm64/include/asm/kvm_host.h", "arch/arm64/include/asm/kvm_mmu.h",
+	    "arch/arm64/include/uapi/asm/kvm.h", "arch/arm64/kernel/a.c",
+	    "arch/arm64/kernel/b.c", "arch/arm64/mm/c.c", "arch/arm64/Kconfig", NULL };
+	static const char *const tie[] = { "arch/arm64/kvm/a.c", "arch/arm64/kernel/b.c",
+	    NULL };
+	int bad = 0;
+
+	(void)state;
+	expect(rules, "[PATCH] arm64:kvm: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] KVM:arm64: Fix a thing", NULL, "KVM: arm64", "linux", &bad);
+	expect(rules, "[PATCH] perf,kvm/arm64: Add stat support", NULL, "perf", "linux", &bad);
+	expect(rules, "[PATCH] x86/boot, KVM: Fix a thing", NULL, "x86/boot", "linux", &bad);
+	expect(rules, "[PATCH] std::move: Fix a thing", NULL, "linux", "linux", &bad);
+	expect(rules, "[PATCH] Fix a:b handling: here", NULL, "linux", "linux", &bad);
+	expect(rules, "[PATCH] arm64:kvm fix", NULL, "linux", "linux", &bad);
+	expect(rules, "[PATCH 0/9] Opt-in always-on nVHE hypervisor", nvhe, "KVM: arm64",
+	    "linux", &bad);
+	/* a tie: the deeper match */
+	expect(rules, "[PATCH] Fix a thing", tie, "KVM: arm64", "linux", &bad);
+	assert_true(pd_classify_title_named("KVM: arm64: Fix"));
+	assert_true(pd_classify_title_named("arm64:kvm: Fix"));
+	assert_false(pd_classify_title_named("Opt-in always-on nVHE hypervisor"));
+	assert_false(pd_classify_title_named("std::move: Fix"));
+	assert_false(pd_classify_title_named(NULL));
 	assert_int_equal(bad, 0);
 }
 
@@ -565,6 +623,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_subjects),
 		cmocka_unit_test(test_aliases_and_kinds),
+		cmocka_unit_test(test_chain_and_files),
 		cmocka_unit_test(test_maintainers_catchall),
 		cmocka_unit_test(test_builtin),
 		cmocka_unit_test(test_custom_rules),
