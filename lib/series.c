@@ -466,7 +466,40 @@ loose:
 	return loose_put(st, t, m, version, cn, sid, threaded);
 }
 
-/* The latest version under one title or change-id; links supersedes. */
+/* s supersedes version v, series id, unless it already names a later one. */
+static void
+supersede(struct srec *s, const char *id, int v, char *prev, size_t prevlen)
+{
+	if (v < 1 || v >= s->version || (*s->supersedes && v <= s->supersedes_version))
+		return;
+	snprintf(prev, prevlen, "%s", id);
+	s->supersedes = prev;
+	s->supersedes_version = v;
+}
+
+/* What earlier posting of its version, id, superseded: s does too. */
+static int
+supersede_as(pd_store *st, MDB_txn *t, const char *id, struct srec *s,
+    char *prev, size_t prevlen)
+{
+	MDB_val k = sval(id), v;
+	struct srec o;
+	int rc;
+
+	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0 || (rc = pd_record_series_decode(&k, &v, &o)) != 0)
+		return rc;
+	supersede(s, o.supersedes, o.supersedes_version, prev, prevlen);
+	return 0;
+}
+
+/*
+ * The latest posting under one title or change-id; links supersedes to the
+ * latest earlier version.  A version posted again (a send cut short and
+ * redone, a resend) links as its first posting did, and is the one later
+ * versions link to.
+ */
 static int
 version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
     const char *sid, int version, struct srec *s, char *prev, size_t prevlen)
@@ -485,13 +518,12 @@ version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
 
 		if (rb.err)
 			return PD_ECORRUPT;
-		if (strcmp(olds, sid) == 0 || oldv >= version)
+		if (strcmp(olds, sid) == 0 || oldv > version)
 			return 0;
-		if (*s->supersedes == '\0') {
-			snprintf(prev, prevlen, "%s", olds);
-			s->supersedes = prev;
-			s->supersedes_version = oldv;
-		}
+		if (oldv < version)
+			supersede(s, olds, oldv, prev, prevlen);
+		else if ((rc = supersede_as(st, t, olds, s, prev, prevlen)) != 0)
+			return rc;
 	} else if (rc != MDB_NOTFOUND)
 		return rc;
 	w_u64(&vb, (uint64_t)version);

@@ -1104,6 +1104,77 @@ put_rawf(pd_store *st, const char *fmt, ...)
 	put_raw(st, raw);
 }
 
+/* A cover, and with p1 its patch 1 replying to it, of one posting. */
+static void
+post_version(pd_store *st, const char *stem, int v, const char *title,
+    const char *p1)
+{
+	char ver[16] = "";
+
+	if (v > 1)
+		snprintf(ver, sizeof(ver), "v%d ", v);
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH %s0/2] %s\n"
+	    "Message-ID: <%s-0@ex.org>\nDate: Mon, 1 Dec 2025 10:00:00 +0000\n\nA.\n",
+	    ver, title, stem);
+	if (p1 != NULL)
+		put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH %s1/2] %s\n"
+		    "Message-ID: <%s-1@ex.org>\nIn-Reply-To: <%s-0@ex.org>\n"
+		    "Date: Mon, 1 Dec 2025 10:00:01 +0000\n\nB.\n", ver, p1, stem, stem);
+}
+
+static void
+expect_supersedes(pd_store *st, const char *id, const char *prev, int v)
+{
+	struct pd_series s;
+
+	assert_int_equal(pd_store_series_get(st, id, &s), 0);
+	if (prev == NULL)
+		assert_null(s.supersedes);
+	else {
+		assert_non_null(s.supersedes);
+		assert_string_equal(s.supersedes, prev);
+		assert_int_equal(s.supersedes_version, v);
+	}
+	pd_series_clear(&s);
+}
+
+/*
+ * "supersedes" names the latest earlier version that the cover's title or
+ * patch 1's names, not the first found (the kvmarm archive: a v5 whose
+ * cover matched v3 and whose patch 1 matched v4).  A version posted again
+ * (a cover sent alone, the send cut short, then the whole series; a
+ * resend) links as its first posting did, and the next version links to
+ * the later posting.
+ */
+static void
+test_versions_latest(void **state)
+{
+	pd_store *st;
+
+	(void)state;
+	st = open_store("db", 0, 0);
+	post_version(st, "a1", 1, "Alpha", "KVM: Prep");
+	post_version(st, "a2", 2, "Beta", "KVM: Prep");
+	post_version(st, "a3", 3, "Alpha", "KVM: Prep");
+	expect_supersedes(st, "a2-0@ex.org", "a1-0@ex.org", 1);
+	expect_supersedes(st, "a3-0@ex.org", "a2-0@ex.org", 2);
+
+	post_version(st, "g1", 1, "Gamma", "KVM: g1");
+	post_version(st, "g2a", 2, "Gamma", NULL);
+	post_version(st, "g2b", 2, "Gamma", "KVM: g1 reworked");
+	post_version(st, "g3", 3, "Gamma", "KVM: g1 again");
+	expect_supersedes(st, "g1-0@ex.org", NULL, 0);
+	expect_supersedes(st, "g2a-0@ex.org", "g1-0@ex.org", 1);
+	expect_supersedes(st, "g2b-0@ex.org", "g1-0@ex.org", 1);
+	expect_supersedes(st, "g3-0@ex.org", "g2b-0@ex.org", 2);
+	/* a repost of v1 has nothing to take; an earlier version none to give */
+	post_version(st, "g1r", 1, "Gamma", NULL);
+	expect_supersedes(st, "g1r-0@ex.org", NULL, 0);
+	post_version(st, "g4", 4, "Gamma", NULL);
+	expect_supersedes(st, "g4-0@ex.org", "g3-0@ex.org", 3);
+	pd_store_close(st);
+}
+
 /*
  * A reply's trailers are its sender's (b4 as oracle, kvmarm archive): not
  * those of a commit message it carries (a stable-tree note, the patch
@@ -2582,6 +2653,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_long_ids, setup, teardown),
 		cmocka_unit_test(test_series_guess),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions_latest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_own_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_person_once, setup, teardown),
