@@ -348,12 +348,14 @@ struct block {			/* one shown message */
 struct tally {			/* a subsystem and its patch messages in a series */
 	char *name;
 	unsigned n;
+	unsigned patches;	/* of n, those not cover letters */
 	int part;		/* its lowest part number, INT_MAX for none */
 };
 
-struct series {			/* in order of their first patch message in the range */
+struct series {			/* in order of their first patch message, then replies */
 	char *id;
-	char *first;		/* its first message in the range */
+	char *first;		/* its first message in the range (patch or cover) */
+	uint64_t first_seq;	/* that of its first message, a reply if only replies */
 	int id_seen;		/* the message id names is in the range */
 	unsigned messages;	/* patch messages of it in the range */
 	char *subject, *author, *project;
@@ -361,6 +363,16 @@ struct series {			/* in order of their first patch message in the range */
 	size_t nsubs;
 	struct pd_series info;
 	int have_info;
+};
+
+struct reply {			/* a reply of the range, for the series it answers */
+	uint64_t seq;
+	char *parent;
+};
+
+struct step {			/* what Message-ID leads to: a series, or a parent */
+	int patch;
+	char *next;
 };
 
 struct group {			/* one subsystem of the patch list */
@@ -381,6 +393,9 @@ struct digest {
 	struct series *series;
 	size_t nseries;
 	GHashTable *series_idx;	/* series id -> index + 1 */
+	GHashTable *up;		/* Message-ID in the range -> series id, or parent */
+	struct reply *replies;	/* in arrival order */
+	size_t nreplies;
 	struct group *groups;
 	size_t ngroups;
 	int err;
@@ -467,8 +482,9 @@ find_series(struct digest *d, const char *id)
 	return v ? &d->series[GPOINTER_TO_SIZE(v) - 1] : NULL;
 }
 
+/* The series id (rec is its first message), found or added. */
 static struct series *
-add_series(struct digest *d, const struct pd_rec *rec, const char *id)
+add_series(struct digest *d, const struct pd_rec *rec, const char *id, uint64_t seq)
 {
 	struct series *s;
 
@@ -482,6 +498,7 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 	memset(s, 0, sizeof(*s));
 	s->id = xstrdup(d, id);
 	s->first = xstrdup(d, rec->msgid);
+	s->first_seq = seq;
 	s->subject = xstrdup(d, rec->subject);
 	s->author = xstrdup(d, rec->author);
 	s->project = xstrdup(d, rec->project);
@@ -502,6 +519,7 @@ tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
 		if (strcmp(s->subs[i].name, name) == 0) {
 			t = &s->subs[i];
 			t->n++;
+			t->patches += rec->kind != PD_KIND_COVER;
 			if (part < t->part)
 				t->part = part;
 			return 0;
@@ -511,6 +529,7 @@ tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
 	t = &s->subs[s->nsubs++];
 	t->name = xstrdup(d, name);
 	t->n = 1;
+	t->patches = rec->kind != PD_KIND_COVER;
 	t->part = part;
 	return d->err;
 }
@@ -543,6 +562,65 @@ is_shown(const struct pd_rec *rec)
 }
 
 static int
+is_patch(const struct pd_rec *rec)
+{
+	return rec->kind == PD_KIND_COVER || rec->kind == PD_KIND_PATCH;
+}
+
+static const char *
+series_of(const struct pd_rec *rec)
+{
+	return rec->series && rec->series[0] ? rec->series : rec->msgid;
+}
+
+static void
+step_free(void *p)
+{
+	struct step *st = p;
+
+	if (st != NULL)
+		free(st->next);
+	free(st);
+}
+
+/* Where a message leads a reply's walk up: to its series, or its parent. */
+static void
+note_step(struct digest *d, const struct pd_rec *rec)
+{
+	struct step *st;
+	const char *next = is_patch(rec) ? series_of(rec) : rec->in_reply_to;
+	char *key;
+
+	if (g_hash_table_contains(d->up, rec->msgid))
+		return;
+	st = malloc(sizeof(*st));
+	key = strdup(rec->msgid);
+	if (st == NULL || key == NULL || (st->next = strdup(next ? next : "")) == NULL) {
+		free(st);
+		free(key);
+		d->err = PD_ENOMEM;
+		return;
+	}
+	st->patch = is_patch(rec);
+	g_hash_table_insert(d->up, key, st);
+}
+
+static int
+note_reply(struct digest *d, const struct pd_rec *rec)
+{
+	struct reply *r;
+
+	if (rec->in_reply_to == NULL || *rec->in_reply_to == '\0')
+		return 0;
+	if (grow(&d->replies, d->nreplies, sizeof(*d->replies)) != 0)
+		return PD_ENOMEM;
+	r = &d->replies[d->nreplies++];
+	r->seq = rec->seq;
+	r->parent = xstrdup(d, rec->in_reply_to);
+	return d->err;
+}
+
+static int
 msg_cb(const struct pd_rec *rec, void *arg)
 {
 	struct digest *d = arg;
@@ -550,10 +628,13 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	struct block *b;
 	const char *id;
 
-	if (rec->kind != PD_KIND_COVER && rec->kind != PD_KIND_PATCH)
-		return 0;
-	id = rec->series && rec->series[0] ? rec->series : rec->msgid;
-	if ((s = add_series(d, rec, id)) == NULL || tally_add(d, s, rec) != 0)
+	note_step(d, rec);
+	if (rec->kind == PD_KIND_REPLY)
+		return d->err ? d->err : note_reply(d, rec);
+	if (!is_patch(rec))
+		return d->err;
+	id = series_of(rec);
+	if ((s = add_series(d, rec, id, rec->seq)) == NULL || tally_add(d, s, rec) != 0)
 		return d->err;
 	s->messages++;
 	s->id_seen = s->id_seen || strcmp(rec->msgid, s->id) == 0;
@@ -589,6 +670,30 @@ blockcmp(const void *a, const void *b)
 }
 
 /*
+ * A cover whose title names no subsystem was filed by its diffstat's
+ * majority ("KVM: PPC" for 5 of 22 files): when none of the patches here
+ * has that subsystem and most of them share another, theirs says more.
+ */
+static int
+cover_outvoted(const struct series *s)
+{
+	unsigned all = 0, top = 0;
+
+	if (pd_classify_title_named(s->info.title))
+		return 0;
+	for (size_t i = 0; i < s->nsubs; i++) {
+		if (s->subs[i].patches == 0)
+			continue;
+		if (strcmp(s->subs[i].name, s->info.subsystem) == 0)
+			return 0;
+		all += s->subs[i].patches;
+		if (s->subs[i].patches > top)
+			top = s->subs[i].patches;
+	}
+	return top * 2 > all;
+}
+
+/*
  * The subsystem of a series: its cover letter's, else that of most of its
  * patches here (a series is not filed by whichever patch came first).  A
  * cover or patches filed under their project's name only say that their
@@ -601,11 +706,14 @@ series_subsystem(const struct series *s, const char *proj)
 	    *s->info.subsystem ? s->info.subsystem : NULL;
 	const char *top;
 
-	if (sub != NULL && strcasecmp(sub, proj) != 0)
+	if (sub != NULL && strcasecmp(sub, proj) != 0 && !cover_outvoted(s))
 		return sub;
 	if (*(top = tally_top(s, proj)) != '\0')
 		return top;
-	return sub != NULL ? sub : tally_top(s, NULL);
+	if (sub == NULL && *(sub = tally_top(s, NULL)) == '\0' && s->have_info &&
+	    s->info.subsystem != NULL)
+		sub = s->info.subsystem;	/* only replies here: as first filed */
+	return sub;
 }
 
 /*
@@ -654,6 +762,17 @@ groupcmp(const void *a, const void *b)
 	return pd_digest_tiecmp(x->name, y->name);
 }
 
+/* Series by their first message in the range. */
+static int
+arrivalcmp(const void *a, const void *b, void *arg)
+{
+	const struct digest *d = arg;
+	uint64_t x = d->series[*(const size_t *)a].first_seq;
+	uint64_t y = d->series[*(const size_t *)b].first_seq;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Group the series by subsystem (the series', which its parts may not all
  * share): a heading counts the patch messages of the range in its series.
@@ -683,9 +802,82 @@ make_groups(struct digest *d)
 			return PD_ENOMEM;
 		g->series[g->nseries++] = i;
 	}
+	for (size_t i = 0; i < d->ngroups; i++)
+		qsort_r(d->groups[i].series, d->groups[i].nseries, sizeof(size_t),
+		    arrivalcmp, d);
 	if (d->ngroups > 1)
 		qsort(d->groups, d->ngroups, sizeof(*d->groups), groupcmp);
 	return 0;
+}
+
+static int
+step_cb(const struct pd_rec *rec, void *arg)
+{
+	struct digest *d = arg;
+
+	note_step(d, rec);
+	return d->err;
+}
+
+/*
+ * The patch or cover a reply answers: its nearest such ancestor, as its
+ * trailers are credited (credit.c), found in the range or else in the
+ * store.  Into *at its Message-ID; NULL when there is none.
+ */
+static const struct step *
+answered(struct digest *d, pd_store *st, const char *id, const char **at)
+{
+	const struct step *s = NULL;
+
+	for (int up = 0; up < 32 && id != NULL && *id != '\0'; up++) {
+		if ((s = g_hash_table_lookup(d->up, id)) == NULL) {
+			int rc = pd_store_get_msg(st, id, step_cb, d);
+
+			if (rc != 0 && rc != PD_ENOTFOUND)
+				d->err = rc;
+			if (d->err || (s = g_hash_table_lookup(d->up, id)) == NULL)
+				return NULL;
+		}
+		if (s->patch) {
+			*at = id;
+			return s;
+		}
+		id = s->next;
+	}
+	return NULL;
+}
+
+/*
+ * Series with only replies in the range are listed too (SPEC 5: "a
+ * message in the range"): their new trailers show there, which a listing
+ * of new patches alone would show only as they stood when posted.
+ */
+static int
+add_answered(struct digest *d, pd_store *st)
+{
+	for (size_t i = 0; i < d->nreplies && d->err == 0; i++) {
+		const char *at = NULL;
+		const struct step *p = answered(d, st, d->replies[i].parent, &at);
+		struct pd_series info;
+		struct pd_rec rec = { 0 };
+		struct series *s;
+		int rc;
+
+		if (p == NULL || find_series(d, p->next) != NULL)
+			continue;
+		if ((rc = pd_store_series_get(st, p->next, &info)) == PD_ENOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		rec.msgid = at;
+		if ((s = add_series(d, &rec, p->next, d->replies[i].seq)) == NULL) {
+			pd_series_clear(&info);
+			break;
+		}
+		s->info = info;
+		s->have_info = 1;
+	}
+	return d->err;
 }
 
 static int
@@ -709,6 +901,8 @@ gather(struct digest *d, pd_store *st)
 		else if (rc != PD_ENOTFOUND)
 			return rc;
 	}
+	if ((rc = add_answered(d, st)) != 0)
+		return rc;
 	if (d->nblocks > 1)
 		qsort(d->blocks, d->nblocks, sizeof(*d->blocks), blockcmp);
 	return make_groups(d);
@@ -752,9 +946,14 @@ digest_clear(struct digest *d)
 			pd_series_clear(&s->info);
 	}
 	free(d->series);
+	for (size_t i = 0; i < d->nreplies; i++)
+		free(d->replies[i].parent);
+	free(d->replies);
 	free(d->own_project);
 	if (d->series_idx != NULL)
 		g_hash_table_destroy(d->series_idx);
+	if (d->up != NULL)
+		g_hash_table_destroy(d->up);
 	for (size_t i = 0; i < d->ngroups; i++) {
 		free(d->groups[i].name);
 		free(d->groups[i].series);
@@ -800,6 +999,8 @@ entry_details(struct buf *b, const struct series *s)
 	    in->reviewed, in->acked, in->tested);
 	if (in->supersedes != NULL && in->supersedes_version > 0)
 		buf_printf(b, ", supersedes v%d", in->supersedes_version);
+	if (s->messages == 0)
+		buf_add(b, "; replies only");
 }
 
 static void
@@ -1065,6 +1266,7 @@ pd_digest_render(pd_store *st, const struct pd_conf *conf, const struct pd_range
 	d.conf = conf;
 	d.range = r;
 	d.series_idx = g_hash_table_new(g_str_hash, g_str_equal);
+	d.up = g_hash_table_new_full(g_str_hash, g_str_equal, free, step_free);
 	if ((rc = own_project(&d)) != 0 || (rc = gather(&d, st)) != 0)
 		goto out;
 	if ((rc = render_text(&d, text)) != 0)

@@ -586,6 +586,65 @@ test_render_series_subsystem(void **state)
 	free(html);
 }
 
+/* One posting: a cover with this title and diffstat, then these patches. */
+static void
+post_series(struct fixture *f, const char *stem, const char *cover,
+    const char *const *patch, int n)
+{
+	char msg[2048];
+
+	snprintf(msg, sizeof(msg), "From: S <s@example.org>\nSubject: [PATCH 0/%d] %s\n"
+	    "Message-ID: <%s-0-s@example.org>\nDate: Thu, 9 Jan 2025 10:00:00 +0000\n\n"
+	    "A series.\n\nS (1):\n  a\n\n"
+	    " arch/powerpc/kvm/book3s.c | 2 +-\n arch/powerpc/kvm/booke.c  | 2 +-\n"
+	    " virt/kvm/kvm_main.c       | 1 +\n Documentation/a.rst       | 1 +\n"
+	    " 4 files changed, 4 insertions(+), 2 deletions(-)\n", n, cover, stem);
+	ingest_cb(msg, strlen(msg), f);
+	for (int i = 0; i < n; i++) {
+		snprintf(msg, sizeof(msg), "From: S <s@example.org>\nSubject: [PATCH %d/%d] "
+		    "%s\nMessage-ID: <%s-%d-s@example.org>\nIn-Reply-To: <%s-0-s@example.org>\n"
+		    "Date: Thu, 9 Jan 2025 10:00:0%d +0000\n\nBody.\n", i + 1, n, patch[i],
+		    stem, i + 1, stem, i + 1);
+		ingest_cb(msg, strlen(msg), f);
+	}
+}
+
+/*
+ * A cover whose title names no subsystem is filed by its diffstat's
+ * majority: "KVM: PPC" for 2 of 4 files (the "KVM statistics data
+ * fd-based binary interface" series of 2021, all of whose patches are
+ * "KVM: stats:").  Its series goes under the subsystem most of its
+ * patches share when none has the cover's; not when no subsystem has more
+ * than half of them, nor when the cover's title names its own.
+ */
+static void
+test_render_cover_by_files(void **state)
+{
+	static const char *const stats[] = { "KVM: stats: Add a", "KVM: stats: Add b",
+	    "KVM: selftests: Test it" };
+	static const char *const mixed[] = { "psci: Add a", "psci: Add b", "ptp: Add c",
+	    "KVM: arm64: Use them" };
+	struct fixture *f = *state;
+	char *text, *html, *p, *q, *end;
+
+	post_series(f, "20250109.1", "Statistics interface", stats, 3);
+	post_series(f, "20250109.2", "Clock interface", mixed, 4);
+	post_series(f, "20250109.3", "KVM: PPC: Statistics for PPC", stats, 3);
+	render_open(f, NULL, &text, &html);
+	assert_non_null(p = strstr(text, "\nKVM: stats ("));
+	assert_non_null(end = strstr(p + 1, "\n\n"));
+	assert_non_null(q = strstr(text, "\n  [PATCH 0/3] Statistics interface\n"));
+	assert_true(p < q && q < end);
+	assert_non_null(p = strstr(text, "\nKVM: PPC ("));
+	assert_non_null(end = strstr(p + 1, "\n\n"));
+	assert_non_null(q = strstr(text, "\n  [PATCH 0/4] Clock interface\n"));
+	assert_true(p < q && q < end);
+	assert_non_null(q = strstr(text, "\n  [PATCH 0/3] KVM: PPC: Statistics for PPC\n"));
+	assert_true(p < q && q < end);
+	free(text);
+	free(html);
+}
+
 /*
  * "supersedes vK" names an earlier version than the entry's own.  A v1
  * series, then one git send-email run that resent it and sent its v2,
@@ -635,8 +694,66 @@ test_render_supersedes_earlier(void **state)
 			n++;
 		}
 	}
-	/* the v2 cover's entry supersedes the first v1 */
+	/* the v2 cover's entry supersedes a v1 (the resent one, the later) */
 	assert_int_equal(n, 1);
+	free(text);
+	free(html);
+}
+
+/*
+ * A series with only replies in the range is listed too (SPEC 5: "a
+ * message in the range"), under its subsystem, marked "replies only", with
+ * its trailer counts as they now stand: a reply to a reply to its patch 2
+ * counts (the nearest patch ancestor, as credited).  A reply to mail that
+ * is no patch, or to nothing stored, lists nothing; a series with a patch
+ * in the range is not marked.
+ */
+static void
+test_render_replies_only(void **state)
+{
+	static const char *const reply[] = {
+		"Re: [PATCH 2/3] KVM: x86: Reset", "<Z3uXk2ab@example.com>",
+		"Re: dirty ring and nested guests", "<6f1e2d3c-frank@example.com>",
+		"Re: [PATCH] gone", "<never-stored@example.org>",
+		"Re: [PATCH] KVM: selftests: Fix the vCPU count", "<20250107074500.77-1-dana.okafor@example.org>",
+	};
+	struct fixture *f = *state;
+	struct pd_range closed;
+	char msg[1024], *text, *html, *p, *end;
+
+	assert_int_equal(pd_store_close_range(f->st, 1, NULL, NULL, NULL, &closed), 0);
+	for (size_t i = 0; i < sizeof(reply) / sizeof(reply[0]); i += 2) {
+		snprintf(msg, sizeof(msg), "From: R <r%zu@example.org>\nSubject: %s\n"
+		    "Message-ID: <r%zu@example.org>\nIn-Reply-To: %s\n"
+		    "Date: Fri, 10 Jan 2025 10:00:0%zu +0000\n\nLooks good.\n\n"
+		    "Reviewed-by: R <r%zu@example.org>\n", i, reply[i], i, reply[i + 1],
+		    i, i);
+		ingest_cb(msg, strlen(msg), f);
+	}
+	snprintf(msg, sizeof(msg), "From: P <p@example.org>\nSubject: [PATCH] KVM: x86: "
+	    "New\nMessage-ID: <new@example.org>\nDate: Fri, 10 Jan 2025 11:00:00 +0000"
+	    "\n\nNew.\n");
+	ingest_cb(msg, strlen(msg), f);
+	snprintf(msg, sizeof(msg), "From: Q <q@example.org>\nSubject: Re: [PATCH] KVM: x86: "
+	    "New\nMessage-ID: <new-r@example.org>\nIn-Reply-To: <new@example.org>\n"
+	    "Date: Fri, 10 Jan 2025 11:00:01 +0000\n\nAcked-by: Q <q@example.org>\n");
+	render_open(f, msg, &text, &html);
+	assert_non_null(p = strstr(text, "\nKVM: x86 (1 patch message, 2 series)\n"
+	    "  [PATCH 0/3] KVM: x86: Batch dirty-ring resets per memslot\n"));
+	assert_non_null(end = strstr(p, "\n\n"));
+	assert_non_null(p = strstr(p, "Reviewed-by: 2, Acked-by: 0, Tested-by: 0; replies only\n"));
+	assert_true(p < end);
+	assert_non_null(p = strstr(text, "  [PATCH] KVM: x86: New\n      P <p@example.org>; "
+	    "v1, single patch, Reviewed-by: 0, Acked-by: 1, Tested-by: 0\n"));
+	assert_true(p < end);
+	assert_non_null(strstr(text, "\nKVM: selftests (0 patch messages, 1 series)\n"
+	    "  [PATCH] KVM: selftests: Fix the vCPU count in the steal-time test\n"));
+	assert_null(strstr(text, "dirty ring and nested guests"));
+	assert_null(strstr(text, "gone"));
+	/* no commit message block for them */
+	assert_non_null(p = strstr(text, "===== Patch Commit Messages"));
+	assert_null(strstr(p, "Batch dirty-ring"));
+	assert_non_null(strstr(html, "; replies only</span>"));
 	free(text);
 	free(html);
 }
@@ -921,6 +1038,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_own_project, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_cover_without_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_series_subsystem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_cover_by_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_replies_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_supersedes_earlier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_no_author, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_links, setup, teardown),
