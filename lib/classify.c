@@ -352,6 +352,28 @@ pd_classify_own_project(const char *rules, char **out)
 }
 
 /*
+ * "arm64:kvm:" read as "arm64: kvm:": a word of names, each starting with
+ * a letter and without a '.', ending in ':'.  Not "a:b", "std::x",
+ * "12:30:", "http://x.org:" nor "arch/arm64/kvm/sys_regs.c:1544:13:" (a
+ * compiler's warning).
+ */
+static int
+word_chain(const char *s, size_t w)
+{
+	if (w < 2 || s[w - 1] != ':')
+		return 0;
+	for (size_t i = 0; i < w; i++) {
+		unsigned char lc = (unsigned char)s[i] | 0x20;
+
+		if ((i == 0 || s[i - 1] == ':') && !(lc >= 'a' && lc <= 'z'))
+			return 0;
+		if (s[i] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * The title's leading "token:" chain: "KVM: arm64: Fix x" -> KVM, arm64.
  * A token has no blanks; "x86/boot, KVM: ..." gives x86/boot, and
  * "arm64:kvm: ..." arm64, kvm.
@@ -370,9 +392,8 @@ chain_parse(const char *title, struct chain *ch)
 		if ((colon = strchr(s, ':')) == NULL)
 			break;
 		w = strcspn(s, " \t");
-		/* "arm64:kvm: x" as "arm64: kvm: x"; not "a:b c" nor "std::x" */
 		if (colon[1] != ' ' && colon[1] != '\t' && colon[1] != '\0' &&
-		    (colon[1] == ':' || w == 0 || s[w - 1] != ':'))
+		    !word_chain(s, w))
 			break;
 		l = (size_t)(colon - s);
 		w = strcspn(s, " \t,");

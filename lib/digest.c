@@ -373,6 +373,8 @@ struct reply {			/* a reply of the range, for the series it answers */
 struct step {			/* what Message-ID leads to: a series, or a parent */
 	int patch;
 	char *next;
+	struct pd_rec part;	/* a patch's kind, cx and subsystem */
+	int tallied;		/* into its series' tally (replies only) */
 };
 
 struct group {			/* one subsystem of the patch list */
@@ -578,30 +580,42 @@ step_free(void *p)
 {
 	struct step *st = p;
 
-	if (st != NULL)
+	if (st != NULL) {
 		free(st->next);
+		free((char *)st->part.subsystem);
+	}
 	free(st);
 }
 
-/* Where a message leads a reply's walk up: to its series, or its parent. */
+/*
+ * Where a message leads a reply's walk up: to its series, or its parent;
+ * rec NULL: nowhere (id is not stored).
+ */
 static void
-note_step(struct digest *d, const struct pd_rec *rec)
+note_step(struct digest *d, const char *id, const struct pd_rec *rec)
 {
 	struct step *st;
-	const char *next = is_patch(rec) ? series_of(rec) : rec->in_reply_to;
+	const char *next = rec == NULL ? "" : is_patch(rec) ? series_of(rec) :
+	    rec->in_reply_to;
 	char *key;
 
-	if (g_hash_table_contains(d->up, rec->msgid))
+	if (g_hash_table_contains(d->up, id))
 		return;
-	st = malloc(sizeof(*st));
-	key = strdup(rec->msgid);
-	if (st == NULL || key == NULL || (st->next = strdup(next ? next : "")) == NULL) {
-		free(st);
+	st = calloc(1, sizeof(*st));
+	key = strdup(id);
+	if (st == NULL || key == NULL || (st->next = strdup(next ? next : "")) == NULL ||
+	    (rec != NULL && (st->part.subsystem = strdup(rec->subsystem ?
+	    rec->subsystem : "")) == NULL)) {
+		step_free(st);
 		free(key);
 		d->err = PD_ENOMEM;
 		return;
 	}
-	st->patch = is_patch(rec);
+	if (rec != NULL) {
+		st->patch = is_patch(rec);
+		st->part.kind = rec->kind;
+		st->part.cx = rec->cx;
+	}
 	g_hash_table_insert(d->up, key, st);
 }
 
@@ -628,7 +642,7 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	struct block *b;
 	const char *id;
 
-	note_step(d, rec);
+	note_step(d, rec->msgid, rec);
 	if (rec->kind == PD_KIND_REPLY)
 		return d->err ? d->err : note_reply(d, rec);
 	if (!is_patch(rec))
@@ -675,14 +689,15 @@ blockcmp(const void *a, const void *b)
  * has that subsystem and most of them share another, theirs says more.
  */
 static int
-cover_outvoted(const struct series *s)
+cover_outvoted(const struct series *s, const char *proj)
 {
 	unsigned all = 0, top = 0;
 
 	if (pd_classify_title_named(s->info.title))
 		return 0;
 	for (size_t i = 0; i < s->nsubs; i++) {
-		if (s->subs[i].patches == 0)
+		/* a patch filed under the project's name has no say */
+		if (s->subs[i].patches == 0 || strcasecmp(s->subs[i].name, proj) == 0)
 			continue;
 		if (strcmp(s->subs[i].name, s->info.subsystem) == 0)
 			return 0;
@@ -706,14 +721,11 @@ series_subsystem(const struct series *s, const char *proj)
 	    *s->info.subsystem ? s->info.subsystem : NULL;
 	const char *top;
 
-	if (sub != NULL && strcasecmp(sub, proj) != 0 && !cover_outvoted(s))
+	if (sub != NULL && strcasecmp(sub, proj) != 0 && !cover_outvoted(s, proj))
 		return sub;
 	if (*(top = tally_top(s, proj)) != '\0')
 		return top;
-	if (sub == NULL && *(sub = tally_top(s, NULL)) == '\0' && s->have_info &&
-	    s->info.subsystem != NULL)
-		sub = s->info.subsystem;	/* only replies here: as first filed */
-	return sub;
+	return sub != NULL ? sub : tally_top(s, NULL);
 }
 
 /*
@@ -762,15 +774,17 @@ groupcmp(const void *a, const void *b)
 	return pd_digest_tiecmp(x->name, y->name);
 }
 
-/* Series by their first message in the range. */
+/* Series by their first message in the range; those of replies only last. */
 static int
 arrivalcmp(const void *a, const void *b, void *arg)
 {
 	const struct digest *d = arg;
-	uint64_t x = d->series[*(const size_t *)a].first_seq;
-	uint64_t y = d->series[*(const size_t *)b].first_seq;
+	const struct series *x = &d->series[*(const size_t *)a];
+	const struct series *y = &d->series[*(const size_t *)b];
 
-	return x < y ? -1 : x > y;
+	if ((x->messages == 0) != (y->messages == 0))
+		return x->messages == 0 ? 1 : -1;
+	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
 /*
@@ -815,25 +829,27 @@ step_cb(const struct pd_rec *rec, void *arg)
 {
 	struct digest *d = arg;
 
-	note_step(d, rec);
+	note_step(d, rec->msgid, rec);
 	return d->err;
 }
 
 /*
- * The patch or cover a reply answers: its nearest such ancestor, as its
- * trailers are credited (credit.c), found in the range or else in the
- * store.  Into *at its Message-ID; NULL when there is none.
+ * The patch or cover a reply answers: its nearest such ancestor up the
+ * In-Reply-To chain (32 steps, as credit.c goes), found in the range or
+ * else in the store.  Into *at its Message-ID; NULL when there is none.
  */
-static const struct step *
+static struct step *
 answered(struct digest *d, pd_store *st, const char *id, const char **at)
 {
-	const struct step *s = NULL;
+	struct step *s = NULL;
 
 	for (int up = 0; up < 32 && id != NULL && *id != '\0'; up++) {
 		if ((s = g_hash_table_lookup(d->up, id)) == NULL) {
 			int rc = pd_store_get_msg(st, id, step_cb, d);
 
-			if (rc != 0 && rc != PD_ENOTFOUND)
+			if (rc == PD_ENOTFOUND)
+				note_step(d, id, NULL);
+			else if (rc != 0)
 				d->err = rc;
 			if (d->err || (s = g_hash_table_lookup(d->up, id)) == NULL)
 				return NULL;
@@ -847,35 +863,53 @@ answered(struct digest *d, pd_store *st, const char *id, const char **at)
 	return NULL;
 }
 
+/* A series of only replies, added for the first one: (NULL if not stored). */
+static struct series *
+answered_series(struct digest *d, pd_store *st, const struct step *p, const char *at,
+    uint64_t seq)
+{
+	struct pd_series info;
+	struct pd_rec rec = { 0 };
+	struct series *s;
+	int rc;
+
+	if ((s = find_series(d, p->next)) != NULL)
+		return s;
+	if ((rc = pd_store_series_get(st, p->next, &info)) != 0) {
+		if (rc != PD_ENOTFOUND)
+			d->err = rc;
+		return NULL;
+	}
+	rec.msgid = at;
+	if ((s = add_series(d, &rec, p->next, seq)) == NULL) {
+		pd_series_clear(&info);
+		return NULL;
+	}
+	s->info = info;
+	s->have_info = 1;
+	return s;
+}
+
 /*
  * Series with only replies in the range are listed too (SPEC 5: "a
  * message in the range"): their new trailers show there, which a listing
- * of new patches alone would show only as they stood when posted.
+ * of new patches alone would show only as they stood when posted.  They
+ * are filed by the parts their replies answer.
  */
 static int
 add_answered(struct digest *d, pd_store *st)
 {
 	for (size_t i = 0; i < d->nreplies && d->err == 0; i++) {
 		const char *at = NULL;
-		const struct step *p = answered(d, st, d->replies[i].parent, &at);
-		struct pd_series info;
-		struct pd_rec rec = { 0 };
+		struct step *p = answered(d, st, d->replies[i].parent, &at);
 		struct series *s;
-		int rc;
 
-		if (p == NULL || find_series(d, p->next) != NULL)
+		if (p == NULL || (s = answered_series(d, st, p, at, d->replies[i].seq)) == NULL)
 			continue;
-		if ((rc = pd_store_series_get(st, p->next, &info)) == PD_ENOTFOUND)
-			continue;
-		if (rc != 0)
-			return rc;
-		rec.msgid = at;
-		if ((s = add_series(d, &rec, p->next, d->replies[i].seq)) == NULL) {
-			pd_series_clear(&info);
-			break;
+		if (s->messages == 0 && !p->tallied) {
+			p->tallied = 1;
+			tally_add(d, s, &p->part);
 		}
-		s->info = info;
-		s->have_info = 1;
 	}
 	return d->err;
 }

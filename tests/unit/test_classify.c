@@ -258,6 +258,10 @@ test_chain_and_files(void **state)
 	expect(rules, "[PATCH] std::move: Fix a thing", NULL, "linux", "linux", &bad);
 	expect(rules, "[PATCH] Fix a:b handling: here", NULL, "linux", "linux", &bad);
 	expect(rules, "[PATCH] arm64:kvm fix", NULL, "linux", "linux", &bad);
+	expect(rules, "[PATCH] 12:30: Fix a thing", NULL, "linux", "linux", &bad);
+	expect(rules, "[PATCH] http://x.org: Fix a thing", NULL, "linux", "linux", &bad);
+	expect(rules, "[kvmarm:next 29/32] arch/arm64/kvm/sys_regs.c:1544:13: warning: x",
+	    NULL, "", "linux", &bad);
 	expect(rules, "[PATCH 0/9] Opt-in always-on nVHE hypervisor", nvhe, "KVM: arm64",
 	    "linux", &bad);
 	/* a tie: the deeper match */

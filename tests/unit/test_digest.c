@@ -614,14 +614,17 @@ post_series(struct fixture *f, const char *stem, const char *cover,
  * majority: "KVM: PPC" for 2 of 4 files (the "KVM statistics data
  * fd-based binary interface" series of 2021, all of whose patches are
  * "KVM: stats:").  Its series goes under the subsystem most of its
- * patches share when none has the cover's; not when no subsystem has more
- * than half of them, nor when the cover's title names its own.
+ * patches share when none has the cover's; not when one has it, nor when
+ * no subsystem has more than half of them, nor when the cover's title
+ * names its own.
  */
 static void
 test_render_cover_by_files(void **state)
 {
 	static const char *const stats[] = { "KVM: stats: Add a", "KVM: stats: Add b",
 	    "KVM: selftests: Test it" };
+	static const char *const shared[] = { "KVM: stats: Add a", "KVM: stats: Add b",
+	    "KVM: stats: Add c", "KVM: PPC: Use them" };
 	static const char *const mixed[] = { "psci: Add a", "psci: Add b", "ptp: Add c",
 	    "KVM: arm64: Use them" };
 	struct fixture *f = *state;
@@ -630,6 +633,7 @@ test_render_cover_by_files(void **state)
 	post_series(f, "20250109.1", "Statistics interface", stats, 3);
 	post_series(f, "20250109.2", "Clock interface", mixed, 4);
 	post_series(f, "20250109.3", "KVM: PPC: Statistics for PPC", stats, 3);
+	post_series(f, "20250109.4", "Shared interface", shared, 4);
 	render_open(f, NULL, &text, &html);
 	assert_non_null(p = strstr(text, "\nKVM: stats ("));
 	assert_non_null(end = strstr(p + 1, "\n\n"));
@@ -640,6 +644,8 @@ test_render_cover_by_files(void **state)
 	assert_non_null(q = strstr(text, "\n  [PATCH 0/4] Clock interface\n"));
 	assert_true(p < q && q < end);
 	assert_non_null(q = strstr(text, "\n  [PATCH 0/3] KVM: PPC: Statistics for PPC\n"));
+	assert_true(p < q && q < end);
+	assert_non_null(q = strstr(text, "\n  [PATCH 0/4] Shared interface\n"));
 	assert_true(p < q && q < end);
 	free(text);
 	free(html);
@@ -706,7 +712,7 @@ test_render_supersedes_earlier(void **state)
  * its trailer counts as they now stand: a reply to a reply to its patch 2
  * counts (the nearest patch ancestor, as credited).  A reply to mail that
  * is no patch, or to nothing stored, lists nothing; a series with a patch
- * in the range is not marked.
+ * in the range is not marked, and comes first.
  */
 static void
 test_render_replies_only(void **state)
@@ -716,11 +722,15 @@ test_render_replies_only(void **state)
 		"Re: dirty ring and nested guests", "<6f1e2d3c-frank@example.com>",
 		"Re: [PATCH] gone", "<never-stored@example.org>",
 		"Re: [PATCH] KVM: selftests: Fix the vCPU count", "<20250107074500.77-1-dana.okafor@example.org>",
+		"Re: [PATCH 2/2] ice: add the rx reporter", "<20250109.5-2-s@example.org>",
 	};
+	static const char *const ice[] = { "ice: add the tx reporter",
+	    "ice: add the rx reporter" };
 	struct fixture *f = *state;
 	struct pd_range closed;
 	char msg[1024], *text, *html, *p, *end;
 
+	post_series(f, "20250109.5", "Add devlink health reporters", ice, 2);
 	assert_int_equal(pd_store_close_range(f->st, 1, NULL, NULL, NULL, &closed), 0);
 	for (size_t i = 0; i < sizeof(reply) / sizeof(reply[0]); i += 2) {
 		snprintf(msg, sizeof(msg), "From: R <r%zu@example.org>\nSubject: %s\n"
@@ -738,16 +748,19 @@ test_render_replies_only(void **state)
 	    "New\nMessage-ID: <new-r@example.org>\nIn-Reply-To: <new@example.org>\n"
 	    "Date: Fri, 10 Jan 2025 11:00:01 +0000\n\nAcked-by: Q <q@example.org>\n");
 	render_open(f, msg, &text, &html);
+	/* after the series posted in the range */
 	assert_non_null(p = strstr(text, "\nKVM: x86 (1 patch message, 2 series)\n"
+	    "  [PATCH] KVM: x86: New\n      P <p@example.org>; "
+	    "v1, single patch, Reviewed-by: 0, Acked-by: 1, Tested-by: 0\n"
 	    "  [PATCH 0/3] KVM: x86: Batch dirty-ring resets per memslot\n"));
 	assert_non_null(end = strstr(p, "\n\n"));
 	assert_non_null(p = strstr(p, "Reviewed-by: 2, Acked-by: 0, Tested-by: 0; replies only\n"));
 	assert_true(p < end);
-	assert_non_null(p = strstr(text, "  [PATCH] KVM: x86: New\n      P <p@example.org>; "
-	    "v1, single patch, Reviewed-by: 0, Acked-by: 1, Tested-by: 0\n"));
-	assert_true(p < end);
 	assert_non_null(strstr(text, "\nKVM: selftests (0 patch messages, 1 series)\n"
 	    "  [PATCH] KVM: selftests: Fix the vCPU count in the steal-time test\n"));
+	/* filed by the part answered, not by the cover's diffstat */
+	assert_non_null(strstr(text, "\nice (0 patch messages, 1 series)\n"
+	    "  [PATCH 0/2] Add devlink health reporters\n"));
 	assert_null(strstr(text, "dirty ring and nested guests"));
 	assert_null(strstr(text, "gone"));
 	/* no commit message block for them */
