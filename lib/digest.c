@@ -589,7 +589,8 @@ step_free(void *p)
 
 /*
  * Where a message leads a reply's walk up: to its series, or its parent;
- * rec NULL: nowhere (id is not stored).
+ * rec NULL: nowhere (id is not stored).  Each id once: the range's
+ * messages are distinct, and the walk notes only what it did not find.
  */
 static void
 note_step(struct digest *d, const char *id, const struct pd_rec *rec)
@@ -599,12 +600,10 @@ note_step(struct digest *d, const char *id, const struct pd_rec *rec)
 	    rec->in_reply_to;
 	char *key;
 
-	if (g_hash_table_contains(d->up, id))
-		return;
 	st = calloc(1, sizeof(*st));
 	key = strdup(id);
 	if (st == NULL || key == NULL || (st->next = strdup(next ? next : "")) == NULL ||
-	    (rec != NULL && (st->part.subsystem = strdup(rec->subsystem ?
+	    (rec != NULL && is_patch(rec) && (st->part.subsystem = strdup(rec->subsystem ?
 	    rec->subsystem : "")) == NULL)) {
 		step_free(st);
 		free(key);
@@ -829,7 +828,8 @@ step_cb(const struct pd_rec *rec, void *arg)
 {
 	struct digest *d = arg;
 
-	note_step(d, rec->msgid, rec);
+	if (!g_hash_table_contains(d->up, rec->msgid))
+		note_step(d, rec->msgid, rec);
 	return d->err;
 }
 
@@ -1087,8 +1087,11 @@ text_blocks(struct buf *b, const struct digest *d)
 		const struct block *k = &d->blocks[i];
 
 		buf_printf(b, "New:  %s\n%s\nAuthor: %s\n\n", k->title, k->subject, k->from);
-		if (*k->excerpt)
-			buf_printf(b, "%s\n", k->excerpt);
+		/* not through printf: it copies a long string in small pieces */
+		if (*k->excerpt) {
+			buf_add(b, k->excerpt);
+			buf_add(b, "\n");
+		}
 		buf_printf(b, "\n%s\n\n", DASHES);
 	}
 }
