@@ -352,10 +352,13 @@ struct tally {			/* a subsystem and its patch messages in a series */
 	int part;		/* its lowest part number, INT_MAX for none */
 };
 
-struct series {			/* in order of their first patch message, then replies */
+/*
+ * In order of their first patch message in the range, then those of only
+ * replies in order of their first reply: the patch list's order too.
+ */
+struct series {
 	char *id;
 	char *first;		/* its first message in the range (patch or cover) */
-	uint64_t first_seq;	/* that of its first message, a reply if only replies */
 	int id_seen;		/* the message id names is in the range */
 	unsigned messages;	/* patch messages of it in the range */
 	char *subject, *author, *project;
@@ -365,15 +368,9 @@ struct series {			/* in order of their first patch message, then replies */
 	int have_info;
 };
 
-struct reply {			/* a reply of the range, for the series it answers */
-	uint64_t seq;
-	char *parent;
-};
-
 struct step {			/* what Message-ID leads to: a series, or a parent */
-	int patch;
 	char *next;
-	struct pd_rec part;	/* a patch's kind, cx and subsystem */
+	struct pd_rec part;	/* its kind; a patch's cx and subsystem */
 	int tallied;		/* into its series' tally (replies only) */
 };
 
@@ -396,7 +393,7 @@ struct digest {
 	size_t nseries;
 	GHashTable *series_idx;	/* series id -> index + 1 */
 	GHashTable *up;		/* Message-ID in the range -> series id, or parent */
-	struct reply *replies;	/* in arrival order */
+	char **replies;		/* the parents of the range's replies, in order */
 	size_t nreplies;
 	struct group *groups;
 	size_t ngroups;
@@ -486,7 +483,7 @@ find_series(struct digest *d, const char *id)
 
 /* The series id (rec is its first message), found or added. */
 static struct series *
-add_series(struct digest *d, const struct pd_rec *rec, const char *id, uint64_t seq)
+add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 {
 	struct series *s;
 
@@ -500,7 +497,6 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id, uint64_t 
 	memset(s, 0, sizeof(*s));
 	s->id = xstrdup(d, id);
 	s->first = xstrdup(d, rec->msgid);
-	s->first_seq = seq;
 	s->subject = xstrdup(d, rec->subject);
 	s->author = xstrdup(d, rec->author);
 	s->project = xstrdup(d, rec->project);
@@ -611,7 +607,6 @@ note_step(struct digest *d, const char *id, const struct pd_rec *rec)
 		return;
 	}
 	if (rec != NULL) {
-		st->patch = is_patch(rec);
 		st->part.kind = rec->kind;
 		st->part.cx = rec->cx;
 	}
@@ -621,15 +616,11 @@ note_step(struct digest *d, const char *id, const struct pd_rec *rec)
 static int
 note_reply(struct digest *d, const struct pd_rec *rec)
 {
-	struct reply *r;
-
 	if (rec->in_reply_to == NULL || *rec->in_reply_to == '\0')
 		return 0;
 	if (grow(&d->replies, d->nreplies, sizeof(*d->replies)) != 0)
 		return PD_ENOMEM;
-	r = &d->replies[d->nreplies++];
-	r->seq = rec->seq;
-	r->parent = xstrdup(d, rec->in_reply_to);
+	d->replies[d->nreplies++] = xstrdup(d, rec->in_reply_to);
 	return d->err;
 }
 
@@ -647,7 +638,7 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	if (!is_patch(rec))
 		return d->err;
 	id = series_of(rec);
-	if ((s = add_series(d, rec, id, rec->seq)) == NULL || tally_add(d, s, rec) != 0)
+	if ((s = add_series(d, rec, id)) == NULL || tally_add(d, s, rec) != 0)
 		return d->err;
 	s->messages++;
 	s->id_seen = s->id_seen || strcmp(rec->msgid, s->id) == 0;
@@ -773,19 +764,6 @@ groupcmp(const void *a, const void *b)
 	return pd_digest_tiecmp(x->name, y->name);
 }
 
-/* Series by their first message in the range; those of replies only last. */
-static int
-arrivalcmp(const void *a, const void *b, void *arg)
-{
-	const struct digest *d = arg;
-	const struct series *x = &d->series[*(const size_t *)a];
-	const struct series *y = &d->series[*(const size_t *)b];
-
-	if ((x->messages == 0) != (y->messages == 0))
-		return x->messages == 0 ? 1 : -1;
-	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
-}
-
 /*
  * Group the series by subsystem (the series', which its parts may not all
  * share): a heading counts the patch messages of the range in its series.
@@ -815,9 +793,6 @@ make_groups(struct digest *d)
 			return PD_ENOMEM;
 		g->series[g->nseries++] = i;
 	}
-	for (size_t i = 0; i < d->ngroups; i++)
-		qsort_r(d->groups[i].series, d->groups[i].nseries, sizeof(size_t),
-		    arrivalcmp, d);
 	if (d->ngroups > 1)
 		qsort(d->groups, d->ngroups, sizeof(*d->groups), groupcmp);
 	return 0;
@@ -854,7 +829,7 @@ answered(struct digest *d, pd_store *st, const char *id, const char **at)
 			if (d->err || (s = g_hash_table_lookup(d->up, id)) == NULL)
 				return NULL;
 		}
-		if (s->patch) {
+		if (is_patch(&s->part)) {
 			*at = id;
 			return s;
 		}
@@ -865,8 +840,7 @@ answered(struct digest *d, pd_store *st, const char *id, const char **at)
 
 /* A series of only replies, added for the first one: (NULL if not stored). */
 static struct series *
-answered_series(struct digest *d, pd_store *st, const struct step *p, const char *at,
-    uint64_t seq)
+answered_series(struct digest *d, pd_store *st, const struct step *p, const char *at)
 {
 	struct pd_series info;
 	struct pd_rec rec = { 0 };
@@ -881,7 +855,7 @@ answered_series(struct digest *d, pd_store *st, const struct step *p, const char
 		return NULL;
 	}
 	rec.msgid = at;
-	if ((s = add_series(d, &rec, p->next, seq)) == NULL) {
+	if ((s = add_series(d, &rec, p->next)) == NULL) {
 		pd_series_clear(&info);
 		return NULL;
 	}
@@ -901,10 +875,10 @@ add_answered(struct digest *d, pd_store *st)
 {
 	for (size_t i = 0; i < d->nreplies && d->err == 0; i++) {
 		const char *at = NULL;
-		struct step *p = answered(d, st, d->replies[i].parent, &at);
+		struct step *p = answered(d, st, d->replies[i], &at);
 		struct series *s;
 
-		if (p == NULL || (s = answered_series(d, st, p, at, d->replies[i].seq)) == NULL)
+		if (p == NULL || (s = answered_series(d, st, p, at)) == NULL)
 			continue;
 		if (s->messages == 0 && !p->tallied) {
 			p->tallied = 1;
@@ -981,7 +955,7 @@ digest_clear(struct digest *d)
 	}
 	free(d->series);
 	for (size_t i = 0; i < d->nreplies; i++)
-		free(d->replies[i].parent);
+		free(d->replies[i]);
 	free(d->replies);
 	free(d->own_project);
 	if (d->series_idx != NULL)
