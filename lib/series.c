@@ -390,6 +390,18 @@ out:
 	return rc;
 }
 
+/* The series record of id, pointing into the map; MDB_NOTFOUND if none. */
+static int
+series_read(pd_store *st, MDB_txn *t, const char *id, struct srec *s)
+{
+	MDB_val k = sval(id), v;
+	int rc;
+
+	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) != 0)
+		return rc;
+	return pd_record_series_decode(&k, &v, s);
+}
+
 /*
  * A cover letter without threading that comes after its patches: they
  * went out tagged with the loose series' id, so the cover joins it.  Only
@@ -402,19 +414,11 @@ cover_joins_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn
 {
 	char found[512] = "";
 	struct srec s;
-	MDB_val k, v;
 	int rc, threaded;
 
 	if ((rc = loose_get(st, t, m, version, cn, found, sizeof(found), &threaded)) != 0 ||
-	    *found == '\0' || threaded)
-		return rc;
-	k = sval(found);
-	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if ((rc = pd_record_series_decode(&k, &v, &s)) != 0)
-		return rc;
+	    *found == '\0' || threaded || (rc = series_read(st, t, found, &s)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (!s.has_cover)
 		snprintf(sid, sidlen, "%s", found);
 	return 0;
@@ -482,14 +486,11 @@ static int
 supersede_as(pd_store *st, MDB_txn *t, const char *id, struct srec *s,
     char *prev, size_t prevlen)
 {
-	MDB_val k = sval(id), v;
 	struct srec o;
 	int rc;
 
-	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0 || (rc = pd_record_series_decode(&k, &v, &o)) != 0)
-		return rc;
+	if ((rc = series_read(st, t, id, &o)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
 	supersede(s, o.supersedes, o.supersedes_version, prev, prevlen);
 	return 0;
 }
