@@ -358,8 +358,10 @@ pd_classify_own_project(const char *rules, char **out)
  * compiler's warning).
  */
 static int
-word_chain(const char *s, size_t w)
+word_chain(const char *s)
 {
+	size_t w = strcspn(s, " \t");
+
 	if (w < 2 || s[w - 1] != ':')
 		return 0;
 	for (size_t i = 0; i < w; i++) {
@@ -391,9 +393,8 @@ chain_parse(const char *title, struct chain *ch)
 		s += strspn(s, " \t");
 		if ((colon = strchr(s, ':')) == NULL)
 			break;
-		w = strcspn(s, " \t");
 		if (colon[1] != ' ' && colon[1] != '\t' && colon[1] != '\0' &&
-		    !word_chain(s, w))
+		    !word_chain(s))
 			break;
 		l = (size_t)(colon - s);
 		w = strcspn(s, " \t,");
