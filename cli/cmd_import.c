@@ -44,7 +44,6 @@ struct imp {
 	int zfd;		/* compressed input being read by a child */
 	pid_t zpid;		/* that child, until reaped */
 	int zfailed;		/* it exited with an error */
-	uint64_t cur;		/* bytes of the current input seen */
 };
 
 static double
@@ -131,11 +130,19 @@ static int
 one(struct imp *im, const char *buf, size_t len, const char *where)
 {
 	struct pd_ingest res;
+	int rc;
 
 	im->nread++;
 	im->fed += len;
-	if (pd_ingest(im->st, im->cl, buf, len, NULL, &res) != 0) {
+	if ((rc = pd_ingest(im->st, im->cl, buf, len, NULL, &res)) == PD_EPARSE) {
 		im->bad++;
+	} else if (rc == PD_ETOOBIG) {
+		cli_err("%s: a message of %zu bytes: %s", where, len, pd_strerror(rc));
+		im->errors++;
+	} else if (rc != 0) {
+		cli_err("%s: %s", where, pd_strerror(rc));
+		im->fatal = 1;
+		return -1;
 	} else if (res.store_err != 0) {
 		cli_err("%s: message %s: %s", where, res.msgid, pd_strerror(res.store_err));
 		im->errors++;
@@ -311,6 +318,7 @@ read_compressed(struct imp *im, const char *path, const char *prog)
 	im->zpid = pid;
 	im->zfailed = 0;
 	if ((fp = fdopen(p[0], "r")) == NULL) {
+		cli_err("%s: %s", path, strerror(errno));
 		close(p[0]);
 		rc = -1;
 	} else {

@@ -37,7 +37,8 @@ struct keyword {
 	const char *name;
 	enum kw_type type;
 	size_t off;		/* offset in struct pd_conf */
-	size_t countoff;	/* KW_LIST: offset of the count */
+	size_t aux;		/* KW_LIST: offset of the count; KW_SIZE: the
+				 * largest value, 0 for any size_t */
 };
 
 #define F(m) offsetof(struct pd_conf, m)
@@ -53,7 +54,7 @@ static const struct keyword keywords[] = {
 	{ "MaintainersFiles",	KW_STR,   F(maintainers_files), 0 },
 	{ "MapSize",		KW_SIZE,  F(map_size), 0 },
 	{ "MapSizeMax",		KW_SIZE,  F(map_size_max), 0 },
-	{ "MaxMessageSize",	KW_SIZE,  F(max_message_size), 0 },
+	{ "MaxMessageSize",	KW_SIZE,  F(max_message_size), PD_MSG_MAX },
 	{ "OnError",		KW_ONERR, F(on_error), 0 },
 	{ "PidFile",		KW_STR,   F(pid_file), 0 },
 	{ "Schedule",		KW_SCHED, F(schedule), 0 },
@@ -234,6 +235,26 @@ parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+/*
+ * A size up to max (0: any): MaxMessageSize stops at what the parser takes,
+ * well below where the front ends' buffer sums would wrap.
+ */
+static int
+set_size(const char *v, size_t max, size_t *out, const char **why)
+{
+	size_t n;
+
+	if (parse_size(v, &n) != 0)
+		return PD_ECONFIG;
+	if (max > 0 && n > max) {
+		_Static_assert(PD_MSG_MAX == (size_t)1 << 30, "the text says 1G");
+		*why = "over 1G";
+		return PD_ECONFIG;
+	}
+	*out = n;
+	return 0;
+}
+
 /* Append the words of v (separated by spaces or commas) to a NULL-terminated list. */
 static int
 addlist(char ***listp, size_t *np, char *v)
@@ -360,9 +381,9 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 			return PD_ECONFIG;
 		/* FALLTHROUGH */
 	case KW_LIST:
-		return addlist((char ***)(void *)p, (size_t *)(void *)((char *)c + kw->countoff), v);
+		return addlist((char ***)(void *)p, (size_t *)(void *)((char *)c + kw->aux), v);
 	case KW_SIZE:
-		return parse_size(v, (size_t *)(void *)p) ? PD_ECONFIG : 0;
+		return set_size(v, kw->aux, (size_t *)(void *)p, why);
 	case KW_SCHED:
 		return pd_schedule_parse(v, (struct pd_schedule *)(void *)p);
 	case KW_ONERR:

@@ -1007,6 +1007,8 @@ pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
 		pd_msg_init();
 	if (buf == NULL)
 		return PD_EINVAL;
+	if (len > PD_MSG_MAX)
+		return PD_ETOOBIG;
 	memset(&own, 0, sizeof(own));
 	input = normalise_input(buf, len);
 	if (!is_mail((const char *)input->data,

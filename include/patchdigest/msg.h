@@ -33,9 +33,13 @@ struct pd_parse_opts {
 void pd_msg_init(void);
 void pd_msg_shutdown(void);
 
+/* The largest message parsed (GLib's byte arrays count in 32 bits). */
+#define PD_MSG_MAX	((size_t)1 << 30)
+
 /*
  * Parse raw RFC 5322 bytes (LF or CRLF).  opts may be NULL.
- * Returns 0 and *out, or a negative pd_err (PD_EPARSE when nothing usable).
+ * Returns 0 and *out, or a negative pd_err (PD_EPARSE when nothing usable,
+ * PD_ETOOBIG over PD_MSG_MAX bytes).
  */
 int pd_msg_parse(const char *buf, size_t len, const struct pd_parse_opts *opts,
     pd_msg **out);

@@ -110,6 +110,11 @@ cmp -s "$T/out" "$big" || fail "oversize message not passed whole"
 grep -q 'MaxMessageSize' "$T/err" || fail "oversize not logged"
 # shellcheck disable=SC2002 # a pipe, not a file, on stdin
 cat "$big" | "$LDA" -c "$T/small.conf" | cmp -s - "$big" || fail "oversize from a pipe"
+# a MaxMessageSize its buffer would wrap on (it freed the buffer twice)
+conf "$T/wrap.conf" "$T/db" "MaxMessageSize 18446744073709551615"
+"$LDA" -f -c "$T/wrap.conf" <"$big" >"$T/out" 2>"$T/err" || fail "wrapping size: exit $?"
+cmp -s "$T/out" "$big" || fail "wrapping size: message changed"
+grep -q 'MaxMessageSize: over 1G' "$T/err" || fail "wrapping size: $(cat "$T/err")"
 
 # -d: delivery into a Maildir, created with -C; without -C a missing one is 75
 rc=0

@@ -154,6 +154,17 @@ test_errors(void **state)
 	/* 2^34 G is 2^64 bytes: it used to wrap to 0, and 2^34+1 G to 1G */
 	parse_err("MaxMessageSize 17179869184G\n", "t.conf:1: MaxMessageSize");
 	parse_err("MapSizeMax 17179869185G\n", "t.conf:1: MapSizeMax");
+	/* the front ends add to it: SIZE_MAX wrapped their buffers to 0 */
+	parse_err("MaxMessageSize 18446744073709551615\n",
+	    "t.conf:1: MaxMessageSize: over 1G");
+	parse_err("MaxMessageSize 1025M\n", "t.conf:1: MaxMessageSize: over 1G");
+	{
+		struct pd_conf *c = parse_ok("MaxMessageSize 1G\nMapSizeMax 8G\n");
+
+		assert_int_equal(c->max_message_size, (size_t)1 << 30);
+		assert_int_equal(c->map_size_max, (size_t)8 << 30);
+		pd_conf_free(c);
+	}
 	parse_err("UMask 999\n", "t.conf:1: UMask");
 	parse_err("ListName\n", "t.conf:1: ListName needs a value");
 	parse_err("ArchiveURL https://example.org/\n", "ArchiveURL needs exactly one %s");
