@@ -57,13 +57,14 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-static void
+static int
 version(void)
 {
 	unsigned int ma, mi, pl;
 
 	smfi_version(&ma, &mi, &pl);
 	printf("%s %s (libmilter %u.%u.%u)\n", PROGNAME, PD_VERSION, ma, mi, pl);
+	return pdm_stdout_done();
 }
 
 /*
@@ -416,7 +417,7 @@ main(int argc, char **argv)
 		case 'P': o.pidfile = optarg; break;
 		case 't': o.testfile = optarg; break;
 		case 'u': o.user = optarg; break;
-		case 'V': version(); return 0;
+		case 'V': return version();
 		default: usage();
 		}
 	}
@@ -440,7 +441,7 @@ main(int argc, char **argv)
 			return EX_CONFIG;
 		}
 		printf("%s: configuration OK\n", confpath ? confpath : "defaults");
-		rc = 0;
+		rc = pdm_stdout_done();
 		pdm_cfg_put(cfg);
 	} else if (o.testfile != NULL) {
 		rc = pdm_testfile(cfg, o.testfile);

@@ -249,6 +249,18 @@ grep -q "bad.conf:2: Schedule needs DigestFrom and DigestTo" "$tmp/n.err" ||
     fail "-n: $(cat "$tmp/n.err")"
 "$PD_BUILD/patchdigest-milter" -n -c "$tmp/patchdigest.conf" >/dev/null ||
     fail "-n rejects a good configuration"
+# A MaxMessageSize its buffer sums wrapped on (tagging nothing) is refused.
+printf 'MaxMessageSize 18446744073709551612\n' >"$tmp/bad.conf"
+"$PD_BUILD/patchdigest-milter" -n -c "$tmp/bad.conf" 2>"$tmp/n.err"
+[ $? = 78 ] || fail "-n with MaxMessageSize over 1G did not exit 78"
+grep -q "bad.conf:1: MaxMessageSize: over 1G" "$tmp/n.err" || fail "-n: $(cat "$tmp/n.err")"
+# What -n and -V print must reach stdout for them to exit 0.
+if [ -w /dev/full ]; then
+	"$PD_BUILD/patchdigest-milter" -n -c "$tmp/patchdigest.conf" >/dev/full 2>/dev/null
+	[ $? = 74 ] || fail "-n to a full stdout did not exit 74"
+	"$PD_BUILD/patchdigest-milter" -V >/dev/full 2>/dev/null
+	[ $? = 74 ] || fail "-V to a full stdout did not exit 74"
+fi
 
 # The milter's own faults: a store that cannot be opened (its directory
 # would be below a regular file).
