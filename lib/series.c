@@ -5,6 +5,7 @@
  * (loose); and the links from a series to the version it supersedes
  * (versions).  store.c describes the databases.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,23 +90,87 @@ part_number(const char *id, const char **ns, const char **ne)
 	return *ns != *ne && *ns - id >= 2 && (*ns)[-1] == '-';
 }
 
-/* 1 when two ids named by git send-email differ at most in the part number. */
+/*
+ * What the ids git format-patch names share within one posting: from the
+ * '.' after "cover" (its cover letter) or a commit hash (a patch), in
+ * "<hash>.<time>.git.<addr>".  NULL for another id.
+ */
+static const char *
+format_patch_stem(const char *id)
+{
+	size_t h = strspn(id, "0123456789abcdef"), d;
+	const char *p = strncmp(id, "cover.", 6) == 0 ? id + 5 :
+	    h == 40 || h == 64 ? id + h : NULL;
+
+	if (p == NULL || *p != '.')
+		return NULL;
+	d = strspn(p + 1, "0123456789");
+	return d > 0 && strncmp(p + 1 + d, ".git.", 5) == 0 &&
+	    strchr(p + 1 + d + 5, '@') != NULL ? p : NULL;
+}
+
+/*
+ * 1 when two ids are of one posting named by git: by send-email, differing
+ * at most in the part number; or by format-patch.
+ */
 static int
 same_stem(const char *a, const char *b)
 {
 	const char *as, *ae, *bs, *be;
 
-	if (!part_number(a, &as, &ae) || !part_number(b, &bs, &be))
-		return 0;
-	return as - a == bs - b && memcmp(a, b, (size_t)(as - a)) == 0 &&
-	    strcmp(ae, be) == 0;
+	if (part_number(a, &as, &ae) && part_number(b, &bs, &be))
+		return as - a == bs - b && memcmp(a, b, (size_t)(as - a)) == 0 &&
+		    strcmp(ae, be) == 0;
+	as = format_patch_stem(a);
+	bs = format_patch_stem(b);
+	return as != NULL && bs != NULL && strcmp(as, bs) == 0;
+}
+
+/*
+ * How early in its posting a message named by git was sent: send-email's
+ * part number, 0 for format-patch's cover letter; LONG_MAX when its name
+ * does not say (a format-patch patch).
+ */
+static long
+stem_rank(const char *id)
+{
+	const char *ns, *ne;
+
+	if (part_number(id, &ns, &ne))
+		return strtol(ns, NULL, 10);
+	return strncmp(id, "cover.", 6) == 0 ? 0 : LONG_MAX;
+}
+
+/*
+ * The first sent of m's ancestors named like it by git (its cover letter,
+ * or patch 1 with --chain-reply-to), else the oldest reference named so:
+ * References may lack the cover that In-Reply-To names.  NULL when none.
+ */
+static const char *
+git_root(const pd_msg *m)
+{
+	const char *id = pd_msg_id(m), *best = NULL, *r;
+	size_t n = pd_msg_nrefs(m);
+	long br = 0, rk;
+
+	for (size_t i = 0; i <= n; i++) {
+		r = i < n ? pd_msg_ref(m, i) : pd_msg_in_reply_to(m);
+		if (*r == '\0' || !same_stem(r, id))
+			continue;
+		rk = stem_rank(r);
+		if (best == NULL || rk < br) {
+			best = r;
+			br = rk;
+		}
+	}
+	return best;
 }
 
 /*
  * As series_by_thread without the store, where no ancestor is stored: the
- * oldest one named like this message by git send-email (its cover letter,
+ * oldest one named like this message by git (its cover letter,
  * or patch 1 with --chain-reply-to), else the direct parent.  But patch 1
- * named by git send-email and replying to another posting's message (a new
+ * named by git and replying to another posting's message (a new
  * version in an old thread) names its own series, as the store says once
  * that posting is stored.
  */
@@ -121,11 +186,7 @@ pd_series_guess(const pd_msg *m, char *out, size_t outlen)
 	if (!pd_msg_is_patch(m))
 		return;
 	if (pd_msg_kind(m) != PD_KIND_COVER && cx >= 1) {
-		for (size_t i = 0; i < pd_msg_nrefs(m) && root == NULL; i++)
-			if (same_stem(pd_msg_ref(m, i), id))
-				root = pd_msg_ref(m, i);
-		if (root == NULL && *irt && same_stem(irt, id))
-			root = irt;
+		root = git_root(m);
 		if (root == NULL && (cx > 1 || !same_stem(id, id)))
 			root = *irt ? irt : pd_msg_nrefs(m) > 0 ? pd_msg_ref(m, 0) : NULL;
 		if (root != NULL)
@@ -182,7 +243,7 @@ pd_series_ancestors(const pd_msg *m, const char **anc, size_t max)
  * arrives last (non-parts never take part in series assembly, so every
  * arrival order then gives what the order with the non-parts last gives).
  * A git-named patch 1 takes no parent named otherwise (below).  The root
- * guessed among them is the oldest named like this message by git send-email, else the direct
+ * guessed among them is the oldest named like this message by git, else the direct
  * parent (the cover letter or patch 1 in git's default threading).  Only
  * the ancestors up to that root are remembered, and past a gap (an
  * ancestor not stored) a stored part must fit a chain (chain_fits) and a
@@ -197,6 +258,7 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 {
 	const char *anc[64];
 	size_t n = pd_series_ancestors(m, anc, 64), root = 0;
+	long last = -1;
 	MDB_val k;
 	struct pd_rec a;
 	void *copy;
@@ -209,7 +271,7 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 		part = rc == 0 && (a.kind == PD_KIND_COVER || a.kind == PD_KIND_PATCH);
 		if (part) {
 			/*
-			 * A cover of the same git send-email posting is this
+			 * A cover of the same posting named by git is this
 			 * series' whatever its subject says ("[PATCH 00/15]"
 			 * over "[PATCH v2 01/15]"): pending names it too.
 			 */
@@ -228,7 +290,7 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 		/*
-		 * Patch 1 named by git send-email replying to a message that
+		 * Patch 1 named by git replying to a message that
 		 * is no part, or not stored (a bug report, perhaps sent to
 		 * another list): were it its cover, git would have named it
 		 * alike.  So the patch names its own series, whatever the
@@ -247,14 +309,17 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 			if (rc != MDB_NOTFOUND)
 				return rc;
 		}
-		if (stem)
+		if (stem && (last < 0 || stem_rank(anc[i]) <= stem_rank(missing[root])))
 			root = *nmissing;
+		if (stem)
+			last = (long)*nmissing;
 		missing[(*nmissing)++] = anc[i];
 	}
 	if (*nmissing == 0)
 		return 0;
 	snprintf(sid, sidlen, "%s", missing[root]);
-	*nmissing = root + 1;	/* what is above the root is another thread */
+	/* what is above the oldest named like m is another thread */
+	*nmissing = last < 0 ? 1 : (size_t)last + 1;
 	return 0;
 }
 

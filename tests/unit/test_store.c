@@ -733,6 +733,65 @@ test_series_in_reply_to_series(void **state)
 }
 
 /*
+ * References lacking the cover that In-Reply-To names (patchwork's
+ * base-deep-threaded: 2/2 replies to the cover, refers to 1/2 only), and
+ * git format-patch's names ("cover.<time>.git.<addr>", "<hash>.<time>.git.
+ * <addr>") with --thread=deep: one series named by the cover in every
+ * order (2/2 first named it by patch 1, and the cover went its own way).
+ * A format-patch patch 1 in reply to a report names its own series.
+ */
+static void
+test_series_git_roots(void **state)
+{
+	static const char *const d1 = "Sun, 11 Sep 2016 23:22:02 +0100";
+#define FP(h)	h ".1473632522.git.a@ex.org"
+#define H40	"1111111111111111111111111111111111111111"
+	static const char c[] = FP("cover"), p1[] = FP(H40),
+	    p2[] = FP("2222222222222222222222222222222222222222");
+	struct files f;
+	pd_msg *m[3];
+	char got[3][256], *cover;
+	int p[3] = { 0, 1, 2 };
+
+	(void)state;
+	prefix_files("patchwork/series", "base-deep-threaded.mbox", 3, &f);
+	cover = msgid_of(f.path[0]);
+	for (int i = 0; i < 3; i++)
+		m[i] = load(f.path[i]);
+	do {
+		series_after("deep", m, p, 3, got);
+		for (int i = 0; i < 3; i++)
+			assert_string_equal(got[i], cover);
+	} while (next_perm(p, 3));
+	for (int i = 0; i < 3; i++)
+		pd_msg_free(m[i]);
+	free(cover);
+
+	for (int i = 0; i < 3; i++)
+		p[i] = i;
+	m[0] = rethread(f.path[0], c, d1, "", "", "");
+	m[1] = rethread(f.path[1], p1, d1, c, "<" FP("cover") ">", "");
+	m[2] = rethread(f.path[2], p2, d1, p1,
+	    "<" FP("cover") "> <" FP(H40) ">", "");
+	do {
+		series_after("fp", m, p, 3, got);
+		for (int i = 0; i < 3; i++)
+			assert_string_equal(got[i], c);
+	} while (next_perm(p, 3));
+	for (int i = 0; i < 3; i++)
+		pd_msg_free(m[i]);
+
+	m[0] = rethread(f.path[1], p1, d1, "report@ex.org", "<report@ex.org>", "");
+	p[0] = 0;
+	series_after("fp1", m, p, 1, got);
+	assert_string_equal(got[0], p1);
+	pd_msg_free(m[0]);
+	files_free(&f);
+#undef H40
+#undef FP
+}
+
+/*
  * Two fixes sent with git send-email in reply to one bug report, two days
  * apart: in every order of arrival, the report's anywhere or never, each is
  * its own series, named by its patch 1 (they were one series under the
@@ -2648,6 +2707,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_series_in_series, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_series_in_reply_to_series, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_series_git_roots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fixes_to_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_cover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_ids, setup, teardown),
