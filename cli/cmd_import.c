@@ -401,57 +401,98 @@ read_entry(struct imp *im, const char *dir, const char *name, int maildir,
 	return read_file(im, path);
 }
 
-/*
- * The entries of dir that filter takes, in name order.  One that cannot be
- * read (vanished, a dangling link) is an error that does not stop the
- * others.  *nfiles counts the files read.
- */
-static int
-read_dir_files(struct imp *im, const char *dir, int (*filter)(const struct dirent *),
-    int *nfiles)
-{
-	struct dirent **ents;
-	int n, rc = 0;
+/* An entry to read: its directory and name. */
+struct entry {
+	const char *dir;
+	struct dirent *d;
+};
 
-	if ((n = scandir(dir, &ents, filter, alphasort)) < 0) {
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strverscmp(((const struct entry *)a)->d->d_name,
+	    ((const struct entry *)b)->d->d_name);
+}
+
+/* Add the entries of dir that filter takes to *ents. */
+static int
+list_dir(const char *dir, int (*filter)(const struct dirent *),
+    struct entry **ents, size_t *n)
+{
+	struct dirent **d;
+	struct entry *e;
+	int nd;
+
+	if ((nd = scandir(dir, &d, filter, NULL)) < 0) {
 		cli_err("%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	for (int i = 0; i < n; i++) {
-		if (!im->fatal && read_entry(im, dir, ents[i]->d_name,
-		    filter == maildir_filter, nfiles) != 0)
-			rc = -1;
-		free(ents[i]);
+	if ((e = reallocarray(*ents, *n + (size_t)nd + 1, sizeof(*e))) == NULL) {
+		cli_err("%s: %s", dir, strerror(errno));
+		for (int i = 0; i < nd; i++)
+			free(d[i]);
+		free(d);
+		return -1;
 	}
-	free(ents);
+	*ents = e;
+	for (int i = 0; i < nd; i++)
+		e[(*n)++] = (struct entry){ dir, d[i] };
+	free(d);
+	return 0;
+}
+
+/*
+ * The entries listed, in name order with numbers by value: a Maildir
+ * name starts with its delivery time, so new/ and cur/ read together come
+ * in arrival order.  One that cannot be read (vanished, a dangling link) is
+ * an error that does not stop the others.  *nfiles counts the files read.
+ */
+static int
+read_entries(struct imp *im, struct entry *ents, size_t n, int maildir,
+    int *nfiles)
+{
+	int rc = 0;
+
+	if (n > 0)
+		qsort(ents, n, sizeof(*ents), entry_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!im->fatal && read_entry(im, ents[i].dir, ents[i].d->d_name,
+		    maildir, nfiles) != 0)
+			rc = -1;
+		free(ents[i].d);
+	}
 	return rc;
 }
 
 static int
 read_dir(struct imp *im, const char *dir)
 {
-	char sub[4096];
+	char sub[2][4096];
 	struct stat sb;
+	struct entry *ents = NULL;
+	size_t n = 0;
 	int rc = 0, maildir = 0, nfiles = 0;
 
 	for (int i = 0; i < 2; i++) {
-		const char *s = i ? "cur" : "new";
-		int len = snprintf(sub, sizeof(sub), "%s/%s", dir, s);
+		int len = snprintf(sub[i], sizeof(sub[i]), "%s/%s", dir,
+		    i ? "cur" : "new");
 
-		if (len < 0 || (size_t)len >= sizeof(sub))
+		if (len < 0 || (size_t)len >= sizeof(sub[i]))
 			return -1;
-		if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		if (stat(sub[i], &sb) != 0 || !S_ISDIR(sb.st_mode))
 			continue;
 		maildir = 1;
-		if (read_dir_files(im, sub, maildir_filter, &nfiles) != 0)
+		if (list_dir(sub[i], maildir_filter, &ents, &n) != 0)
 			rc = -1;
 	}
-	if (!maildir) {
-		rc = read_dir_files(im, dir, file_filter, &nfiles);
-		if (rc == 0 && nfiles == 0) {
-			cli_err("%s: no Maildir, and no .eml or .mbox file", dir);
-			rc = -1;
-		}
+	if (!maildir && list_dir(dir, file_filter, &ents, &n) != 0)
+		rc = -1;
+	if (read_entries(im, ents, n, maildir, &nfiles) != 0)
+		rc = -1;
+	free(ents);
+	if (rc == 0 && !maildir && nfiles == 0) {
+		cli_err("%s: no Maildir, and no .eml or .mbox file", dir);
+		rc = -1;
 	}
 	return rc;
 }

@@ -69,6 +69,28 @@ test "$(summary "$T/o")" = "read 1, stored 1, duplicates 0, unparseable 0"
 pd -D "$T/one2" import "$T/from-line.eml" >"$T/o"
 test "$(summary "$T/o")" = "read 1, stored 1, duplicates 0, unparseable 0"
 
+# A Maildir is read in arrival order, new/ and cur/ together, by the
+# delivery time its names start with (numbers by value: 9 digits before
+# 10, M99 before M100): as the same mail in an mbox in that order.
+mkdir -p "$T/md3/new" "$T/md3/cur" "$T/md3/tmp"
+for i in 1 2 3; do
+	printf 'From: A <a@example.org>\nSubject: [PATCH] x%s: fix %s\n' $i $i
+	printf 'Message-ID: <order%s@example.org>\n\nFix.\n' $i
+done | awk '/^From: / { n++ } { print > (dir "/m" n) }' dir="$T/md3"
+mv "$T/md3/m1" "$T/md3/cur/999999999.M5P1.host:2,S"
+mv "$T/md3/m2" "$T/md3/new/1000000000.M99P1.host"
+mv "$T/md3/m3" "$T/md3/cur/1000000000.M100P1.host:2,S"
+for f in "$T/md3/cur/999999999.M5P1.host:2,S" "$T/md3/new/1000000000.M99P1.host" \
+    "$T/md3/cur/1000000000.M100P1.host:2,S"; do
+	echo "From a@example.org Thu Jan  1 00:00:00 1970"; cat "$f"; echo
+done >"$T/order.mbox"
+pd -D "$T/db-order-md" import "$T/md3" >"$T/o"
+pd -D "$T/db-order-mbox" import "$T/order.mbox" >"$T/o"
+pd -D "$T/db-order-md" digest >"$T/d-md"
+pd -D "$T/db-order-mbox" digest >"$T/d-mbox"
+cmp -s "$T/d-md" "$T/d-mbox" || { diff "$T/d-mbox" "$T/d-md"; exit 1; }
+grep -q '^New:  x3: fix 3' "$T/d-md"
+
 # A Maildir holding a subdirectory and a dangling link: every message is
 # read, the link named in an error, exit 1.  A directory of mailboxes is
 # read; one with none of them is an error.
