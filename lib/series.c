@@ -278,7 +278,13 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 			same = (same_part_series(&a, version, cn) &&
 			    (*nmissing == 0 || chain_fits(&a, m, cx, i + 1))) ||
 			    (a.kind == PD_KIND_COVER && same_stem(anc[i], pd_msg_id(m)));
-			same = same && *a.series;
+			/*
+			 * Patch 1 replies to its cover or to nothing of its
+			 * posting: a patch it replies to is of another (the
+			 * same version re-sent in reply to the first).
+			 */
+			same = same && *a.series &&
+			    !(i == 0 && cx == 1 && a.kind == PD_KIND_PATCH);
 			if (same)
 				snprintf(sid, sidlen, "%s", a.series);
 			free(copy);
@@ -406,24 +412,55 @@ loose_lookup(pd_store *st, MDB_txn *t, const struct wbuf *kb, struct loose *l)
 	return 0;
 }
 
+/* The series record of id, pointing into the map; MDB_NOTFOUND if none. */
+static int
+series_read(pd_store *st, MDB_txn *t, const char *id, struct srec *s)
+{
+	MDB_val k = sval(id), v;
+	int rc;
+
+	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) != 0)
+		return rc;
+	return pd_record_series_decode(&k, &v, s);
+}
+
+/* 1 when series sid has part cx already: a part like it is another posting's. */
+static int
+has_part(pd_store *st, MDB_txn *t, const char *sid, int cx, int *rc)
+{
+	struct srec s;
+
+	if ((*rc = series_read(st, t, sid, &s)) != 0) {
+		if (*rc == MDB_NOTFOUND)
+			*rc = 0;
+		return 0;
+	}
+	return cx >= 0 && (size_t)cx / 8 < s.nparts &&
+	    (s.parts[cx / 8] & (1u << (cx % 8))) != 0;
+}
+
+/*
+ * The loose series m joins: one of unthreaded parts alone (threaded ones
+ * have their thread; an unthreaded patch joining them took the place of a
+ * part still to come) that lacks m's part (a part it has is of another
+ * posting: the series sent again).
+ */
 static int
 loose_get(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
-    char *sid, size_t sidlen, int *threaded)
+    char *sid, size_t sidlen)
 {
 	struct wbuf kb = { 0 };
 	struct loose l;
 	int64_t d;
 	int rc;
 
-	*threaded = 1;
 	if ((rc = loose_key(m, version, cn, &kb)) != 0 ||
-	    (rc = loose_lookup(st, t, &kb, &l)) != 0 || !l.found)
+	    (rc = loose_lookup(st, t, &kb, &l)) != 0 || !l.found || l.threaded)
 		goto out;
 	d = msg_time(m) - l.when;
-	if (d <= LOOSE_WINDOW && d >= -LOOSE_WINDOW) {
+	if (d <= LOOSE_WINDOW && d >= -LOOSE_WINDOW &&
+	    !has_part(st, t, l.sid, pd_msg_counter(m, NULL), &rc) && rc == 0)
 		snprintf(sid, sidlen, "%s", l.sid);
-		*threaded = l.threaded;
-	}
 out:
 	free(kb.p);
 	return rc;
@@ -455,18 +492,6 @@ out:
 	return rc;
 }
 
-/* The series record of id, pointing into the map; MDB_NOTFOUND if none. */
-static int
-series_read(pd_store *st, MDB_txn *t, const char *id, struct srec *s)
-{
-	MDB_val k = sval(id), v;
-	int rc;
-
-	if ((rc = mdb_get(t, st->db[DB_SERIES], &k, &v)) != 0)
-		return rc;
-	return pd_record_series_decode(&k, &v, s);
-}
-
 /*
  * A cover letter without threading that comes after its patches: they
  * went out tagged with the loose series' id, so the cover joins it.  Only
@@ -479,10 +504,10 @@ cover_joins_loose(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn
 {
 	char found[512] = "";
 	struct srec s;
-	int rc, threaded;
+	int rc;
 
-	if ((rc = loose_get(st, t, m, version, cn, found, sizeof(found), &threaded)) != 0 ||
-	    *found == '\0' || threaded || (rc = series_read(st, t, found, &s)) != 0)
+	if ((rc = loose_get(st, t, m, version, cn, found, sizeof(found))) != 0 ||
+	    *found == '\0' || (rc = series_read(st, t, found, &s)) != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (!s.has_cover)
 		snprintf(sid, sidlen, "%s", found);
@@ -504,7 +529,7 @@ pd_series_assign(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid,
 	size_t nmissing = 0;
 	int cn, cx = pd_msg_counter(m, &cn), version = pd_msg_version(m);
 	int threaded = *pd_msg_in_reply_to(m) || pd_msg_nrefs(m) > 0;
-	int rc, loose_threaded;
+	int rc;
 
 	*sid = '\0';
 	if (pd_msg_kind(m) == PD_KIND_COVER || cx < 0) {
@@ -522,7 +547,7 @@ pd_series_assign(pd_store *st, MDB_txn *t, const pd_msg *m, char *sid,
 	    &nmissing)) != 0)
 		return rc;
 	if (*sid == '\0' && !threaded &&
-	    (rc = loose_get(st, t, m, version, cn, sid, sidlen, &loose_threaded)) != 0)
+	    (rc = loose_get(st, t, m, version, cn, sid, sidlen)) != 0)
 		return rc;
 	if (*sid == '\0')
 		snprintf(sid, sidlen, "%s", pd_msg_id(m));

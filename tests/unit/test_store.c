@@ -792,6 +792,39 @@ test_series_git_roots(void **state)
 }
 
 /*
+ * A series sent again nine minutes later, same version, its patch 1 in
+ * reply to the first posting's (patchwork's bugs-nocover-noversion): two
+ * series in every order.  Patch 1 replying to a stored patch joined it,
+ * and unthreaded patch 1 arriving after the resend joined the resend's
+ * series within the 20 minutes, which already had a patch 1.
+ */
+static void
+test_resend_in_reply(void **state)
+{
+	struct files f;
+	pd_msg *m[4];
+	char got[4][256], *first, *again;
+	int p[4] = { 0, 1, 2, 3 };
+
+	(void)state;
+	prefix_files("patchwork/series", "bugs-nocover-noversion.mbox", 4, &f);
+	first = msgid_of(f.path[0]);
+	again = msgid_of(f.path[2]);
+	for (int i = 0; i < 4; i++)
+		m[i] = load(f.path[i]);
+	do {
+		series_after("resend", m, p, 4, got);
+		for (int i = 0; i < 4; i++)
+			assert_string_equal(got[i], i < 2 ? first : again);
+	} while (next_perm(p, 4));
+	for (int i = 0; i < 4; i++)
+		pd_msg_free(m[i]);
+	free(first);
+	free(again);
+	files_free(&f);
+}
+
+/*
  * Two fixes sent with git send-email in reply to one bug report, two days
  * apart: in every order of arrival, the report's anywhere or never, each is
  * its own series, named by its patch 1 (they were one series under the
@@ -2708,6 +2741,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_series_in_reply_to_series, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_series_git_roots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resend_in_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fixes_to_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_cover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_ids, setup, teardown),
