@@ -585,15 +585,77 @@ supersede_as(pd_store *st, MDB_txn *t, const char *id, struct srec *s,
 	return 0;
 }
 
+/* 1 when message id was sent after date, both known. */
+static int
+sent_after(pd_store *st, MDB_txn *t, const char *id, int64_t date, int *rc)
+{
+	MDB_val k;
+	struct pd_rec a;
+	void *copy;
+	int after;
+
+	*rc = get_rec(st, t, id, &k, &a, &copy);
+	after = *rc == 0 && date != 0 && a.date > date;
+	free(copy);
+	if (*rc == MDB_NOTFOUND)
+		*rc = 0;
+	return after;
+}
+
+/*
+ * A version arriving after a later one (archives imported out of order)
+ * goes into the later ones' chain of supersedes links: below the first
+ * whose link points lower, which then supersedes it, if that one was sent
+ * after it (a v1 sent after v2 starts anew: a prep patch posted apart).
+ * Over a posting of its own version it links as that one does.
+ */
+static int
+link_below(pd_store *st, MDB_txn *t, const char *later, const char *sid,
+    int version, int64_t date, struct srec *s, char *prev, size_t prevlen)
+{
+	char cur[512];
+	struct srec o;
+	struct wbuf b = { 0 };
+	MDB_val k;
+	int rc;
+
+	snprintf(cur, sizeof(cur), "%s", later);
+	for (int n = 0; n < 64 && strcmp(cur, sid) != 0; n++) {
+		if ((rc = series_read(st, t, cur, &o)) != 0)
+			return rc == MDB_NOTFOUND ? 0 : rc;
+		if (*o.supersedes && strcmp(o.supersedes, sid) == 0)
+			return 0;
+		if (*o.supersedes && o.supersedes_version == version)
+			return supersede_as(st, t, o.supersedes, s, prev, prevlen);
+		if (*o.supersedes && o.supersedes_version > version) {
+			snprintf(cur, sizeof(cur), "%s", o.supersedes);
+			continue;
+		}
+		if (!sent_after(st, t, cur, date, &rc))
+			return rc;
+		/* copied out of the map before the put moves it */
+		supersede(s, o.supersedes, o.supersedes_version, prev, prevlen);
+		o.supersedes = sid;
+		o.supersedes_version = version;
+		k = sval(cur);
+		if ((rc = pd_record_series_encode(&o, &b)) == 0)
+			rc = put_buf(t, st->db[DB_SERIES], &k, &b, 0);
+		free(b.p);
+		return rc;
+	}
+	return 0;
+}
+
 /*
  * The latest posting under one title or change-id; links supersedes to the
  * latest earlier version.  A version posted again (a send cut short and
  * redone, a resend) links as its first posting did, and is the one later
- * versions link to.
+ * versions link to.  An earlier version after it goes below (link_below).
  */
 static int
 version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
-    const char *sid, int version, struct srec *s, char *prev, size_t prevlen)
+    const char *sid, int version, int64_t date, struct srec *s, char *prev,
+    size_t prevlen)
 {
 	MDB_val k = { klen, (void *)key }, v;
 	struct wbuf vb = { 0 };
@@ -609,8 +671,11 @@ version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
 
 		if (rb.err)
 			return PD_ECORRUPT;
-		if (strcmp(olds, sid) == 0 || oldv > version)
+		if (strcmp(olds, sid) == 0)
 			return 0;
+		if (oldv > version)
+			return link_below(st, t, olds, sid, version, date, s, prev,
+			    prevlen);
 		if (oldv < version)
 			supersede(s, olds, oldv, prev, prevlen);
 		else if ((rc = supersede_as(st, t, olds, s, prev, prevlen)) != 0)
@@ -643,13 +708,13 @@ series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
 		rc = 0;
 	else
 		rc = version_link(st, t, (char *)kb.p, kb.len, sid, pd_msg_version(m),
-		    s, prev, prevlen);
+		    (int64_t)pd_msg_date(m), s, prev, prevlen);
 	if (rc == 0 && *cid) {
 		kb.len = 0;
 		w_raw(&kb, "c", 1);
 		w_raw(&kb, cid, strlen(cid));
 		rc = kb.err ? PD_ENOMEM : version_link(st, t, (char *)kb.p, kb.len,
-		    sid, pd_msg_version(m), s, prev, prevlen);
+		    sid, pd_msg_version(m), (int64_t)pd_msg_date(m), s, prev, prevlen);
 	}
 	free(kb.p);
 	return rc;

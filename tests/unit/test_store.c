@@ -1205,13 +1205,14 @@ post_version(pd_store *st, const char *stem, int v, const char *title,
 
 	if (v > 1)
 		snprintf(ver, sizeof(ver), "v%d ", v);
+	/* version v sent on day v */
 	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH %s0/2] %s\n"
-	    "Message-ID: <%s-0@ex.org>\nDate: Mon, 1 Dec 2025 10:00:00 +0000\n\nA.\n",
-	    ver, title, stem);
+	    "Message-ID: <%s-0@ex.org>\nDate: %d Dec 2025 10:00:00 +0000\n\nA.\n",
+	    ver, title, stem, v);
 	if (p1 != NULL)
 		put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH %s1/2] %s\n"
 		    "Message-ID: <%s-1@ex.org>\nIn-Reply-To: <%s-0@ex.org>\n"
-		    "Date: Mon, 1 Dec 2025 10:00:01 +0000\n\nB.\n", ver, p1, stem, stem);
+		    "Date: %d Dec 2025 10:00:01 +0000\n\nB.\n", ver, p1, stem, stem, v);
 }
 
 static void
@@ -1264,6 +1265,43 @@ test_versions_latest(void **state)
 	expect_supersedes(st, "g1r-0@ex.org", NULL, 0);
 	post_version(st, "g4", 4, "Gamma", NULL);
 	expect_supersedes(st, "g4-0@ex.org", "g3-0@ex.org", 3);
+	pd_store_close(st);
+}
+
+/*
+ * Versions arriving out of order (archives imported together): in every
+ * order each links to the latest earlier one.  A v2 after v3 had no link
+ * (the title's key named v3), v3 kept "supersedes v1".  But a v1 sent
+ * after v2 (a prep patch posted apart, numbering anew) is not linked.
+ */
+static void
+test_versions_any_order(void **state)
+{
+	static const char *const stem[3] = { "o1", "o2", "o3" };
+	int p[3] = { 0, 1, 2 }, n = 0;
+
+	(void)state;
+	do {
+		char sub[16];
+		pd_store *st;
+
+		snprintf(sub, sizeof(sub), "ord%d", n++);
+		st = open_store(sub, 0, 0);
+		for (int i = 0; i < 3; i++)
+			post_version(st, stem[p[i]], p[i] + 1, "Omega", "KVM: omega");
+		expect_supersedes(st, "o1-0@ex.org", NULL, 0);
+		expect_supersedes(st, "o2-0@ex.org", "o1-0@ex.org", 1);
+		expect_supersedes(st, "o3-0@ex.org", "o2-0@ex.org", 2);
+		pd_store_close(st);
+	} while (next_perm(p, 3));
+	assert_int_equal(n, 6);
+
+	pd_store *st = open_store("late", 0, 0);
+
+	post_version(st, "l2", 2, "Lambda", NULL);
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH] Lambda\n"
+	    "Message-ID: <l1@ex.org>\nDate: 9 Dec 2025 10:00:00 +0000\n\nA.\n");
+	expect_supersedes(st, "l2-0@ex.org", NULL, 0);
 	pd_store_close(st);
 }
 
@@ -2748,6 +2786,7 @@ main(void)
 		cmocka_unit_test(test_series_guess),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_latest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_own_trailers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_person_once, setup, teardown),
