@@ -46,9 +46,22 @@ static const char latin_ext_a[] =
     "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLl"
     "LlNnNnNnnNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
 
+/*
+ * Their accents in glibc's en_US order (ISO 14651's secondary weights), as
+ * '@' + rank: A acute, B grave, C breve, D circumflex, E caron, F ring,
+ * G diaeresis, H double acute, I tilde, J dot above, K cedilla, L ogonek,
+ * M stroke, N macron, O middle dot, P eth, T the rest (ligatures and such).
+ */
+static const char latin1_accent[] =
+    "BADIGFTKBADGBADGPIBADIG*MBADGATT"
+    "BADIGFTKBADGBADGPIBADIG*MBADGATG";
+static const char latin_ext_a_accent[] =
+    "NNCCLLAADDJJEEEEMMNNCCJJLLEEDDCCJJKKDDMMIINNCCLLJTTTDDKKTAAKKEEOOMM"
+    "AAKKEETTTNNCCHHTTAAKKEEAADDKKEEKKEEMMIINNCCFFHHLLDDDDGAAJJEET";
+
 struct cw {
 	unsigned primary;	/* 0: ignorable (punctuation, space, bad bytes) */
-	unsigned accent;	/* 0 plain, 1 accented */
+	unsigned accent;	/* 0 plain, else its rank (latin1_accent) */
 	unsigned upper;		/* 0 lower case or no case, 1 upper case */
 };
 
@@ -106,9 +119,11 @@ weigh(long c, struct cw *w)
 	else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
 		weigh_letter((int)c, 0, w);
 	else if (c >= 0xc0 && c <= 0xff && latin1[c - 0xc0] != '*')
-		weigh_letter(latin1[c - 0xc0], 1, w);
+		weigh_letter(latin1[c - 0xc0],
+		    (unsigned)(latin1_accent[c - 0xc0] - '@'), w);
 	else if (c >= 0x100 && c <= 0x17f)
-		weigh_letter(latin_ext_a[c - 0x100], 1, w);
+		weigh_letter(latin_ext_a[c - 0x100],
+		    (unsigned)(latin_ext_a_accent[c - 0x100] - '@'), w);
 	else if (c >= 0x180)
 		w->primary = 100 + (unsigned)c;	/* other scripts sort after Latin */
 }

@@ -20,10 +20,14 @@ import os, random, re, sys
 random.seed(20250106)
 first = ["Sean", "sean", "Xin", "Chao", "Paolo", "Marc", "Émile", "Emile", "Radim",
          "Philippe", "Li", "Yosry", "Jean-Philippe", "Jean Philippe", "Oliver", "Öliver",
-         "D. Scott", "Bibo", "BIBO", "Łukasz", "Lukasz", "Zoë", "Zoe", "O'Neil"]
+         "D. Scott", "Bibo", "BIBO", "Łukasz", "Lukasz", "Zoë", "Zoe", "O'Neil",
+         "René", "Renè", "Renê", "Renë", "Rene", "Đorđe", "Dorde"]
 last = ["Christopherson", "Li", "Gao", "Bonzini", "Zyngier", "Rousseau", "Krčmář",
         "Krcmar", "Mathieu-Daudé", "Mathieu Daude", "Zhe", "Ahmed", "Brucker", "Upton",
-        "Phillips", "Mao", "MAO", "Šimůnek", "Simunek"]
+        "Phillips", "Mao", "MAO", "Šimůnek", "Simunek", "Müller", "Múller", "Mùller",
+        "Mūller", "Dvořák", "Dvorák", "Dvořak", "Łoś", "Łos", "Løs", "Lōs", "Lõs",
+        "Çağlar", "Caglar", "Çaglar", "Ğüneş", "Günes", "Ðuro", "Đuro", "Duro", "Žižek",
+        "Zizek", "Żiżek", "Źiżek", "Ådne", "Ädne", "Ãdne", "Ąksel", "Āksel", "Ăksel"]
 doms = ["google.com", "intel.com", "Intel.com", "redhat.com", "kernel.org", "linux.dev",
         "zytor.com", "arm.com", "loongson.cn", "gmail.com", "amd.com", "linux.intel.com"]
 seen = set()
