@@ -17,6 +17,7 @@
 #include "patchdigest/conf.h"
 #include "patchdigest/error.h"
 #include "patchdigest/msg.h"
+#include "maintainers.h"
 
 #define DEF_CONF	"/etc/patchdigest/patchdigest.conf"
 #define DEF_DATABASE	"/var/lib/patchdigest"
@@ -25,6 +26,7 @@
 #define DEF_SOCKET	"unix:/var/spool/postfix/patchdigest/milter.sock"
 #define LIST_SEPS	" \t,"	/* between the words of a list value */
 #define TEXT_MAX	200	/* bytes of a value shown in the digest */
+#define CONF_MAX	((size_t)1 << 20)	/* bytes of a configuration file */
 
 enum kw_type {
 	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
@@ -546,11 +548,15 @@ pd_conf_load(const char *path, struct pd_conf **out, char *errbuf, size_t errlen
 	int rc = 0;
 
 	*out = NULL;
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	/* a FIFO or a device would hang or grow the program that mail waits on */
+	if ((fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
 		return PD_EIO;
-	}
 	do {
+		if (len > CONF_MAX) {
+			snprintf(errbuf, errlen, "%s: longer than 1M", path);
+			rc = PD_ECONFIG;
+			goto out;
+		}
 		if (len + 4096 > cap) {
 			char *nb = realloc(buf, cap = cap * 2 + 4096);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -244,6 +245,38 @@ test_load_file(void **state)
 	pd_conf_free(NULL);
 }
 
+/*
+ * Not a regular file, or over 1M: refused at once.  A FIFO without a writer
+ * hung the LDA (mail waiting), /dev/zero grew it without bound.
+ */
+static void
+test_load_not_regular(void **state)
+{
+	char dir[] = "/tmp/pdconfXXXXXX", path[64], err[256];
+	struct pd_conf *c = NULL;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(pd_conf_load(path, &c, err, sizeof(err)), PD_EIO);
+	assert_non_null(strstr(err, "fifo: not a regular file"));
+	unlink(path);
+	assert_int_equal(pd_conf_load("/dev/zero", &c, err, sizeof(err)), PD_EIO);
+	assert_non_null(strstr(err, "/dev/zero: not a regular file"));
+	snprintf(path, sizeof(path), "%s/big", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	for (int i = 0; i < 40000; i++)
+		fputs("# a comment line to make the file long enough\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(pd_conf_load(path, &c, err, sizeof(err)), PD_ECONFIG);
+	assert_non_null(strstr(err, "big: longer than 1M"));
+	assert_null(c);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -253,6 +286,7 @@ main(void)
 		cmocka_unit_test(test_schedules),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_load_not_regular),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
