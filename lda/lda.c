@@ -340,7 +340,7 @@ deliver(const struct opts *o, const struct input *in, const struct pd_tags *tags
  * only.  The child holds none of the descriptors procmail waits on.
  */
 static void
-send_due(const struct opts *o, const struct pd_conf *conf)
+send_due(const struct pd_conf *conf)
 {
 	struct pd_send_result res;
 	pd_store *st = NULL;
@@ -354,15 +354,16 @@ send_due(const struct opts *o, const struct pd_conf *conf)
 	if (pid > 0)
 		return;
 	setsid();
+	/* not even stderr or a descriptor procmail's caller passed down */
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		if (!o->foreground)
-			dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
+		dup2(fd, STDERR_FILENO);
 	}
-	log_init(PROGNAME, o->foreground, 0);
+	if (close_range(STDERR_FILENO + 1, ~0U, 0) != 0)
+		for (fd = STDERR_FILENO + 1; fd < 1024; fd++)
+			close(fd);
+	log_init(PROGNAME, 0, 0);
 	pd_msg_init();
 	rc = pd_store_open(conf->database, store_flags(conf->database), conf->map_size,
 	    conf->map_size_max, &st);
@@ -442,7 +443,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (o.send && !o.dryrun && !fault && !badconf && conf != NULL)
-		send_due(&o, conf);
+		send_due(conf);
 out:
 	guard_release();
 	free(in.buf);

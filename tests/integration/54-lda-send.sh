@@ -74,4 +74,22 @@ until "$PD" -D "$T/db" ranges | grep -q '^ *2 .*(open)'; do
 	sleep 0.1
 done
 "$PD" -D "$T/db" ranges | grep -q '^ *1 .* 1 patches' || fail "range 1 lacks the patch"
+
+# -f (the log on stderr) and a descriptor passed down to the LDA: the child
+# sending the next digest keeps neither, so their reader sees the end at
+# once, sendmail blocked as before
+# shellcheck disable=SC2046
+msg2=$(grep -l '^Subject: \[PATCH' $(set_files) | grep -vxF "$msg" | head -n 1)
+[ -n "$msg2" ] || fail "no second patch in the set"
+rm -f "$T/sent" "$T/sent.tmp"
+# shellcheck disable=SC2016
+timeout 60 sh -c '{ "$1" -f -s -c "$2" <"$3" 3>&1 2>&1 >/dev/null; } | cat >"$4"' \
+    sh "$LDA" "$T/pd.conf" "$msg2" "$T/err2" ||
+    fail "-f: the delivery waited for the digest on stderr or fd 3 (exit $?)"
+i=0
+while [ ! -e "$T/sent.tmp" ]; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || fail "no second digest was handed to sendmail"
+	sleep 0.1
+done
 echo ok
