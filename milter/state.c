@@ -38,6 +38,7 @@ static char *db_override;	/* -D */
 static pthread_rwlock_t store_rw = PTHREAD_RWLOCK_INITIALIZER;
 static pd_store *store;
 static char *store_dir;		/* the directory store was opened from */
+static size_t store_map, store_max;	/* and its MapSize, MapSizeMax */
 static unsigned long store_gen;	/* bumped on every open, to close the right one */
 static time_t store_tried;
 static int store_failed;	/* why the last attempt failed */
@@ -163,6 +164,14 @@ deadline(struct timespec *until)
 	until->tv_sec += LOCK_WAIT;
 }
 
+/* The store open is conf's: its database, with its sizes (a reload may raise them). */
+static int
+store_is(const struct pd_conf *conf)
+{
+	return store != NULL && strcmp(store_dir, conf->database) == 0 &&
+	    store_map == conf->map_size && store_max == conf->map_size_max;
+}
+
 /* With store_rw held for writing: the store of conf, opened (again) if needed. */
 static int
 store_get(const struct pd_conf *conf)
@@ -170,12 +179,13 @@ store_get(const struct pd_conf *conf)
 	time_t now = time(NULL);
 	int rc;
 
-	if (store != NULL && strcmp(store_dir, conf->database) == 0)
+	if (store_is(conf))
 		return 0;
 	if (store != NULL) {
 		pd_store_close(store);
 		store = NULL;
-		log_info("database is now %s", conf->database);
+		log_info("database is now %s (MapSize %zu, MapSizeMax %zu)",
+		    conf->database, conf->map_size, conf->map_size_max);
 	} else if (store_tried != 0 && now - store_tried < REOPEN_EVERY)
 		return store_failed;
 	store_tried = now;
@@ -190,6 +200,8 @@ store_get(const struct pd_conf *conf)
 		store = NULL;
 		return store_failed = rc;
 	}
+	store_map = conf->map_size;
+	store_max = conf->map_size_max;
 	store_gen++;
 	store_tried = 0;
 	return 0;
@@ -209,7 +221,7 @@ store_acquire(const struct pd_conf *conf, const struct timespec *until,
 	*out = NULL;
 	if (pthread_rwlock_clockrdlock(&store_rw, CLOCK_MONOTONIC, until) != 0)
 		return PD_EBUSY;
-	if (store == NULL || strcmp(store_dir, conf->database) != 0) {
+	if (!store_is(conf)) {
 		pthread_rwlock_unlock(&store_rw);
 		if (pthread_rwlock_clockwrlock(&store_rw, CLOCK_MONOTONIC,
 		    until) != 0)

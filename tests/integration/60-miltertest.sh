@@ -279,6 +279,22 @@ until [ "$(grep -c "configuration reloaded" "$MD_LOG")" -gt "$reloads" ]; do
 done
 run_lua onerror.lua -D EXPECT=tempfail
 md_stop || fail "stop after the OnError checks"
+# A full store, then MapSizeMax raised and reloaded: the store reopens with
+# the new size (it kept the old one until a restart).
+rm -f "$tmp/milter.sock"
+printf 'Database %s/fulldb\nMapSize 128K\nMapSizeMax 128K\nOnError tempfail\n' \
+    "$tmp" >"$tmp/full.conf"
+md_start "$sock" "$tmp/full.conf" || fail "start with a small store"
+run_lua full.lua -D EXPECT=full
+sed -i 's/^MapSizeMax 128K$/MapSizeMax 64M/' "$tmp/full.conf"
+reloads=$(grep -c "configuration reloaded" "$MD_LOG")
+kill -HUP "$MD_PID"
+n=0
+until [ "$(grep -c "configuration reloaded" "$MD_LOG")" -gt "$reloads" ]; do
+	n=$((n + 1)); [ $n -gt 100 ] && fail "no reload on SIGHUP"; sleep 0.1
+done
+run_lua full.lua -D EXPECT=room
+md_stop || fail "stop after the full store"
 
 # An inet socket on loopback: same filter; TCP_NODELAY set on the listener,
 # and a reply to DATA (lib.lua).
