@@ -4,7 +4,8 @@
 # replies and malformed mail accepted, several messages and an abort on one
 # connection, a 60 MB message in bounded memory, a message 20,000 MIME
 # levels deep; the store counts what an import of the same messages counts;
-# reload (SIGHUP) with InternalHosts; stale socket handling; clean SIGTERM.
+# reload (SIGHUP) with InternalHosts, and raising MapSizeMax of a full store;
+# stale socket handling; clean SIGTERM.
 set -u
 . "$PD_SRC/tests/lib/milter.sh"
 
