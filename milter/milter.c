@@ -383,12 +383,30 @@ out:
 	return rc;
 }
 
+static int stdout_closed;	/* -V, -n and -t have nowhere to print */
+
+/* What went to stdout reached it: 0, or EX_IOERR logged. */
+int
+pdm_stdout_done(void)
+{
+	if (stdout_closed) {
+		log_warnx("stdout: closed");
+		return EX_IOERR;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_warn("stdout");
+		return EX_IOERR;
+	}
+	return 0;
+}
+
 /* fds 0-2 open, so that no pipe or socket of ours is taken for one of them */
 static void
 std_fds(void)
 {
 	int fd;
 
+	stdout_closed = fcntl(STDOUT_FILENO, F_GETFD) == -1;
 	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
 		;
 	if (fd > STDERR_FILENO)
@@ -405,6 +423,7 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	std_fds();
+	log_init(PROGNAME, 1, 0);
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt(argc, argv, "c:dD:fnp:P:t:u:V")) != -1) {
 		switch (ch) {

@@ -185,14 +185,3 @@ pdm_testfile(struct pdm_cfg *cfg, const char *path)
 		return EX_IOERR;
 	return rc == 0 || rc == PD_EPARSE ? 0 : EX_TEMPFAIL;
 }
-
-/* What went to stdout reached it: 0, or EX_IOERR logged. */
-int
-pdm_stdout_done(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		log_warn("stdout");
-		return EX_IOERR;
-	}
-	return 0;
-}

@@ -262,6 +262,11 @@ if [ -w /dev/full ]; then
 	"$PD_BUILD/patchdigest-milter" -V >/dev/full 2>/dev/null
 	[ $? = 74 ] || fail "-V to a full stdout did not exit 74"
 fi
+"$PD_BUILD/patchdigest-milter" -V >&- 2>"$tmp/n.err"
+[ $? = 74 ] || fail "-V with stdout closed did not exit 74"
+grep -q "^patchdigest-milter: stdout: closed" "$tmp/n.err" || fail "-V: $(cat "$tmp/n.err")"
+"$PD_BUILD/patchdigest-milter" -t "$PATCH" -c "$tmp/patchdigest.conf" >&- 2>/dev/null
+[ $? = 74 ] || fail "-t with stdout closed did not exit 74"
 
 # The milter's own faults: a store that cannot be opened (its directory
 # would be below a regular file).
