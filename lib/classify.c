@@ -296,7 +296,7 @@ load_rules(pd_classifier *c, const char *path, char *errbuf, size_t errlen)
 	FILE *fp;
 
 	if (path != NULL)
-		fp = pd_maint_fopen(path, errbuf, errlen);
+		fp = pd_maint_fopen(path, 0, errbuf, errlen);
 	else if ((fp = fmemopen((void *)pd_builtin_rules,
 	    strlen((const char *)pd_builtin_rules), "r")) == NULL)
 		snprintf(errbuf, errlen, "built-in rules: %s", strerror(errno));

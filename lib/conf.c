@@ -548,8 +548,8 @@ pd_conf_load(const char *path, struct pd_conf **out, char *errbuf, size_t errlen
 	int rc = 0;
 
 	*out = NULL;
-	/* a FIFO or a device would hang or grow the program that mail waits on */
-	if ((fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
+	/* a FIFO would hang the program that mail waits on; CONF_MAX bounds a device */
+	if ((fp = pd_maint_fopen(path, 1, errbuf, errlen)) == NULL)
 		return PD_EIO;
 	do {
 		if (len > CONF_MAX) {

@@ -521,7 +521,7 @@ parse_line(pd_maint *m, char *line, char **title, int *cur)
 }
 
 FILE *
-pd_maint_fopen(const char *path, char *errbuf, size_t errlen)
+pd_maint_fopen(const char *path, int devices, char *errbuf, size_t errlen)
 {
 	FILE *fp;
 	struct stat sb;
@@ -532,7 +532,8 @@ pd_maint_fopen(const char *path, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) != 0 ||
+	    !(S_ISREG(sb.st_mode) || (devices && S_ISCHR(sb.st_mode)))) {
 		snprintf(errbuf, errlen, "%s: not a regular file", path);
 		close(fd);
 		return NULL;
@@ -553,7 +554,7 @@ read_maintainers(pd_maint *m, const char *path, char *errbuf, size_t errlen)
 	size_t cap = 0, lineno = 0;
 	int cur = -1, rc = 0;
 
-	if ((fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
+	if ((fp = pd_maint_fopen(path, 0, errbuf, errlen)) == NULL)
 		return PD_EIO;
 	while (getline(&line, &cap, fp) != -1) {
 		lineno++;
@@ -638,7 +639,7 @@ files_open(struct flist *fl, const char *path, char *errbuf, size_t errlen)
 	int xz;
 
 	fl->pid = -1;
-	if ((fl->fp = pd_maint_fopen(path, errbuf, errlen)) == NULL)
+	if ((fl->fp = pd_maint_fopen(path, 0, errbuf, errlen)) == NULL)
 		return PD_EIO;
 	xz = fread(magic, 1, sizeof(magic), fl->fp) == sizeof(magic) &&
 	    memcmp(magic, "\xfd" "7zXZ\0", 6) == 0;

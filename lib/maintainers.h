@@ -33,9 +33,11 @@ void pd_maint_free(pd_maint *m);
 /*
  * Open a file the configuration names for reading; anything but a regular
  * file (a device such as /dev/zero, whose endless line would take all
- * memory) is refused.  NULL with errbuf set on failure.
+ * memory; a FIFO, which would wait for a writer) is refused, but with
+ * devices set a character device is taken (-c /dev/null: no configuration;
+ * the caller bounds what it reads).  NULL with errbuf set on failure.
  */
-FILE *pd_maint_fopen(const char *path, char *errbuf, size_t errlen);
+FILE *pd_maint_fopen(const char *path, int devices, char *errbuf, size_t errlen);
 
 size_t pd_maint_nsections(const pd_maint *m);
 /* Best section for one repository-relative path. Returns 1 if found. */

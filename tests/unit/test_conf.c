@@ -246,8 +246,8 @@ test_load_file(void **state)
 }
 
 /*
- * Not a regular file, or over 1M: refused at once.  A FIFO without a writer
- * hung the LDA (mail waiting), /dev/zero grew it without bound.
+ * A FIFO, or over 1M: refused at once.  A FIFO without a writer hung the
+ * LDA (mail waiting), /dev/zero grew it without bound; /dev/null is none.
  */
 static void
 test_load_not_regular(void **state)
@@ -263,8 +263,14 @@ test_load_not_regular(void **state)
 	assert_int_equal(pd_conf_load(path, &c, err, sizeof(err)), PD_EIO);
 	assert_non_null(strstr(err, "fifo: not a regular file"));
 	unlink(path);
-	assert_int_equal(pd_conf_load("/dev/zero", &c, err, sizeof(err)), PD_EIO);
-	assert_non_null(strstr(err, "/dev/zero: not a regular file"));
+	assert_int_equal(pd_conf_load("/dev/zero", &c, err, sizeof(err)), PD_ECONFIG);
+	assert_non_null(strstr(err, "/dev/zero: longer than 1M"));
+	assert_null(c);
+	/* -c /dev/null: no configuration, the defaults */
+	assert_int_equal(pd_conf_load("/dev/null", &c, err, sizeof(err)), 0);
+	assert_string_equal(c->list_name, "KVM");
+	pd_conf_free(c);
+	c = NULL;
 	snprintf(path, sizeof(path), "%s/big", dir);
 	assert_non_null(fp = fopen(path, "w"));
 	for (int i = 0; i < 40000; i++)
