@@ -9,9 +9,11 @@
  * (re)opening and closing it take store_rw for writing.  Parsing and
  * classifying, the expensive part, run outside any lock.  A counting limit
  * (slots) bounds how many messages are parsed and held at once, which bounds
- * memory.  Every wait has a timeout, so that a slow digest send or a stuck
- * store can never hold mail up for long; timeouts are on CLOCK_MONOTONIC, so
- * that setting the clock back cannot stretch one to hours.
+ * memory.  Every wait of ours has a timeout, so that a slow digest send or
+ * a stuck store can hold up one message at most (the one inside LMDB's
+ * writer lock, which has none: write_token); timeouts are on
+ * CLOCK_MONOTONIC, so that setting the clock back cannot stretch one to
+ * hours.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +48,15 @@ static int store_failed;	/* why the last attempt failed */
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slot_cond = PTHREAD_COND_INITIALIZER;
 static int slots_free = -1;	/* -1: not sized yet */
+
+/*
+ * Held by the one message in the store step.  LMDB lets one writer in at a
+ * time and waits for its lock without a timeout: a writer stopped in
+ * another process (an import suspended with ^Z, a stuck mdb_load) would
+ * hold every message up.  With the token, one waits there; the others wait
+ * here, with a timeout.
+ */
+static pthread_mutex_t write_token = PTHREAD_MUTEX_INITIALIZER;
 
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
@@ -342,15 +353,23 @@ ingest(struct pdm_cfg *cfg, const char *raw, size_t len, int count,
 
 	if ((rc = pd_ingest_parse(cfg->cl, raw, len, NULL, res, &m)) != 0)
 		return rc;
-	if (count && (rc = store_acquire(cfg->conf, until, &st, &gen)) != 0) {
+	if (count) {
+		if (pthread_mutex_clocklock(&write_token, CLOCK_MONOTONIC, until) != 0)
+			rc = PD_EBUSY;
+		else if ((rc = store_acquire(cfg->conf, until, &st, &gen)) != 0)
+			pthread_mutex_unlock(&write_token);
+	}
+	if (rc != 0) {
 		pd_msg_free(m);
 		if (rc == PD_EBUSY)
 			log_warnx("database busy for %d s", LOCK_WAIT);
 		return rc;
 	}
 	pd_ingest_record(st, m, res);
-	if (st != NULL)
+	if (st != NULL) {
 		store_release(res->store_err, gen);
+		pthread_mutex_unlock(&write_token);
+	}
 	pd_msg_free(m);
 	return 0;
 }

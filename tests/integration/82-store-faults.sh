@@ -77,7 +77,7 @@ milter_pass "$T/missing.conf" "missing (milter)"
 # ---- locked: a writer that never finishes holds the lock ----
 # mdb_load, given a header and then nothing, waits in its write transaction.
 # The LDA's store step waits for the lock until its 120 s alarm; the test
-# sends that SIGALRM itself once the LDA is seen waiting.
+# sends that SIGALRM itself once the LDA is seen waiting.  Then the milter.
 db=$T/locked
 "$PD" -D "$db" import $(cat "$T/list") >/dev/null || fail "locked: import"
 mkfifo "$T/fifo"
@@ -102,6 +102,46 @@ grep -q 'took over 120 s.*write lock' "$T/lda.err" || fail "locked: not logged: 
 "$LDA" -f -D "$db" <"$f" >"$T/out" || fail "locked: after the writer died"
 grep -q '^X-Patch-' "$T/out" || fail "locked: not tagged after the writer died"
 echo "locked: $(cat "$T/lda.err")"
+# The milter, three messages at once: the one that gets to LMDB's lock
+# waits there (it has no timeout); the two others are passed on untagged
+# after 30 s instead of waiting too (they did, for as long as the writer);
+# once the writer is gone the first is recorded and tagged.
+conf "$T/locked.conf" "$db"
+md_start "$sock" "$T/locked.conf" || fail "locked: the milter does not start"
+(printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n'; sleep 120) >"$T/fifo" &
+holder=$!
+mdb_load -f "$T/fifo" "$db" &
+loader=$!
+sleep 1
+for i in 1 2 3; do
+	set_files | sed -n "$((nmsg + i))p" >"$T/one$i"
+	feed_milter "$sock" "$T/one$i" "LOCK$i" 0 120 >"$T/feed$i.out" 2>&1 &
+	eval "feed$i=\$!"
+done
+n=0
+while :; do
+	done=0
+	for i in 1 2 3; do
+		eval "kill -0 \$feed$i 2>/dev/null" || done=$((done + 1))
+	done
+	[ "$done" -ge 2 ] && break
+	n=$((n + 1))
+	[ "$n" -le 500 ] || fail "locked: the milter held every message 50 s"
+	sleep 0.1
+done
+[ "$done" = 2 ] || fail "locked: no message waited for the writer: $(cat "$T"/feed?.out; tail -n 5 "$MD_LOG")"
+[ "$(grep -l '^accepted 1 tagged 0 of 1' "$T"/feed?.out | wc -l)" = 2 ] ||
+    fail "locked: $(cat "$T"/feed?.out)"
+grep -q 'database busy for 30 s' "$MD_LOG" || fail "locked: the milter did not log it"
+kill -KILL "$loader" "$holder" 2>/dev/null || true
+wait "$loader" "$holder" 2>/dev/null || true
+for i in 1 2 3; do
+	eval "wait \$feed$i" || fail "locked: message $i: $(cat "$T/feed$i.out")"
+done
+[ "$(grep -l '^accepted 1 tagged 1 of 1' "$T"/feed?.out | wc -l)" = 1 ] ||
+    fail "locked: the waiting message was not tagged: $(cat "$T"/feed?.out)"
+md_stop || fail "locked: the milter did not stop cleanly"
+echo "locked (milter): two passed on after 30 s, one recorded after the writer"
 
 # ---- corrupt: the whole file, cut short, pages in the middle, every leaf
 # of the messages database (which opening the store does not read), and

@@ -3,8 +3,9 @@
 -- Globals (miltertest -D): LIB (tests/milter/lib.lua), SOCK, FILES (a file
 -- with one message path a line), QID (a queue id prefix), optional
 -- TOLERATE=1: a lost connection ends the run quietly (the milter is being
--- killed on purpose).
+-- killed on purpose); optional TIMEOUT: seconds to wait for a reply (10).
 dofile(LIB)
+mt.set_timeout(tonumber(TIMEOUT) or 10)
 
 -- miltertest 2.11 overflows a stack buffer on a header value of about
 -- 1 KB or more (a long Cc: list): shorten those, the same way every run.

@@ -20,12 +20,12 @@ msleep() {
 	sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f\n", m / 1000 }')"
 }
 
-# feed_milter SOCK LISTFILE QID [TOLERATE]: messages through miltertest;
-# prints miltertest's output, returns its status.
+# feed_milter SOCK LISTFILE QID [TOLERATE [TIMEOUT]]: messages through
+# miltertest; prints miltertest's output, returns its status.
 feed_milter() {
 	miltertest -s "$PD_SRC/tests/reliability/feed.lua" \
 	    -D LIB="$PD_SRC/tests/milter/lib.lua" -D SOCK="$1" -D FILES="$2" \
-	    -D QID="$3" -D TOLERATE="${4:-0}" 2>&1
+	    -D QID="$3" -D TOLERATE="${4:-0}" -D TIMEOUT="${5:-10}" 2>&1
 }
 
 # The counters of a store without the range's last id, which depends on
