@@ -14,6 +14,14 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+wait_for() {	# FILE WHAT: up to 30 s for FILE to appear, else fail WHAT
+	i=0
+	while [ ! -e "$1" ]; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || fail "$2"
+		sleep 0.1
+	done
+}
 
 mkdir "$T/db"
 mkfifo "$T/gate"
@@ -43,23 +51,13 @@ timeout 60 sh -c '"$1" -s -c "$2" <"$3" | cat >"$4"' sh "$LDA" "$T/pd.conf" "$ms
 head -n 1 "$T/out" | grep -Eq '^X-Patch-Kind: (patch|cover)$' || fail "not tagged"
 same_untagged "$T/out" "$msg" || fail "message changed"
 
-i=0
-while [ ! -e "$T/sent.tmp" ]; do
-	i=$((i + 1))
-	[ "$i" -lt 300 ] || fail "no digest was handed to sendmail"
-	sleep 0.1
-done
+wait_for "$T/sent.tmp" "no digest was handed to sendmail"
 [ ! -e "$T/sent" ] || fail "-n -s sent a digest"
 # a blocking open: "go" reaches sendmail's read even if it has not opened
 # the gate yet (release's read-write open would drop it on close)
 # shellcheck disable=SC2016
 timeout 60 sh -c 'echo go >"$1"' sh "$T/gate" || fail "sendmail never read the gate"
-i=0
-while [ ! -e "$T/sent" ]; do
-	i=$((i + 1))
-	[ "$i" -lt 300 ] || fail "sendmail did not finish"
-	sleep 0.1
-done
+wait_for "$T/sent" "sendmail did not finish"
 grep -q 'list@example.org' "$T/args" || fail "sendmail args: $(cat "$T/args")"
 grep -q '^From: .*digest@example.org' "$T/sent" || fail "digest without From"
 grep -q '^To: .*list@example.org' "$T/sent" || fail "digest without To"
@@ -86,10 +84,5 @@ rm -f "$T/sent" "$T/sent.tmp"
 timeout 60 sh -c '{ "$1" -f -s -c "$2" <"$3" 3>&1 2>&1 >/dev/null; } | cat >"$4"' \
     sh "$LDA" "$T/pd.conf" "$msg2" "$T/err2" ||
     fail "-f: the delivery waited for the digest on stderr or fd 3 (exit $?)"
-i=0
-while [ ! -e "$T/sent.tmp" ]; do
-	i=$((i + 1))
-	[ "$i" -lt 300 ] || fail "no second digest was handed to sendmail"
-	sleep 0.1
-done
+wait_for "$T/sent.tmp" "no second digest was handed to sendmail"
 echo ok

@@ -116,6 +116,15 @@ run_lua() {	# script [-D var=value...]: run one miltertest script
 	[ "$mt_script" = drain.lua ] || kill -0 "$MD_PID" 2>/dev/null ||
 	    fail "the milter died during $mt_script"
 }
+
+reload() {	# SIGHUP the milter and wait for its "configuration reloaded"
+	reloads=$(grep -c "configuration reloaded" "$MD_LOG")
+	kill -HUP "$MD_PID"
+	n=0
+	until [ "$(grep -c "configuration reloaded" "$MD_LOG")" -gt "$reloads" ]; do
+		n=$((n + 1)); [ $n -gt 100 ] && fail "no reload on SIGHUP"; sleep 0.1
+	done
+}
 for s in tag.lua accept.lua session.lua big.lua; do
 	run_lua "$s"
 done
@@ -169,11 +178,7 @@ done
 # Reload: InternalHosts now holds the test client (192.0.2.10): a new
 # message is still tagged, but not counted.
 echo "InternalHosts 192.0.2.0/24, 2001:db8::/32" >>"$tmp/patchdigest.conf"
-kill -HUP "$MD_PID"
-n=0
-until grep -q "configuration reloaded" "$MD_LOG"; do
-	n=$((n + 1)); [ $n -gt 100 ] && fail "no reload on SIGHUP"; sleep 0.1
-done
+reload
 before=$(stats_of "$tmp/db")
 run_lua internal.lua
 kill -0 "$MD_PID" || fail "SIGHUP stopped the milter"
@@ -277,12 +282,7 @@ md_start "$sock" "$tmp/onerr.conf" || fail "start with an unusable store"
 run_lua onerror.lua -D EXPECT=accept
 # reloaded: a new connection gets OnError tempfail
 printf 'Database %s/notadir/db\nOnError tempfail\n' "$tmp" >"$tmp/onerr.conf"
-reloads=$(grep -c "configuration reloaded" "$MD_LOG")
-kill -HUP "$MD_PID"
-n=0
-until [ "$(grep -c "configuration reloaded" "$MD_LOG")" -gt "$reloads" ]; do
-	n=$((n + 1)); [ $n -gt 100 ] && fail "no reload on SIGHUP"; sleep 0.1
-done
+reload
 run_lua onerror.lua -D EXPECT=tempfail
 md_stop || fail "stop after the OnError checks"
 # A full store, then MapSizeMax raised and reloaded: the store reopens with
@@ -293,12 +293,7 @@ printf 'Database %s/fulldb\nMapSize 128K\nMapSizeMax 128K\nOnError tempfail\n' \
 md_start "$sock" "$tmp/full.conf" || fail "start with a small store"
 run_lua full.lua -D EXPECT=full
 sed -i 's/^MapSizeMax 128K$/MapSizeMax 64M/' "$tmp/full.conf"
-reloads=$(grep -c "configuration reloaded" "$MD_LOG")
-kill -HUP "$MD_PID"
-n=0
-until [ "$(grep -c "configuration reloaded" "$MD_LOG")" -gt "$reloads" ]; do
-	n=$((n + 1)); [ $n -gt 100 ] && fail "no reload on SIGHUP"; sleep 0.1
-done
+reload
 run_lua full.lua -D EXPECT=room
 md_stop || fail "stop after the full store"
 

@@ -647,6 +647,37 @@ next_perm(int *p, int n)
 }
 
 /*
+ * patchwork's series set PREFIX.01..n put in every order: message i is in
+ * the series of message named_by[i].
+ */
+static void
+every_order(const char *prefix, int n, const int *named_by, const char *sub)
+{
+	struct files f;
+	pd_msg *m[8];
+	char got[8][256], *id[8];
+	int p[8];
+
+	assert_true(n <= 8);
+	prefix_files("patchwork/series", prefix, n, &f);
+	for (int i = 0; i < n; i++) {
+		m[i] = load(f.path[i]);
+		id[i] = msgid_of(f.path[i]);
+		p[i] = i;
+	}
+	do {
+		series_after(sub, m, p, n, got);
+		for (int i = 0; i < n; i++)
+			assert_string_equal(got[i], id[named_by[i]]);
+	} while (next_perm(p, n));
+	for (int i = 0; i < n; i++) {
+		pd_msg_free(m[i]);
+		free(id[i]);
+	}
+	files_free(&f);
+}
+
+/*
  * A series (same version and N) posted two days later in reply to patch 1
  * of another, with Message-IDs not named by git send-email: in every
  * arrival order, both covers included, each stays its own series.  And a
@@ -713,23 +744,7 @@ test_series_in_reply_to_series(void **state)
 	 * part numbered past its cover's N ("[PATCH 3/2]"): one series, as
 	 * patchwork has it, in every order.
 	 */
-	char *cover;
-
-	prefix_files("patchwork/series", "base-extra-patches.mbox", 4, &f);
-	cover = msgid_of(f.path[0]);
-	for (int i = 0; i < 4; i++) {
-		m[i] = load(f.path[i]);
-		p[i] = i;
-	}
-	do {
-		series_after("extra", m, p, 4, got);
-		for (int i = 0; i < 4; i++)
-			assert_string_equal(got[i], cover);
-	} while (next_perm(p, 4));
-	for (int i = 0; i < 4; i++)
-		pd_msg_free(m[i]);
-	free(cover);
-	files_free(&f);
+	every_order("base-extra-patches.mbox", 4, (const int[]){ 0, 0, 0, 0 }, "extra");
 }
 
 /*
@@ -750,25 +765,12 @@ test_series_git_roots(void **state)
 	    p2[] = FP("2222222222222222222222222222222222222222");
 	struct files f;
 	pd_msg *m[3];
-	char got[3][256], *cover;
+	char got[3][256];
 	int p[3] = { 0, 1, 2 };
 
 	(void)state;
+	every_order("base-deep-threaded.mbox", 3, (const int[]){ 0, 0, 0 }, "deep");
 	prefix_files("patchwork/series", "base-deep-threaded.mbox", 3, &f);
-	cover = msgid_of(f.path[0]);
-	for (int i = 0; i < 3; i++)
-		m[i] = load(f.path[i]);
-	do {
-		series_after("deep", m, p, 3, got);
-		for (int i = 0; i < 3; i++)
-			assert_string_equal(got[i], cover);
-	} while (next_perm(p, 3));
-	for (int i = 0; i < 3; i++)
-		pd_msg_free(m[i]);
-	free(cover);
-
-	for (int i = 0; i < 3; i++)
-		p[i] = i;
 	m[0] = rethread(f.path[0], c, d1, "", "", "");
 	m[1] = rethread(f.path[1], p1, d1, c, "<" FP("cover") ">", "");
 	m[2] = rethread(f.path[2], p2, d1, p1,
@@ -801,27 +803,9 @@ test_series_git_roots(void **state)
 static void
 test_resend_in_reply(void **state)
 {
-	struct files f;
-	pd_msg *m[4];
-	char got[4][256], *first, *again;
-	int p[4] = { 0, 1, 2, 3 };
-
 	(void)state;
-	prefix_files("patchwork/series", "bugs-nocover-noversion.mbox", 4, &f);
-	first = msgid_of(f.path[0]);
-	again = msgid_of(f.path[2]);
-	for (int i = 0; i < 4; i++)
-		m[i] = load(f.path[i]);
-	do {
-		series_after("resend", m, p, 4, got);
-		for (int i = 0; i < 4; i++)
-			assert_string_equal(got[i], i < 2 ? first : again);
-	} while (next_perm(p, 4));
-	for (int i = 0; i < 4; i++)
-		pd_msg_free(m[i]);
-	free(first);
-	free(again);
-	files_free(&f);
+	every_order("bugs-nocover-noversion.mbox", 4, (const int[]){ 0, 0, 2, 2 },
+	    "resend");
 }
 
 /*
