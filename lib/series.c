@@ -168,11 +168,10 @@ git_root(const pd_msg *m)
 
 /*
  * As series_by_thread without the store, where no ancestor is stored: the
- * oldest one named like this message by git (its cover letter,
- * or patch 1 with --chain-reply-to), else the direct parent.  But patch 1
- * named by git and replying to another posting's message (a new
- * version in an old thread) names its own series, as the store says once
- * that posting is stored.
+ * first sent of those named like this message by git (git_root), else the
+ * direct parent.  But patch 1 named by git and replying to another
+ * posting's message (a new version in an old thread) names its own series,
+ * as the store says once that posting is stored.
  */
 void
 pd_series_guess(const pd_msg *m, char *out, size_t outlen)
@@ -242,10 +241,12 @@ pd_series_ancestors(const pd_msg *m, const char **anc, size_t max)
  * would assemble one way when it arrives first and another way when it
  * arrives last (non-parts never take part in series assembly, so every
  * arrival order then gives what the order with the non-parts last gives).
- * A git-named patch 1 takes no parent named otherwise (below).  The root
- * guessed among them is the oldest named like this message by git, else the direct
- * parent (the cover letter or patch 1 in git's default threading).  Only
- * the ancestors up to that root are remembered, and past a gap (an
+ * A git-named patch 1 takes no parent named otherwise (below), nor joins
+ * a patch it replies to (a posting sent again in reply to the first).  The
+ * root guessed among them is the first sent of those named like this
+ * message by git (stem_rank), else the direct parent (the cover letter or
+ * patch 1 in git's default threading).  Only the ancestors up to the
+ * oldest named like it are remembered, and past a gap (an
  * ancestor not stored) a stored part must fit a chain (chain_fits) and a
  * pending one must be named like this message: a series posted inside
  * another series' thread neither joins it nor captures its parts.
@@ -296,12 +297,12 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 		/*
-		 * Patch 1 named by git replying to a message that
-		 * is no part, or not stored (a bug report, perhaps sent to
-		 * another list): were it its cover, git would have named it
-		 * alike.  So the patch names its own series, whatever the
-		 * order of arrival, as pd_series_guess says; else every fix
-		 * sent in reply to one report would join one series.
+		 * Patch 1 named by git replying to a message that is no
+		 * part, or not stored (a bug report, perhaps sent to another
+		 * list): were it its cover, git would have named it alike.
+		 * So the patch names its own series, whatever the order of
+		 * arrival, as pd_series_guess says; else every fix sent in
+		 * reply to one report would join one series.
 		 */
 		if (i == 0 && cx == 1 && same_stem(pd_msg_id(m), pd_msg_id(m)) &&
 		    !same_stem(anc[0], pd_msg_id(m)))
