@@ -363,6 +363,7 @@ send_due(const struct pd_conf *conf)
 	if (close_range(STDERR_FILENO + 1, ~0U, 0) != 0)
 		for (fd = STDERR_FILENO + 1; fd < 1024; fd++)
 			close(fd);
+	/* at once: the syslog socket just closed, its number must not be reused first */
 	log_init(PROGNAME, 0, 0);
 	pd_msg_init();
 	rc = pd_store_open(conf->database, store_flags(conf->database), conf->map_size,

@@ -15,9 +15,14 @@ static int logfg = 1;
 static int logdebug;
 static _Thread_local char qid[32];
 
+/*
+ * Again in a child that closed the descriptors it inherited: glibc would
+ * go on writing to the syslog socket's old number, whatever it is now.
+ */
 void
 log_init(const char *progname, int foreground, int debug)
 {
+	closelog();
 	logname = progname;
 	logfg = foreground;
 	logdebug = debug;

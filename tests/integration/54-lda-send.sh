@@ -85,4 +85,48 @@ timeout 60 sh -c '{ "$1" -f -s -c "$2" <"$3" 3>&1 2>&1 >/dev/null; } | cat >"$4"
     sh "$LDA" "$T/pd.conf" "$msg2" "$T/err2" ||
     fail "-f: the delivery waited for the digest on stderr or fd 3 (exit $?)"
 wait_for "$T/sent.tmp" "no second digest was handed to sendmail"
+release
+
+# Without -f the LDA logs to syslog from the start: the child closes that
+# socket with the rest, and must not then write its log line to the
+# number, which the store's lock file took (glibc closed it on ENOTSOCK,
+# dropping LMDB's locks).  A /dev/log of our own in a mount namespace of
+# its own; strace sees the child's writes.
+cat >"$T/syslog.sh" <<'EOF2'
+set -eu
+T=$1; shift
+mkdir "$T/olddev"
+mount --bind /dev "$T/olddev"
+mount -t tmpfs none /dev
+for f in null zero urandom random full; do
+	: >"/dev/$f"
+	mount --bind "$T/olddev/$f" "/dev/$f"
+done
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+s.settimeout(30)
+open(sys.argv[1] + "/log.ready", "w").close()
+with open(sys.argv[1] + "/syslog.txt", "ab") as out:
+    while True:
+        d = s.recv(4096)
+        out.write(d + b"\n")
+        out.flush()
+        if b"digest(s)" in d:
+            break
+' "$T" &
+while [ ! -e "$T/log.ready" ]; do sleep 0.1; done
+strace -f -o "$T/strace.txt" -e trace=sendto "$@"
+wait
+EOF2
+# shellcheck disable=SC2046
+msg3=$(grep -l '^Subject: \[PATCH' $(set_files) | grep -vxF -e "$msg" -e "$msg2" | head -n 1)
+[ -n "$msg3" ] || fail "no third patch in the set"
+sed -i "s|^Sendmail .*|Sendmail /bin/true|" "$T/pd.conf"
+timeout 120 unshare -m sh "$T/syslog.sh" "$T" "$LDA" -s -c "$T/pd.conf" <"$msg3" \
+    >/dev/null 2>"$T/syslog.err" || fail "syslog run: $(cat "$T/syslog.err")"
+grep -q 'sent [0-9]* digest(s)' "$T/syslog.txt" || fail "the child's log line: $(cat "$T/syslog.txt")"
+! grep -q ENOTSOCK "$T/strace.txt" ||
+    fail "the child wrote its log to a closed socket's number: $(grep ENOTSOCK "$T/strace.txt")"
 echo ok
