@@ -175,12 +175,28 @@ deadline(struct timespec *until)
 	until->tv_sec += LOCK_WAIT;
 }
 
-/* The store open is conf's: its database, with its sizes (a reload may raise them). */
+static int
+is_current(const struct pd_conf *conf)
+{
+	int r;
+
+	pthread_mutex_lock(&cfg_lock);
+	r = current != NULL && current->conf == conf;
+	pthread_mutex_unlock(&cfg_lock);
+	return r;
+}
+
+/*
+ * The store open is conf's: its database, and its sizes if conf is the
+ * current configuration (a reload may raise them; a connection older than
+ * the reload must not take them back).
+ */
 static int
 store_is(const struct pd_conf *conf)
 {
 	return store != NULL && strcmp(store_dir, conf->database) == 0 &&
-	    store_map == conf->map_size && store_max == conf->map_size_max;
+	    ((store_map == conf->map_size && store_max == conf->map_size_max) ||
+	    !is_current(conf));
 }
 
 /* With store_rw held for writing: the store of conf, opened (again) if needed. */
@@ -367,8 +383,9 @@ ingest(struct pdm_cfg *cfg, const char *raw, size_t len, int count,
 	}
 	pd_ingest_record(st, m, res);
 	if (st != NULL) {
-		store_release(res->store_err, gen);
+		/* first: after an error store_release may wait for store_rw */
 		pthread_mutex_unlock(&write_token);
+		store_release(res->store_err, gen);
 	}
 	pd_msg_free(m);
 	return 0;

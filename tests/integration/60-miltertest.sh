@@ -291,10 +291,9 @@ rm -f "$tmp/milter.sock"
 printf 'Database %s/fulldb\nMapSize 128K\nMapSizeMax 128K\nOnError tempfail\n' \
     "$tmp" >"$tmp/full.conf"
 md_start "$sock" "$tmp/full.conf" || fail "start with a small store"
-run_lua full.lua -D EXPECT=full
+run_lua full.lua -D EXPECT=full -D LOG="$MD_LOG"
 sed -i 's/^MapSizeMax 128K$/MapSizeMax 64M/' "$tmp/full.conf"
-reload
-run_lua full.lua -D EXPECT=room
+run_lua full.lua -D EXPECT=room -D LOG="$MD_LOG"
 md_stop || fail "stop after the full store"
 
 # An inet socket on loopback: same filter; TCP_NODELAY set on the listener,
