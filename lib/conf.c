@@ -27,6 +27,8 @@
 #define LIST_SEPS	" \t,"	/* between the words of a list value */
 #define TEXT_MAX	200	/* bytes of a value shown in the digest */
 #define CONF_MAX	((size_t)1 << 20)	/* bytes of a configuration file */
+#define MSG_SIZE_MAX	((size_t)1 << 30)	/* MaxMessageSize's limit: 1G */
+_Static_assert(MSG_SIZE_MAX + 4 <= PD_MSG_MAX, "the milter adds 4 bytes to a cut header");
 
 enum kw_type {
 	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
@@ -56,7 +58,7 @@ static const struct keyword keywords[] = {
 	{ "MaintainersFiles",	KW_STR,   F(maintainers_files), 0 },
 	{ "MapSize",		KW_SIZE,  F(map_size), 0 },
 	{ "MapSizeMax",		KW_SIZE,  F(map_size_max), 0 },
-	{ "MaxMessageSize",	KW_SIZE,  F(max_message_size), PD_MSG_MAX },
+	{ "MaxMessageSize",	KW_SIZE,  F(max_message_size), MSG_SIZE_MAX },
 	{ "OnError",		KW_ONERR, F(on_error), 0 },
 	{ "PidFile",		KW_STR,   F(pid_file), 0 },
 	{ "Schedule",		KW_SCHED, F(schedule), 0 },
@@ -249,7 +251,7 @@ set_size(const char *v, size_t max, size_t *out, const char **why)
 	if (parse_size(v, &n) != 0)
 		return PD_ECONFIG;
 	if (max > 0 && n > max) {
-		_Static_assert(PD_MSG_MAX == (size_t)1 << 30, "the text says 1G");
+		_Static_assert(MSG_SIZE_MAX == (size_t)1 << 30, "the text says 1G");
 		*why = "over 1G";
 		return PD_ECONFIG;
 	}

@@ -251,7 +251,9 @@ pd_series_ancestors(const pd_msg *m, const char **anc, size_t max)
  * pending one must be named like this message: a series posted inside
  * another series' thread neither joins it nor captures its parts.
  * Non-git Message-IDs with --chain-reply-to arriving shuffled can split a
- * series; merging two was judged the worse failure.
+ * series; merging two was judged the worse failure.  With them a series
+ * sent again in reply to the first still joins it when its patch 1
+ * arrives before the first's (the missing parent could be its cover).
  */
 static int
 series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,

@@ -33,8 +33,12 @@ struct pd_parse_opts {
 void pd_msg_init(void);
 void pd_msg_shutdown(void);
 
-/* The largest message parsed (GLib's byte arrays count in 32 bits). */
-#define PD_MSG_MAX	((size_t)1 << 30)
+/*
+ * The largest message parsed (GLib's byte arrays count in 32 bits): 1G,
+ * MaxMessageSize's limit, and room for what a front end adds to a message
+ * it cut (the milter ends a cut header with a line end and a blank line).
+ */
+#define PD_MSG_MAX	(((size_t)1 << 30) + 4096)
 
 /*
  * Parse raw RFC 5322 bytes (LF or CRLF).  opts may be NULL.
