@@ -261,7 +261,7 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 {
 	const char *anc[64];
 	size_t n = pd_series_ancestors(m, anc, 64), root = 0;
-	long last = -1;
+	long last = -1, best = 0, rank;
 	MDB_val k;
 	struct pd_rec a;
 	void *copy;
@@ -318,10 +318,14 @@ series_by_thread(pd_store *st, MDB_txn *t, const pd_msg *m, int version, int cn,
 			if (rc != MDB_NOTFOUND)
 				return rc;
 		}
-		if (stem && (last < 0 || stem_rank(anc[i]) <= stem_rank(missing[root])))
-			root = *nmissing;
-		if (stem)
+		if (stem) {
+			rank = stem_rank(anc[i]);
+			if (last < 0 || rank <= best) {
+				root = *nmissing;
+				best = rank;
+			}
 			last = (long)*nmissing;
+		}
 		missing[(*nmissing)++] = anc[i];
 	}
 	if (*nmissing == 0)
