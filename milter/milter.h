@@ -117,7 +117,9 @@ int pdm_listen_inet(void);	/* 1 if the socket opened is inet or inet6 */
 
 /* --- testfile.c */
 int pdm_testfile(struct pdm_cfg *cfg, const char *path);
-int pdm_stdout_done(void);
+
+/* --- milter.c */
+int pdm_stdout_done(void);	/* 0, or EX_IOERR logged: stdout closed or failed */
 
 /* --- sched.c */
 int pdm_sched_start(void);
