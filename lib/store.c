@@ -196,7 +196,9 @@ open_range(pd_store *st, MDB_txn *t, struct pd_range *r)
 
 	if ((rc = meta_get_u64(st, t, "open_range", &no)) != 0)
 		return rc == MDB_NOTFOUND ? PD_ECORRUPT : rc;
-	return range_load(st, t, no, r);
+	/* written in one txn with the meta: a range it names is always there */
+	rc = range_load(st, t, no, r);
+	return rc == MDB_NOTFOUND ? PD_ECORRUPT : rc;
 }
 
 static int
