@@ -360,13 +360,6 @@ struct block {			/* one shown message */
 	size_t series;		/* index into digest.series */
 };
 
-struct tally {			/* a subsystem and its patch messages in a series */
-	char *name;
-	unsigned n;
-	unsigned patches;	/* of n, those not cover letters */
-	int part;		/* its lowest part number, INT_MAX for none */
-};
-
 /*
  * In order of their first patch message in the range, then those of only
  * replies in order of their first reply: the patch list's order too.
@@ -374,16 +367,17 @@ struct tally {			/* a subsystem and its patch messages in a series */
 struct series {
 	char *id;
 	char *first;		/* its first message in the range (patch or cover) */
-	int id_seen;		/* the message id names is in the range */
+	int id_stored;		/* the message id names is stored (in the range or before) */
 	unsigned messages;	/* patch messages of it in the range */
 	char *subject, *author, *project;
-	struct tally *subs;	/* its parts' subsystems, in order of first use */
+	struct pd_series_sub *subs;	/* its parts' subsystems, in order of first use */
 	size_t nsubs;
 	struct pd_series info;
 	int have_info;
 };
 
 struct step {			/* what Message-ID leads to: a series, or a parent */
+	int stored;		/* 0: the Message-ID is not stored, next is "" */
 	char *next;
 	struct pd_rec part;	/* its kind; a patch's cx and subsystem */
 	int tallied;		/* into its series' tally (replies only) */
@@ -521,18 +515,18 @@ add_series(struct digest *d, const struct pd_rec *rec, const char *id)
 	return s;
 }
 
+/* n messages of subsystem name, patches of them not covers, into s's tally */
 static int
-tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
+tally_merge(struct digest *d, struct series *s, const char *name, unsigned n,
+    unsigned patches, int part)
 {
-	const char *name = rec->subsystem ? rec->subsystem : "";
-	int part = rec->cx >= 1 ? rec->cx : INT_MAX;
-	struct tally *t;
+	struct pd_series_sub *t;
 
 	for (size_t i = 0; i < s->nsubs; i++)
 		if (strcmp(s->subs[i].name, name) == 0) {
 			t = &s->subs[i];
-			t->n++;
-			t->patches += rec->kind != PD_KIND_COVER;
+			t->n += n;
+			t->patches += patches;
 			if (part < t->part)
 				t->part = part;
 			return 0;
@@ -541,10 +535,17 @@ tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
 		return d->err = PD_ENOMEM;
 	t = &s->subs[s->nsubs++];
 	t->name = xstrdup(d, name);
-	t->n = 1;
-	t->patches = rec->kind != PD_KIND_COVER;
+	t->n = n;
+	t->patches = patches;
 	t->part = part;
 	return d->err;
+}
+
+static int
+tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
+{
+	return tally_merge(d, s, rec->subsystem ? rec->subsystem : "", 1,
+	    rec->kind != PD_KIND_COVER, rec->cx >= 1 ? rec->cx : INT_MAX);
 }
 
 /*
@@ -555,7 +556,7 @@ tally_add(struct digest *d, struct series *s, const struct pd_rec *rec)
 static const char *
 tally_top(const struct series *s, const char *skip)
 {
-	const struct tally *best = NULL;
+	const struct pd_series_sub *best = NULL;
 
 	for (size_t i = 0; i < s->nsubs; i++) {
 		if (skip != NULL && strcasecmp(s->subs[i].name, skip) == 0)
@@ -622,6 +623,7 @@ note_step(struct digest *d, const char *id, const struct pd_rec *rec)
 		return;
 	}
 	if (rec != NULL) {
+		st->stored = 1;
 		st->part.kind = rec->kind;
 		st->part.cx = rec->cx;
 	}
@@ -656,7 +658,7 @@ msg_cb(const struct pd_rec *rec, void *arg)
 	if ((s = add_series(d, rec, id)) == NULL || tally_add(d, s, rec) != 0)
 		return d->err;
 	s->messages++;
-	s->id_seen = s->id_seen || strcmp(rec->msgid, s->id) == 0;
+	s->id_stored = s->id_stored || strcmp(rec->msgid, s->id) == 0;
 	if (!is_shown(rec))
 		return 0;
 	if (grow(&d->blocks, d->nblocks, sizeof(*d->blocks)) != 0)
@@ -823,6 +825,22 @@ step_cb(const struct pd_rec *rec, void *arg)
 	return d->err;
 }
 
+/* The step of Message-ID id, looked up in the store the first time. */
+static struct step *
+lookup_step(struct digest *d, pd_store *st, const char *id)
+{
+	struct step *s;
+	int rc;
+
+	if ((s = g_hash_table_lookup(d->up, id)) != NULL)
+		return s;
+	if ((rc = pd_store_get_msg(st, id, step_cb, d)) == PD_ENOTFOUND)
+		note_step(d, id, NULL);
+	else if (rc != 0)
+		d->err = rc;
+	return d->err ? NULL : g_hash_table_lookup(d->up, id);
+}
+
 /*
  * The patch or cover a reply answers: its nearest such ancestor up the
  * In-Reply-To chain (32 steps, as credit.c goes), found in the range or
@@ -834,16 +852,8 @@ answered(struct digest *d, pd_store *st, const char *id, const char **at)
 	struct step *s = NULL;
 
 	for (int up = 0; up < 32 && id != NULL && *id != '\0'; up++) {
-		if ((s = g_hash_table_lookup(d->up, id)) == NULL) {
-			int rc = pd_store_get_msg(st, id, step_cb, d);
-
-			if (rc == PD_ENOTFOUND)
-				note_step(d, id, NULL);
-			else if (rc != 0)
-				d->err = rc;
-			if (d->err || (s = g_hash_table_lookup(d->up, id)) == NULL)
-				return NULL;
-		}
+		if ((s = lookup_step(d, st, id)) == NULL)
+			return NULL;
 		if (is_patch(&s->part)) {
 			*at = id;
 			return s;
@@ -883,7 +893,9 @@ answered_series(struct digest *d, pd_store *st, const struct step *p, const char
  * Series with only replies in the range are listed too (SPEC 5: "a
  * message in the range"): their new trailers show there, which a listing
  * of new patches alone would show only as they stood when posted.  They
- * are filed by the parts their replies answer.
+ * are filed as in the digest of their posting, by all their parts (the
+ * series record keeps their subsystems); a record older than that keeps
+ * none, and then the parts their replies answer file them.
  */
 static int
 add_answered(struct digest *d, pd_store *st)
@@ -893,9 +905,16 @@ add_answered(struct digest *d, pd_store *st)
 		struct step *p = answered(d, st, d->replies[i], &at);
 		struct series *s;
 
-		if (p == NULL || (s = answered_series(d, st, p, at)) == NULL)
+		if (p == NULL || (s = answered_series(d, st, p, at)) == NULL ||
+		    s->messages != 0)
 			continue;
-		if (s->messages == 0 && !p->tallied) {
+		if (s->info.nsubs > 0) {
+			if (s->nsubs > 0)
+				continue;	/* its first reply brought all its parts */
+			for (size_t j = 0; j < s->info.nsubs; j++)
+				tally_merge(d, s, s->info.subs[j].name, s->info.subs[j].n,
+				    s->info.subs[j].patches, s->info.subs[j].part);
+		} else if (!p->tallied) {
 			p->tallied = 1;
 			tally_add(d, s, &p->part);
 		}
@@ -926,6 +945,16 @@ gather(struct digest *d, pd_store *st)
 	}
 	if ((rc = add_answered(d, st)) != 0)
 		return rc;
+	/* a series whose first message here is not its id: is the id's here? */
+	for (size_t i = 0; i < d->nseries && d->err == 0; i++) {
+		struct series *s = &d->series[i];
+		struct step *p;
+
+		if (!s->id_stored && (p = lookup_step(d, st, s->id)) != NULL)
+			s->id_stored = p->stored;
+	}
+	if (d->err)
+		return d->err;
 	if (d->nblocks > 1)
 		qsort(d->blocks, d->nblocks, sizeof(*d->blocks), blockcmp);
 	return make_groups(d);
@@ -1149,13 +1178,14 @@ html_link_close(struct buf *b, const struct digest *d, const char *msgid)
 }
 
 /*
- * A series' id is its cover letter's, which may have gone to other lists
- * only (stable trees): then the link goes to its first message here.
+ * A series' id is its cover letter's or patch 1's, which may have gone to
+ * other lists only (stable trees): then the link goes to its first message
+ * here.
  */
 static const char *
 series_link(const struct series *s)
 {
-	return s->id_seen || (s->have_info && s->info.has_cover) ? s->id : s->first;
+	return s->id_stored || (s->have_info && s->info.has_cover) ? s->id : s->first;
 }
 
 static void

@@ -15,6 +15,7 @@
 #define SER_FORMAT	1
 #define RANGE_FORMAT	1
 #define DIG_FORMAT	1
+#define SUBS_MAX	32	/* subsystems a series record keeps */
 
 int
 pd_record_msg_encode(const struct pd_rec *r, struct wbuf *b)
@@ -112,6 +113,7 @@ pd_record_series_encode(const struct srec *s, struct wbuf *b)
 	w_str(b, s->project);
 	w_str(b, s->supersedes);
 	w_mem(b, s->parts, s->nparts);
+	w_raw(b, s->subs, s->subs_len);
 	return b->err ? PD_ENOMEM : 0;
 }
 
@@ -142,7 +144,91 @@ pd_record_series_decode(const MDB_val *key, const MDB_val *val,
 	s->project = r_str(&rb);
 	s->supersedes = r_str(&rb);
 	s->parts = (const unsigned char *)r_mem(&rb, &s->nparts);
-	return rb.err ? PD_ECORRUPT : 0;
+	if (rb.err)
+		return PD_ECORRUPT;
+	s->subs = rb.p;
+	s->subs_len = (size_t)(rb.end - rb.p);
+	return pd_record_subs_get(s, NULL, NULL);
+}
+
+/* A subs list: a count, then each entry's name, n, patches and part. */
+static void
+r_sub(struct rbuf *rb, struct pd_series_sub *e)
+{
+	e->name = (char *)r_str(rb);
+	e->n = (unsigned)r_u64(rb);
+	e->patches = (unsigned)r_u64(rb);
+	e->part = r_int(rb);
+}
+
+static void
+w_sub(struct wbuf *b, const struct pd_series_sub *e)
+{
+	w_str(b, e->name);
+	w_u64(b, e->n);
+	w_u64(b, e->patches);
+	w_i64(b, e->part);
+}
+
+int
+pd_record_subs_get(const struct srec *s,
+    int (*fn)(const struct pd_series_sub *, void *), void *arg)
+{
+	struct rbuf rb = { s->subs, s->subs + s->subs_len, 0 };
+	struct pd_series_sub e;
+	uint64_t n;
+	int rc;
+
+	if (s->subs_len == 0)
+		return 0;
+	n = r_u64(&rb);
+	for (uint64_t i = 0; i < n && !rb.err; i++) {
+		r_sub(&rb, &e);
+		if (!rb.err && fn != NULL && (rc = fn(&e, arg)) != 0)
+			return rc;
+	}
+	return rb.err || rb.p != rb.end ? PD_ECORRUPT : 0;
+}
+
+int
+pd_record_subs_add(const struct srec *s, const char *name, int cover,
+    int part, struct wbuf *out)
+{
+	struct rbuf rb = { s->subs, s->subs + s->subs_len, 0 };
+	struct wbuf body = { 0 };
+	struct pd_series_sub e;
+	uint64_t n = s->subs_len ? r_u64(&rb) : 0, count = 0;
+	int found = 0, rc = 0;
+
+	for (uint64_t i = 0; i < n && !rb.err; i++) {
+		r_sub(&rb, &e);
+		if (!found && strcmp(e.name, name) == 0) {
+			found = 1;
+			e.n++;
+			e.patches += !cover;
+			if (part < e.part)
+				e.part = part;
+		}
+		w_sub(&body, &e);
+		count++;
+	}
+	if (!found && count < SUBS_MAX) {
+		e.name = (char *)name;
+		e.n = 1;
+		e.patches = !cover;
+		e.part = part;
+		w_sub(&body, &e);
+		count++;
+	}
+	if (rb.err || rb.p != rb.end)
+		rc = PD_ECORRUPT;
+	else {
+		w_u64(out, count);
+		w_raw(out, body.p, body.len);
+		rc = out->err || body.err ? PD_ENOMEM : 0;
+	}
+	free(body.p);
+	return rc;
 }
 
 unsigned

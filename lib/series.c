@@ -733,7 +733,7 @@ pd_series_record(pd_store *st, MDB_txn *t, const pd_msg *m,
 {
 	MDB_val k = sval(sid), v;
 	struct srec s;
-	struct wbuf b = { 0 };
+	struct wbuf b = { 0 }, subs = { 0 };
 	unsigned char *parts = NULL;
 	void *copy = NULL;
 	char prev[512];
@@ -786,10 +786,17 @@ pd_series_record(pd_store *st, MDB_txn *t, const pd_msg *m,
 	/* Titles of cover letters, first patches and lone patches name versions. */
 	if (kind == PD_KIND_COVER || cx <= 1)
 		rc = series_versions(st, t, m, sid, &s, prev, sizeof(prev));
+	/* a digest with only its replies files it as it was filed when posted */
+	if (rc == 0 && (rc = pd_record_subs_add(&s, cls ? cls->subsystem : "",
+	    kind == PD_KIND_COVER, cx >= 1 ? cx : INT_MAX, &subs)) == 0) {
+		s.subs = subs.p;
+		s.subs_len = subs.len;
+	}
 	if (rc == 0 && (rc = pd_record_series_encode(&s, &b)) == 0)
 		rc = put_buf(t, st->db[DB_SERIES], &k, &b, 0);
 out:
 	free(b.p);
+	free(subs.p);
 	free(parts);
 	free(copy);
 	return rc;

@@ -40,7 +40,9 @@
  * the messages the digest shows (cover letters, patch 1/N, patches without
  * counter), capped at STORE_EXCERPT_MAX (cut_excerpt); the "from" field is
  * empty when equal to the author.
- * A series record keeps a bitmap of the parts 1..N seen.  Series assembly
+ * A series record keeps a bitmap of the parts 1..N seen and, after it, the
+ * subsystems of its patch messages (absent in records written before:
+ * readers take none, older readers ignore them).  Series assembly
  * (pending, loose, versions) is in series.c, trailer counts (waiting,
  * credits) in credit.c.
  *
@@ -1449,6 +1451,23 @@ dup_str(char **dst, const char *s)
 	return (*dst = strdup(s ? s : "")) == NULL ? PD_ENOMEM : 0;
 }
 
+static int
+copy_sub(const struct pd_series_sub *e, void *arg)
+{
+	struct pd_series *out = arg;
+	struct pd_series_sub *p;
+
+	if ((p = reallocarray(out->subs, out->nsubs + 1, sizeof(*p))) == NULL)
+		return PD_ENOMEM;
+	out->subs = p;
+	p += out->nsubs;
+	*p = *e;
+	if ((p->name = strdup(e->name)) == NULL)
+		return PD_ENOMEM;
+	out->nsubs++;
+	return 0;
+}
+
 int
 pd_store_series_get(pd_store *st, const char *id, struct pd_series *out)
 {
@@ -1482,6 +1501,8 @@ pd_store_series_get(pd_store *st, const char *id, struct pd_series *out)
 		    (rc = dup_str(&out->subsystem, s.subsystem)) ||
 		    (rc = dup_str(&out->project, s.project)))
 			;
+		else if ((rc = pd_record_subs_get(&s, copy_sub, out)) != 0)
+			;
 		else if (*s.supersedes && s.supersedes_version < (s.version > 0 ?
 		    s.version : 1)) {
 			/*
@@ -1512,6 +1533,9 @@ pd_series_clear(struct pd_series *s)
 	free(s->subsystem);
 	free(s->project);
 	free(s->supersedes);
+	for (size_t i = 0; i < s->nsubs; i++)
+		free(s->subs[i].name);
+	free(s->subs);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -45,6 +45,8 @@ struct srec {			/* a series record, decoded (pointers borrowed) */
 	uint64_t first_seq;
 	const unsigned char *parts;
 	size_t nparts;		/* bytes of the bitmap */
+	const unsigned char *subs;	/* its parts' subsystems (pd_record_subs_*) */
+	size_t subs_len;	/* 0 in records written before they were kept */
 };
 
 /* A stored digest's fields where they lie in the store: nothing copied. */
@@ -62,6 +64,16 @@ int pd_record_series_encode(const struct srec *s, struct wbuf *b);
 int pd_record_series_decode(const MDB_val *key, const MDB_val *val,
     struct srec *s);
 unsigned pd_record_series_received(const struct srec *s);
+/*
+ * The subsystems of a series' patch messages as they were classified when
+ * posted: name, messages, those not cover letters, lowest part number.
+ * subs_add writes s's list with one more message into out; subs_get
+ * calls fn for each entry.
+ */
+int pd_record_subs_add(const struct srec *s, const char *name, int cover,
+    int part, struct wbuf *out);
+int pd_record_subs_get(const struct srec *s,
+    int (*fn)(const struct pd_series_sub *, void *), void *arg);
 int pd_record_range_encode(const struct pd_range *r, struct wbuf *b);
 int pd_record_range_decode(const MDB_val *key, const MDB_val *val,
     struct pd_range *r);

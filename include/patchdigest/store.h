@@ -126,6 +126,13 @@ const char *pd_counter_name(enum pd_counter c);	/* "authors", "domains", ... */
 int pd_store_foreach_count(pd_store *st, const struct pd_range *r, enum pd_counter c,
     int (*fn)(const char *name, uint64_t count, void *arg), void *arg);
 
+struct pd_series_sub {		/* a subsystem of a series' patch messages */
+	char *name;
+	unsigned n;		/* messages */
+	unsigned patches;	/* of n, those not cover letters */
+	int part;		/* the lowest part number, INT_MAX for none */
+};
+
 struct pd_series {
 	char *id;		/* Message-ID of the cover letter or patch 1 */
 	char *subject;		/* cover letter's, else first patch seen */
@@ -139,6 +146,8 @@ struct pd_series {
 	char *supersedes;	/* series id of an earlier version, or NULL */
 	int supersedes_version;	/* below version, or 0 */
 	uint64_t first_seq;	/* arrival of its first message */
+	struct pd_series_sub *subs;	/* as classified when posted; */
+	size_t nsubs;		/* none in records older than that */
 };
 int pd_store_series_get(pd_store *st, const char *id, struct pd_series *out);
 void pd_series_clear(struct pd_series *s);

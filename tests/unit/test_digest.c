@@ -771,6 +771,44 @@ test_render_replies_only(void **state)
 	free(html);
 }
 
+/*
+ * A series with only replies goes under the heading of its posting's
+ * digest, whichever of its parts they answer: a reply to the cover (a
+ * title without a subsystem, its diffstat's "KVM: PPC") or to the one
+ * patch of another subsystem.
+ */
+static void
+test_render_replies_heading(void **state)
+{
+	static const char *const parts[] = { "iommu/smmuv3: one",
+	    "iommu/smmuv3: two", "KVM: x86: three" };
+	static const char *const heading = "\niommu/smmuv3 (%s, 1 series)\n"
+	    "  [PATCH 0/3] Nested stage setup\n";
+	struct fixture *f = *state;
+	struct pd_range closed;
+	char msg[1024], want[256], *text, *html;
+
+	post_series(f, "nest", "Nested stage setup", parts, 3);
+	render_open(f, NULL, &text, &html);
+	snprintf(want, sizeof(want), heading, "4 patch messages");
+	assert_non_null(strstr(text, want));
+	free(text);
+	free(html);
+	assert_int_equal(pd_store_close_range(f->st, 1, NULL, NULL, NULL, &closed), 0);
+	for (int i = 0; i < 4; i += 3) {
+		snprintf(msg, sizeof(msg), "From: R <r@example.org>\nSubject: Re: x\n"
+		    "Message-ID: <nest-r%d@example.org>\nIn-Reply-To: <nest-%d-s@example.org>\n"
+		    "Date: Fri, 10 Jan 2025 10:00:0%d +0000\n\nAcked-by: R <r@example.org>\n",
+		    i, i, i);
+		ingest_cb(msg, strlen(msg), f);
+	}
+	render_open(f, NULL, &text, &html);
+	snprintf(want, sizeof(want), heading, "0 patch messages");
+	assert_non_null(strstr(text, want));
+	free(text);
+	free(html);
+}
+
 /* A patch without a From: says so, not an empty author. */
 static void
 test_render_no_author(void **state)
@@ -828,6 +866,52 @@ test_render_links(void **state)
 	assert_non_null(eol = strchr(e2 + 14, '\n'));
 	sup = strstr(e2, "supersedes");
 	assert_true(sup == NULL || sup > eol);
+	free(text);
+	free(html);
+}
+
+/*
+ * A series without a cover letter links patch 1, its id, when that is
+ * stored, also from a range that has only its later parts or replies.
+ */
+static void
+test_render_links_series_id(void **state)
+{
+	static const char *const before[] = {
+		"Subject: [PATCH 1/2] KVM: arm64: one\nMessage-ID: <n1@ex>\n",
+		"Subject: [PATCH 2/2] KVM: arm64: two\nMessage-ID: <n2@ex>\n"
+		"In-Reply-To: <n1@ex>\n",
+		"Subject: [PATCH 1/2] KVM: x86: alpha\nMessage-ID: <a1@ex>\n",
+	};
+	static const char *const now[] = {
+		"Subject: Re: [PATCH 2/2] KVM: arm64: two\nMessage-ID: <r2@ex>\n"
+		"In-Reply-To: <n2@ex>\n",
+		"Subject: [PATCH 2/2] KVM: x86: beta\nMessage-ID: <a2@ex>\n"
+		"In-Reply-To: <a1@ex>\n",
+	};
+	struct fixture *f = *state;
+	struct pd_range closed;
+	char msg[512], *text, *html;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(msg, sizeof(msg), "From: A <a@example.org>\n%s"
+		    "Date: Mon, 6 Jan 2025 10:00:0%zu +0000\n\nBody.\n\n"
+		    "Acked-by: B <b@example.org>\n", before[i], i);
+		ingest_cb(msg, strlen(msg), f);
+	}
+	assert_int_equal(pd_store_close_range(f->st, 1, NULL, NULL, NULL, &closed), 0);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(msg, sizeof(msg), "From: B <b@example.org>\n%s"
+		    "Date: Mon, 13 Jan 2025 10:00:0%zu +0000\n\nAcked-by: B <b@example.org>\n",
+		    now[i], i);
+		ingest_cb(msg, strlen(msg), f);
+	}
+	render_open(f, NULL, &text, &html);
+	assert_non_null(strstr(html, "<a href=\"https://archive.example/l/n1@ex/\">"
+	    "[PATCH 1/2] KVM: arm64: one</a>"));
+	assert_non_null(strstr(html, "<a href=\"https://archive.example/l/a1@ex/\">"));
+	assert_null(strstr(html, "n2@ex"));
+	assert_null(strstr(html, "a2@ex"));
 	free(text);
 	free(html);
 }
@@ -1052,10 +1136,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_cover_without_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_series_subsystem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_cover_by_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_replies_heading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_replies_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_supersedes_earlier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_no_author, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_links_series_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
