@@ -35,6 +35,7 @@ enum kw_type {
 	KW_BOOL,
 	KW_TEXT,	/* in the digest mail: UTF-8, no control characters */
 	KW_MAILBOX,	/* KW_TEXT, and "addr" or "Name <addr>" */
+	KW_LISTID,	/* KW_TEXT, and "[phrase] <label.namespace>" */
 };
 
 struct keyword {
@@ -52,7 +53,7 @@ static const struct keyword keywords[] = {
 	{ "DigestFrom",		KW_MAILBOX, F(digest_from), 0 },
 	{ "DigestTo",		KW_ADDRS, F(digest_to), F(ndigest_to) },
 	{ "InternalHosts",	KW_LIST,  F(internal_hosts), F(ninternal_hosts) },
-	{ "ListId",		KW_TEXT,  F(list_id), 0 },
+	{ "ListId",		KW_LISTID, F(list_id), 0 },
 	{ "ListName",		KW_TEXT,  F(list_name), 0 },
 	{ "Maintainers",	KW_STR,   F(maintainers), 0 },
 	{ "MaintainersFiles",	KW_STR,   F(maintainers_files), 0 },
@@ -278,23 +279,69 @@ addlist(char ***listp, size_t *np, char *v)
 	return 0;
 }
 
+/* RFC 5322 dot-atom text: atext words joined by single dots. */
+static int
+is_dot_atom(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_isalnum(s[i]) && strchr(".!#$%&'*+-/=?^_`{|}~", s[i]) == NULL)
+			return 0;
+		else if (s[i] == '.' && i + 1 < n && s[i + 1] == '.')
+			return 0;
+	return 1;
+}
+
+/* An ASCII host name: letters, digits and '-' in labels joined by dots. */
+static int
+is_host(const char *s, size_t n)
+{
+	if (!is_dot_atom(s, n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_isalnum(s[i]) && s[i] != '-' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+/* user@host in ASCII. */
+static int
+is_addr_spec(const char *a, size_t n)
+{
+	const char *at = memchr(a, '@', n);
+
+	return at != NULL && is_dot_atom(a, (size_t)(at - a)) &&
+	    is_host(at + 1, n - (size_t)(at + 1 - a));
+}
+
 /*
  * Recipients go on sendmail's command line: one that starts with '-' would
  * be an option.  "Name <addr>" would be split into words, each a recipient.
- * The words are checked before any is added.
+ * Each is also the To: header's, which has no room for what the envelope
+ * takes ("a@b;c@d", a local name without domain, UTF-8).  The words are
+ * checked before any is added.
  */
 static int
 check_addrs(const char *v, const char **why)
 {
+	size_t n;
+
 	if (strpbrk(v, "<>()\"") != NULL) {
 		*why = "bare addresses only (user@host), not Name <addr>";
 		return PD_ECONFIG;
 	}
-	for (const char *p = v; *p; p++)
-		if (*p == '-' && (p == v || strchr(LIST_SEPS, p[-1]) != NULL)) {
+	for (const char *p = v + strspn(v, LIST_SEPS); *p; p += n + strspn(p + n, LIST_SEPS)) {
+		n = strcspn(p, LIST_SEPS);
+		if (*p == '-') {
 			*why = "an address may not start with '-'";
 			return PD_ECONFIG;
 		}
+		if (!is_addr_spec(p, n)) {
+			*why = "not an ASCII address user@host (an IDN in its xn-- form)";
+			return PD_ECONFIG;
+		}
+	}
 	return 0;
 }
 
@@ -323,36 +370,119 @@ check_text(char *v, const char **why)
 	return 0;
 }
 
+/* The text of v before lt, blanks and a quoted string's quoting off. */
+static char *
+display_name(const char *v, const char *lt)
+{
+	char *name, *q;
+	size_t n;
+
+	while (*v == ' ')
+		v++;
+	for (n = (size_t)(lt - v); n > 0 && v[n - 1] == ' '; n--)
+		;
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	if ((name = q = malloc(n + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '\\' && i + 1 < n)
+			i++;
+		*q++ = v[i];
+	}
+	*q = '\0';
+	return name;
+}
+
 /*
  * One mailbox, as the digest mail's From: is made of it.  GMime makes a
  * mailbox of much ("a;b <a@b>" is one, "a"): its address must be the one
  * in <>, when there is one.
  */
-static int
-check_mailbox(char *v, const char **why)
+int
+pd_conf_mailbox(const char *v, char **name, char **addr)
 {
 	InternetAddressList *l;
 	InternetAddress *a = NULL;
-	const char *addr = NULL, *lt;
-	size_t n;
+	const char *spec = NULL, *lt, *at, *nm;
+	char *host = NULL;
+	size_t n = 0;
+	int rc = PD_ECONFIG;
 
-	if (check_text(v, why) != 0)
-		return PD_ECONFIG;
+	*name = *addr = NULL;
 	pd_msg_init();		/* GMime's parser needs it */
 	if ((l = internet_address_list_parse(NULL, v)) != NULL &&
 	    internet_address_list_length(l) == 1)
 		a = internet_address_list_get_address(l, 0);
 	if (a != NULL && INTERNET_ADDRESS_IS_MAILBOX(a))
-		addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
-	n = addr != NULL ? strlen(addr) : 0;
+		spec = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+	if (spec != NULL)
+		n = strlen(spec);
 	lt = strrchr(v, '<');
-	if (n == 0 || (lt != NULL && (strncmp(lt + 1, addr, n) != 0 || lt[n + 1] != '>'))) {
-		*why = "not an address or Name <address>";
-		n = 0;
+	if (n == 0 || (lt != NULL && (strncmp(lt + 1, spec, n) != 0 || lt[n + 1] != '>')))
+		goto out;
+	/* the Message-IDs of digests take the domain: ASCII, as headers are */
+	if ((at = strrchr(spec, '@')) == NULL || !is_dot_atom(spec, (size_t)(at - spec)) ||
+	    (host = g_hostname_to_ascii(at + 1)) == NULL || !is_host(host, strlen(host)))
+		goto out;
+	rc = PD_ENOMEM;
+	if ((*addr = malloc((size_t)(at - spec) + strlen(host) + 2)) == NULL)
+		goto out;
+	sprintf(*addr, "%.*s@%s", (int)(at - spec), spec, host);
+	/* the name as written: GMime's decodes "=?...?=" text in it */
+	nm = lt != NULL ? NULL : internet_address_get_name(a);
+	if ((lt != NULL && (*name = display_name(v, lt)) == NULL) ||
+	    (nm != NULL && *nm != '\0' && (*name = strdup(nm)) == NULL))
+		goto out;
+	if (*name != NULL && **name == '\0') {
+		free(*name);
+		*name = NULL;
 	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*addr);
+		*addr = NULL;
+	}
+	g_free(host);
 	if (l != NULL)
 		g_object_unref(l);
-	return n > 0 ? 0 : PD_ECONFIG;
+	return rc;
+}
+
+static int
+check_mailbox(char *v, const char **why)
+{
+	char *name, *addr;
+	int rc;
+
+	if (check_text(v, why) != 0)
+		return PD_ECONFIG;
+	if ((rc = pd_conf_mailbox(v, &name, &addr)) == PD_ECONFIG)
+		*why = "not an address or Name <address>";
+	free(name);
+	free(addr);
+	return rc;
+}
+
+/* RFC 2919: an optional phrase, then <label.namespace>, a dot-atom. */
+static int
+check_list_id(char *v, const char **why)
+{
+	const char *lt = strrchr(v, '<');
+	size_t n;
+
+	if (check_text(v, why) != 0)
+		return PD_ECONFIG;
+	n = lt != NULL ? strlen(lt + 1) : 0;
+	if (n < 2 || lt[n] != '>' || memchr(lt + 1, '.', n - 1) == NULL ||
+	    !is_dot_atom(lt + 1, n - 1)) {
+		*why = "not [Name] <label.example.org> (ASCII)";
+		return PD_ECONFIG;
+	}
+	return 0;
 }
 
 /* Sets the keyword from v; on a bad value *why may say what is wrong. */
@@ -365,7 +495,9 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 
 	switch (kw->type) {
 	case KW_MAILBOX:
-		if (check_mailbox(v, why) != 0)
+	case KW_LISTID:
+		if ((kw->type == KW_MAILBOX ? check_mailbox(v, why) :
+		    check_list_id(v, why)) != 0)
 			return PD_ECONFIG;
 		return setstr((char **)(void *)p, v);
 	case KW_TEXT:

@@ -37,6 +37,7 @@
 #include "patchdigest/error.h"
 #include "patchdigest/msg.h"
 #include "patchdigest/send.h"
+#include "mailhdr.h"
 
 #define LOCK_NAME	"send.lock"
 /* A sendmail that neither reads nor exits in this time is killed. */
@@ -117,21 +118,23 @@ pd_send_due(pd_store *st, const struct pd_conf *conf, time_t now)
 /* ------------------------------------------------------------------ */
 /* The MIME message.                                                   */
 
-/* The domain of an address such as "Name <user@example.org>", or NULL. */
+/* The ASCII domain of DigestFrom's address, for Message-IDs; NULL if none. */
 static const char *
-addr_domain(const char *addr, char *buf, size_t len)
+from_domain(const struct pd_conf *conf, char *buf, size_t len)
 {
-	const char *at = addr ? strrchr(addr, '@') : NULL;
-	size_t n;
+	char *name, *addr;
+	const char *dom = NULL;
+	int n;
 
-	if (at == NULL)
+	if (conf->digest_from == NULL ||
+	    pd_conf_mailbox(conf->digest_from, &name, &addr) != 0)
 		return NULL;
-	n = strcspn(at + 1, "> \t\"");
-	if (n == 0 || n >= len)
-		return NULL;
-	memcpy(buf, at + 1, n);
-	buf[n] = '\0';
-	return buf;
+	n = snprintf(buf, len, "%s", strrchr(addr, '@') + 1);
+	if (n > 0 && (size_t)n < len)
+		dom = buf;
+	free(name);
+	free(addr);
+	return dom;
 }
 
 /* The Message-ID of a digest (without <>), given when its range was closed. */
@@ -144,20 +147,6 @@ digest_msgid(const struct pd_digest_rec *d, char *buf, size_t len)
 		return PD_ECORRUPT;
 	n = snprintf(buf, len, "%s", d->msgid);
 	return n < 0 || (size_t)n >= len ? PD_EINVAL : 0;
-}
-
-static int
-add_addresses(InternetAddressList *dst, const char *s)
-{
-	InternetAddressList *l = internet_address_list_parse(NULL, s);
-	int n;
-
-	if (l == NULL)
-		return PD_ECONFIG;
-	n = internet_address_list_length(l);
-	internet_address_list_append(dst, l);
-	g_object_unref(l);
-	return n > 0 ? 0 : PD_ECONFIG;
 }
 
 /*
@@ -225,14 +214,49 @@ subject_of(const struct pd_conf *conf, const struct pd_digest_rec *d, char *buf,
 	return n < 0 || (size_t)n >= len ? PD_EINVAL : 0;
 }
 
+/* The header fields; GMime writes the MIME part that follows them. */
+static int
+mail_header(const struct pd_conf *conf, const struct pd_digest_rec *d,
+    const char *msgid, const char *subject, GString *h)
+{
+	GDateTime *date;
+	char *name, *addr, *s;
+	const char *lt;
+	int rc;
+
+	/* Dated when the range closed: a retried digest is the same message. */
+	if ((date = g_date_time_new_from_unix_local(d->created)) == NULL)
+		return PD_EINVAL;
+	s = g_mime_utils_header_format_date(date);
+	g_date_time_unref(date);
+	g_string_append_printf(h, "Date: %s\n", s);
+	g_free(s);
+	if ((rc = pd_conf_mailbox(conf->digest_from, &name, &addr)) != 0)
+		return rc;
+	s = g_strdup_printf(name != NULL ? "<%s>" : "%s", addr);
+	pd_hdr_named(h, "From", name, s);
+	g_free(s);
+	free(name);
+	free(addr);
+	pd_hdr_text(h, "Subject", subject);
+	pd_hdr_list(h, "To", conf->digest_to, conf->ndigest_to);
+	g_string_append_printf(h, "Message-Id: <%s>\n", msgid);
+	if (conf->list_id != NULL && (lt = strrchr(conf->list_id, '<')) != NULL) {
+		s = g_strndup(conf->list_id, (gsize)(lt - conf->list_id));
+		pd_hdr_named(h, "List-Id", g_strstrip(s), lt);
+		g_free(s);
+	}
+	g_string_append(h, "MIME-Version: 1.0\n");
+	return 0;
+}
+
 int
 pd_send_build(const struct pd_conf *conf, const struct pd_digest_rec *d,
     char **out, size_t *outlen)
 {
-	GMimeMessage *msg = NULL;
-	GMimeMultipart *alt;
+	GMimeMultipart *alt = NULL;
 	GMimeTextPart *part;
-	GDateTime *date;
+	GString *h = NULL;
 	char msgid[512], subject[512], *s;
 	int rc;
 
@@ -244,25 +268,9 @@ pd_send_build(const struct pd_conf *conf, const struct pd_digest_rec *d,
 	    (rc = subject_of(conf, d, subject, sizeof(subject))) != 0)
 		return rc;
 	pd_msg_init();
-	msg = g_mime_message_new(TRUE);
-	if ((rc = add_addresses(g_mime_message_get_from(msg), conf->digest_from)) != 0)
+	h = g_string_new(NULL);
+	if ((rc = mail_header(conf, d, msgid, subject, h)) != 0)
 		goto out;
-	for (size_t i = 0; i < conf->ndigest_to; i++)
-		if ((rc = add_addresses(g_mime_message_get_to(msg), conf->digest_to[i])) != 0)
-			goto out;
-	g_mime_message_set_subject(msg, subject, "utf-8");
-	/* Dated when the range closed: a retried digest is the same message. */
-	if ((date = g_date_time_new_from_unix_local(d->created)) == NULL) {
-		rc = PD_EINVAL;
-		goto out;
-	}
-	g_mime_message_set_date(msg, date);
-	g_date_time_unref(date);
-	g_mime_message_set_message_id(msg, msgid);
-	if (conf->list_id != NULL && *conf->list_id != '\0')
-		g_mime_object_set_header(GMIME_OBJECT(msg), "List-Id", conf->list_id, "utf-8");
-	g_mime_object_set_header(GMIME_OBJECT(msg), "MIME-Version", "1.0", NULL);
-
 	alt = g_mime_multipart_new_with_subtype("alternative");
 	part = text_part("plain", d->text);
 	g_mime_multipart_add(alt, GMIME_OBJECT(part));
@@ -272,25 +280,24 @@ pd_send_build(const struct pd_conf *conf, const struct pd_digest_rec *d,
 		g_mime_multipart_add(alt, GMIME_OBJECT(part));
 		g_object_unref(part);
 	}
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(alt));
-	g_object_unref(alt);
-
-	if ((s = g_mime_object_to_string(GMIME_OBJECT(msg), NULL)) == NULL) {
+	if ((s = g_mime_object_to_string(GMIME_OBJECT(alt), NULL)) == NULL) {
 		rc = PD_ENOMEM;
 		goto out;
 	}
+	g_string_append(h, s);
+	g_free(s);
 	/* The caller frees with free(): hand over a malloc'd copy. */
-	*outlen = strlen(s);
-	if ((*out = malloc(*outlen + 1)) == NULL) {
-		*outlen = 0;
+	if ((*out = malloc(h->len + 1)) == NULL) {
 		rc = PD_ENOMEM;
 	} else {
-		memcpy(*out, s, *outlen + 1);
+		memcpy(*out, h->str, h->len + 1);
+		*outlen = h->len;
 	}
-	g_free(s);
 out:
-	if (msg != NULL)
-		g_object_unref(msg);
+	if (alt != NULL)
+		g_object_unref(alt);
+	if (h != NULL)
+		g_string_free(h, TRUE);
 	pd_msg_shutdown();
 	return rc;
 }
@@ -593,7 +600,7 @@ pd_send(pd_store *st, const struct pd_conf *conf, unsigned flags, time_t now,
 	if ((flags & PD_SEND_NOCLOSE) || ((flags & PD_SEND_DUE) && !pd_send_due(st, conf, now)))
 		goto out;
 	rc = pd_store_close_range(st, (flags & PD_SEND_FORCE) != 0,
-	    addr_domain(conf->digest_from, dom, sizeof(dom)), render_cb, (void *)conf,
+	    from_domain(conf, dom, sizeof(dom)), render_cb, (void *)conf,
 	    &closed);
 	if (rc == PD_EEMPTY) {
 		rc = 0;

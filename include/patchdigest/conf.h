@@ -65,6 +65,12 @@ int pd_conf_load(const char *path, struct pd_conf **out, char *errbuf, size_t er
 int pd_conf_parse(const char *buf, size_t len, const char *name, struct pd_conf **out,
     char *errbuf, size_t errlen);
 void pd_conf_free(struct pd_conf *c);
+/*
+ * The display name (NULL for none) and the address of a DigestFrom value,
+ * "addr" or "Name <addr>", the address's domain in its ASCII form; the
+ * caller frees both.  Returns 0, PD_ECONFIG or PD_ENOMEM.
+ */
+int pd_conf_mailbox(const char *v, char **name, char **addr);
 /* Parse "daily 06:00", "weekly mon 06:00", "every 500". */
 int pd_schedule_parse(const char *s, struct pd_schedule *out);
 

@@ -188,6 +188,23 @@ test_errors(void **state)
 	parse_err("DigestFrom KVM <>\n", "t.conf:1: DigestFrom: not an");
 	parse_err("DigestFrom x <y> <a@example.org>\n", "t.conf:1: DigestFrom: not an");
 	parse_err("DigestFrom a;b <a@example.org>\n", "t.conf:1: DigestFrom: not an");
+	/* what the envelope takes and the To: header cannot say */
+	parse_err("DigestTo a@example.org;b@example.org\n", "t.conf:1: DigestTo: not an ASCII");
+	parse_err("DigestTo user\n", "t.conf:1: DigestTo: not an ASCII address");
+	parse_err("DigestTo a@b@example.org\n", "t.conf:1: DigestTo: not an ASCII");
+	parse_err("DigestTo x@example.org \xc3\xa4@ex\xc3\xa4mple.org\n",
+	    "t.conf:1: DigestTo: not an ASCII");
+	parse_err("DigestTo a..b@example.org\n", "t.conf:1: DigestTo: not an ASCII");
+	parse_err("DigestFrom noaddress\n", "t.conf:1: DigestFrom: not an address");
+	parse_err("DigestFrom Bot <bot>\n", "t.conf:1: DigestFrom: not an address");
+	parse_err("DigestFrom Bot <b\xc3\xb6t@example.org>\n", "t.conf:1: DigestFrom: not an");
+	parse_err("DigestFrom Bot <bot@exa mple.org>\n", "t.conf:1: DigestFrom: not an");
+	/* RFC 2919: <label.namespace>, ASCII, after an optional phrase */
+	parse_err("ListId kvm.example.org\n", "t.conf:1: ListId: not [Name] <label");
+	parse_err("ListId KVM <kvm>\n", "t.conf:1: ListId: not [Name]");
+	parse_err("ListId KVM <gr\xc3\xb6\xc3\x9f" "e.example.org>\n", "t.conf:1: ListId: not");
+	parse_err("ListId KVM <kvm.example.org> x\n", "t.conf:1: ListId: not");
+	parse_err("ListId KVM <kvm..example.org>\n", "t.conf:1: ListId: not");
 	parse_err("ListName KVM-D\xe9veloppeurs\n", "t.conf:1: ListName: not UTF-8");
 	parse_err("ListId <a\x1b[31m>\n", "t.conf:1: ListId: a control character");
 	{
@@ -197,6 +214,27 @@ test_errors(void **state)
 		memcpy(big, "ListName ", 9);
 		memcpy(big + sizeof(big) - 2, "\n", 2);
 		parse_err(big, "t.conf:1: ListName: longer than 200 bytes");
+	}
+	pd_conf_free(parse_ok("ListId <kvm.example.org>\nListId Liste D\xc3\xa9v <kvm.example.org>\n"
+	    "DigestTo a.b+c@sub-1.example.org\n"));
+	{
+		char *name, *addr;
+
+		assert_int_equal(pd_conf_mailbox("\"Digest, \\\"KVM\\\" =?a?q?b?=\" "
+		    "<digest@ex\xc3\xa4mple.org>", &name, &addr), 0);
+		assert_string_equal(name, "Digest, \"KVM\" =?a?q?b?=");
+		assert_string_equal(addr, "digest@xn--exmple-cua.org");
+		free(name);
+		free(addr);
+		assert_int_equal(pd_conf_mailbox("kvm@example.org (KVM digest)", &name, &addr), 0);
+		assert_string_equal(addr, "kvm@example.org");
+		free(name);
+		free(addr);
+		assert_int_equal(pd_conf_mailbox("kvm@example.org", &name, &addr), 0);
+		assert_null(name);
+		free(addr);
+		assert_int_equal(pd_conf_mailbox("kvm digest", &name, &addr), PD_ECONFIG);
+		assert_null(addr);
 	}
 	pd_conf_free(parse_ok("ListName KVM D\xc3\xa9veloppeurs\n"
 	    "DigestFrom \"Digest, KVM\" <kvm@example.org>\n"

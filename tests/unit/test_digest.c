@@ -988,13 +988,25 @@ test_due(void **state)
 
 /* ---- the mail ---- */
 
+/* The mail as GMime reads it. */
+static GMimeMessage *
+mail_parse(const char *mail, size_t len)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(mail, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+
+	assert_non_null(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return msg;
+}
+
 static void
 test_send_build(void **state)
 {
 	struct fixture *f = *state;
 	struct pd_digest_rec d = { 0 };
-	GMimeStream *stream;
-	GMimeParser *parser;
 	GMimeMessage *msg;
 	GMimeObject *body;
 	char *out, *got, longline[2000];
@@ -1030,10 +1042,7 @@ test_send_build(void **state)
 		l += n + (nl != NULL);
 	}
 
-	stream = g_mime_stream_mem_new_with_buffer(out, len);
-	parser = g_mime_parser_new_with_stream(stream);
-	msg = g_mime_parser_construct_message(parser, NULL);
-	assert_non_null(msg);
+	msg = mail_parse(out, len);
 	assert_string_equal(g_mime_message_get_subject(msg),
 	    "Testlist mailing list update from 0123456ab to fedcba987");
 	assert_string_equal(g_mime_message_get_message_id(msg), "digest-7@example.org");
@@ -1053,8 +1062,81 @@ test_send_build(void **state)
 	assert_string_equal(got, d.html);
 	g_free(got);
 	g_object_unref(msg);
-	g_object_unref(parser);
-	g_object_unref(stream);
+	free(out);
+	pd_digest_rec_clear(&d);
+}
+
+/* The header's encoded words: at most 75 characters, as GMime reads them. */
+static void
+assert_encoded_words(const char *hdr)
+{
+	for (const char *p = strstr(hdr, "=?"); p != NULL; p = strstr(p, "=?")) {
+		const char *e = strstr(p + 2, "?=");
+
+		assert_non_null(e);
+		/* "=?UTF-8?Q?" then the text: its own "?=" comes after two '?' */
+		e = strstr(strchr(strchr(p + 2, '?') + 1, '?') + 1, "?=");
+		assert_non_null(e);
+		assert_true(e + 2 - p <= 75);
+		p = e + 2;
+	}
+}
+
+/*
+ * Header fields from configured text: a long run of non-ASCII letters is
+ * cut into encoded words of at most 75 characters on lines of at most 78,
+ * text that looks like an encoded word stays literal, a display name
+ * with a comma is one name, and the Message-ID's domain is DigestFrom's
+ * in its ASCII form.
+ */
+static void
+test_send_headers(void **state)
+{
+	struct fixture *f = *state;
+	struct pd_digest_rec d = { 0 };
+	GMimeMessage *msg;
+	InternetAddressList *from;
+	InternetAddressMailbox *mb;
+	char *out, *body, want[512];
+	const char *name = "Список-рассылки-разработчиков-KVM =?utf-8?q?Fake?= и René";
+	size_t len;
+
+	d.range_no = 3;
+	memcpy(d.from, "0123456ab", 10);
+	memcpy(d.to, "fedcba987", 10);
+	d.created = 1736150400;
+	d.text = strdup("text\n");
+	d.msgid = strdup("digest-3@example.org");
+	setstr(&f->conf->list_name, name);
+	setstr(&f->conf->digest_from, "\"Zola, Émile =?x?q?y?=\" <digest@exämple.org>");
+	setstr(&f->conf->list_id, "Список рассылки <kvm.example.org>");
+	assert_int_equal(pd_send_build(f->conf, &d, &out, &len), 0);
+	assert_non_null(body = strstr(out, "\n\n"));
+	*body = '\0';
+	for (const char *l = out; *l; ) {
+		size_t n = strcspn(l, "\n");
+
+		assert_true(n <= 78);
+		l += n + (l[n] == '\n');
+	}
+	assert_encoded_words(out);
+	assert_null(strstr(out, "=?utf-8?q?Fake?="));
+	*body = '\n';
+
+	msg = mail_parse(out, len);
+	snprintf(want, sizeof(want), "%s mailing list update from 0123456ab to fedcba987", name);
+	assert_string_equal(g_mime_message_get_subject(msg), want);
+	from = g_mime_message_get_from(msg);
+	assert_int_equal(internet_address_list_length(from), 1);
+	mb = INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(from, 0));
+	assert_string_equal(internet_address_get_name(INTERNET_ADDRESS(mb)),
+	    "Zola, Émile =?x?q?y?=");
+	assert_string_equal(internet_address_mailbox_get_idn_addr(mb),
+	    "digest@xn--exmple-cua.org");
+	assert_non_null(strstr(out, " <digest@xn--exmple-cua.org>\n"));
+	assert_non_null(strstr(g_mime_object_get_header(GMIME_OBJECT(msg), "List-Id"),
+	    "<kvm.example.org>"));
+	g_object_unref(msg);
 	free(out);
 	pd_digest_rec_clear(&d);
 }
@@ -1145,6 +1227,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_archive_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_build, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_busy, setup, teardown),
 	};
