@@ -304,16 +304,31 @@ parse_group(const char *g, size_t n, struct pd_subject *out)
 	return each_token(g, n, out, 0, &words, &ntok);
 }
 
+/*
+ * s without its outer blanks and with each run of blanks inside made one
+ * space, as git mailinfo and b4 give a title: a mailer that folds after a
+ * blank leaves two ("wait(),  not in arch hook"), and a new version's title
+ * is matched with the old one's.
+ */
 static char *
-trimmed_dup(const char *s)
+title_dup(const char *s)
 {
-	size_t n;
+	char *t, *q;
 
 	s = skip_space(s);
-	n = strlen(s);
-	while (n > 0 && is_space(s[n - 1]))
-		n--;
-	return strndup(s, n);
+	if ((t = q = malloc(strlen(s) + 1)) == NULL)
+		return NULL;
+	while (*s != '\0') {
+		if (!is_space(*s)) {
+			*q++ = *s++;
+			continue;
+		}
+		s = skip_space(s);
+		if (*s != '\0')
+			*q++ = ' ';
+	}
+	*q = '\0';
+	return t;
 }
 
 int
@@ -352,7 +367,7 @@ pd_subject_parse(const char *subject, struct pd_subject *out)
 		out->prefix = strndup(first, (size_t)(last - first));
 	else
 		out->prefix = strdup("");
-	out->title = trimmed_dup(s);
+	out->title = title_dup(s);
 	if (out->prefix == NULL || out->title == NULL)
 		goto fail;
 	return 0;

@@ -142,6 +142,8 @@ static const struct shape shapes[] = {
 	{ "[git pull] Please pull powerpc.git next branch", PD_KIND_PULL, 1, -1, -1, 0, "", "Please pull powerpc.git next branch" },
 	{ "Re: [PATCH] Re: x", PD_KIND_REPLY, 1, -1, -1, 0, "", "Re: x" },
 	{ "[PATCH unclosed", PD_KIND_OTHER, 1, -1, -1, 0, "", "[PATCH unclosed" },
+	/* runs of blanks (a header folded after a blank) are one, as git says */
+	{ "[PATCH 5/9] KVM: wait(),  not\tin \t hook ", PD_KIND_PATCH, 1, 5, 9, 0, "", "KVM: wait(), not in hook" },
 };
 
 static void
