@@ -660,17 +660,20 @@ link_below(pd_store *st, MDB_txn *t, const char *later, const char *sid,
  * versions link to.  An earlier version after it goes below (link_below).
  */
 static int
-version_link(pd_store *st, MDB_txn *t, const char *key, size_t klen,
-    const char *sid, int version, int64_t date, struct srec *s, char *prev,
-    size_t prevlen)
+version_link(pd_store *st, MDB_txn *t, const struct wbuf *key,
+    const struct wbuf *old, const char *sid, int version, int64_t date,
+    struct srec *s, char *prev, size_t prevlen)
 {
-	MDB_val k = { klen, (void *)key }, v;
+	MDB_val k = { key->len, key->p }, ok = { old ? old->len : 0, old ? old->p : NULL }, v;
 	struct wbuf vb = { 0 };
 	int rc;
 
-	if (klen < 2 || klen > 500)
+	if (key->len < 2 || key->len > 500)
 		return 0;
 	rc = mdb_get(t, st->db[DB_VERS], &k, &v);
+	/* a store written before keys took titles in lower case */
+	if (rc == MDB_NOTFOUND && ok.mv_size > 0)
+		rc = mdb_get(t, st->db[DB_VERS], &ok, &v);
 	if (rc == 0) {
 		struct rbuf rb = r_val(&v);
 		int oldv = (int)r_u64(&rb);
@@ -700,30 +703,39 @@ static int
 series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
     struct srec *s, char *prev, size_t prevlen)
 {
-	struct wbuf kb = { 0 };
+	struct wbuf kb = { 0 }, ob = { 0 };
 	const char *e = pd_msg_author_email(m), *cid = pd_msg_change_id(m);
 	int rc;
 
-	/* an empty title ("[PATCH v2]" alone) names no posting in particular */
-	w_raw(&kb, "t", 1);
+	/*
+	 * An empty title ("[PATCH v2]" alone) names no posting in particular.
+	 * Titles match whatever their letters' case ("arm64: unify X" and
+	 * "arm64: Unify X"); keys "t" kept them as they were.
+	 */
+	w_raw(&kb, "i", 1);
 	w_lower(&kb, e, strlen(e));
 	w_raw(&kb, "", 1);
-	w_raw(&kb, pd_msg_title(m), strlen(pd_msg_title(m)));
-	if (kb.err)
+	w_lower(&kb, pd_msg_title(m), strlen(pd_msg_title(m)));
+	w_raw(&ob, "t", 1);
+	w_lower(&ob, e, strlen(e));
+	w_raw(&ob, "", 1);
+	w_raw(&ob, pd_msg_title(m), strlen(pd_msg_title(m)));
+	if (kb.err || ob.err)
 		rc = PD_ENOMEM;
 	else if (*pd_msg_title(m) == '\0')
 		rc = 0;
 	else
-		rc = version_link(st, t, (char *)kb.p, kb.len, sid, pd_msg_version(m),
+		rc = version_link(st, t, &kb, &ob, sid, pd_msg_version(m),
 		    (int64_t)pd_msg_date(m), s, prev, prevlen);
 	if (rc == 0 && *cid) {
 		kb.len = 0;
 		w_raw(&kb, "c", 1);
 		w_raw(&kb, cid, strlen(cid));
-		rc = kb.err ? PD_ENOMEM : version_link(st, t, (char *)kb.p, kb.len,
-		    sid, pd_msg_version(m), (int64_t)pd_msg_date(m), s, prev, prevlen);
+		rc = kb.err ? PD_ENOMEM : version_link(st, t, &kb, NULL, sid,
+		    pd_msg_version(m), (int64_t)pd_msg_date(m), s, prev, prevlen);
 	}
 	free(kb.p);
+	free(ob.p);
 	return rc;
 }
 

@@ -20,7 +20,9 @@
  *             must not capture it)
  *   loose     lower(sender address) NUL version NUL N NUL tags -> i64 date +
  *             series id: series assembly without threading (20 minutes)
- *   versions  "t" author-email NUL title, or "c" change-id -> u64 version +
+ *   versions  "i" author-email NUL title, both in lower case ("t" and the
+ *             title as it was, in stores written before: read, not
+ *             written), or "c" change-id -> u64 version +
  *             series id: the latest version seen, for supersedes links
  *   ranges    u64 big-endian range number -> range record
  *   counters  u64 BE range number, u8 enum pd_counter, name -> u64 count

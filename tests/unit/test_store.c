@@ -2750,6 +2750,54 @@ test_store_before_credits(void **state)
 	files_free(&f);
 }
 
+/*
+ * A new version's title matches the old one's whatever the case of its
+ * letters ("[RFC PATCH] arm64: unify", "[PATCH v2] arm64: Unify": the
+ * kvmarm archive), also where the store keeps the old one under the key
+ * of stores written before, which kept the title as it was.
+ */
+static void
+test_versions_case(void **state)
+{
+	char dir[512], oldkey[64];
+	pd_store *st;
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi dbi;
+	MDB_val k, v;
+
+	(void)state;
+	st = open_store("case", 0, 0);
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [RFC PATCH] arm64: unify AT\n"
+	    "Message-ID: <c1@ex.org>\nDate: 9 Dec 2025 10:00:00 +0000\n\nA.\n");
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH v2] arm64: Unify AT\n"
+	    "Message-ID: <c2@ex.org>\nDate: 10 Dec 2025 10:00:00 +0000\n\nA.\n");
+	expect_supersedes(st, "c2@ex.org", "c1@ex.org", 1);
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH] KVM: Old Way\n"
+	    "Message-ID: <o1@ex.org>\nDate: 9 Dec 2025 11:00:00 +0000\n\nA.\n");
+	pd_store_close(st);
+
+	/* v1 as an older patchdigest keyed it */
+	snprintf(dir, sizeof(dir), "%s/case", tmpdir);
+	env = raw_env(dir, 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, "versions", 0, &dbi), 0);
+	k.mv_data = (void *)"ia@ex.org\0kvm: old way";
+	k.mv_size = 22;
+	assert_int_equal(mdb_get(t, dbi, &k, &v), 0);
+	memcpy(oldkey, "ta@ex.org\0KVM: Old Way", 22);
+	raw_put(t, "versions", oldkey, 22, v.mv_data, v.mv_size);
+	assert_int_equal(mdb_del(t, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+
+	st = open_store("case", 0, 0);
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH v2] KVM: Old Way\n"
+	    "Message-ID: <o2@ex.org>\nDate: 10 Dec 2025 11:00:00 +0000\n\nA.\n");
+	expect_supersedes(st, "o2@ex.org", "o1@ex.org", 1);
+	pd_store_close(st);
+}
+
 int
 main(void)
 {
@@ -2786,6 +2834,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_before_waiting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_before_credits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_excerpt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions_case, setup, teardown),
 	};
 	int rc;
 
