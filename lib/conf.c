@@ -32,7 +32,7 @@ _Static_assert(MSG_SIZE_MAX + 4 <= PD_MSG_MAX, "the milter adds 4 bytes to a cut
 
 enum kw_type {
 	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
-	KW_BOOL,
+	KW_BOOL, KW_SOCKET,
 	KW_TEXT,	/* in the digest mail: UTF-8, no control characters */
 	KW_MAILBOX,	/* KW_TEXT, and "addr" or "Name <addr>" */
 	KW_LISTID,	/* KW_TEXT, and "[phrase] <label.namespace>" */
@@ -64,7 +64,7 @@ static const struct keyword keywords[] = {
 	{ "PidFile",		KW_STR,   F(pid_file), 0 },
 	{ "Schedule",		KW_SCHED, F(schedule), 0 },
 	{ "Sendmail",		KW_PATH,  F(sendmail), 0 },
-	{ "Socket",		KW_STR,   F(socket), 0 },
+	{ "Socket",		KW_SOCKET, F(socket), 0 },
 	{ "SubsystemRules",	KW_STR,   F(subsystem_rules), 0 },
 	{ "Syslog",		KW_BOOL,  F(syslog), 0 },
 	{ "UMask",		KW_UMASK, F(umask), 0 },
@@ -485,6 +485,67 @@ check_list_id(char *v, const char **why)
 	return 0;
 }
 
+const char *
+pd_conf_socket_path(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+
+	if (colon == NULL)
+		return spec;
+	if ((colon - spec == 4 && strncasecmp(spec, "unix", 4) == 0) ||
+	    (colon - spec == 5 && strncasecmp(spec, "local", 5) == 0))
+		return colon + 1;
+	return NULL;
+}
+
+/*
+ * libmilter takes a port that starts with a digit as a number, with atoi
+ * ("8891x" is 8891) and modulo 65536 ("99999" is 34463); anything else
+ * as a service name.
+ */
+static int
+check_port(const char *p, size_t n)
+{
+	static const char letters[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	unsigned long v;
+
+	if (n > 0 && strspn(p, letters) == n)
+		return 0;
+	if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
+		return -1;
+	v = strtoul(p, NULL, 10);
+	return v >= 1 && v <= 65535 ? 0 : -1;
+}
+
+int
+pd_conf_socket_check(const char *spec, const char **why)
+{
+	const char *path = pd_conf_socket_path(spec), *port, *at;
+
+	if (path != NULL && *path == '\0') {
+		*why = "no path";
+		return PD_ECONFIG;
+	}
+	if (path != NULL)
+		return 0;
+	if (strncasecmp(spec, "inet:", 5) != 0 && strncasecmp(spec, "inet6:", 6) != 0) {
+		*why = "not unix:/path, local:/path, inet:port[@host] or inet6:port[@host]";
+		return PD_ECONFIG;
+	}
+	port = strchr(spec, ':') + 1;
+	at = port + strcspn(port, "@");
+	if (check_port(port, (size_t)(at - port)) != 0) {
+		*why = "the port is not 1-65535 or a service name";
+		return PD_ECONFIG;
+	}
+	if (*at == '@' && at[1] == '\0') {
+		*why = "no host after '@'";
+		return PD_ECONFIG;
+	}
+	return 0;
+}
+
 /* Sets the keyword from v; on a bad value *why may say what is wrong. */
 static int
 setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
@@ -505,6 +566,10 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 			return PD_ECONFIG;
 		/* FALLTHROUGH */
 	case KW_STR:
+		return setstr((char **)(void *)p, v);
+	case KW_SOCKET:
+		if (pd_conf_socket_check(v, why) != 0)
+			return PD_ECONFIG;
 		return setstr((char **)(void *)p, v);
 	case KW_PATH:
 		if (v[0] != '/') {

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -34,40 +33,10 @@ static char *conn_spec;		/* libmilter keeps the pointer */
 static char *sock_path;		/* our unix socket, removed at exit */
 static struct stat sock_st;
 
-/* The path of a unix socket spec, or NULL for inet ones. */
-static const char *
-unix_path(const char *spec)
-{
-	const char *colon = strchr(spec, ':');
-
-	if (colon == NULL)
-		return spec;
-	if ((colon - spec == 4 && strncasecmp(spec, "unix", 4) == 0) ||
-	    (colon - spec == 5 && strncasecmp(spec, "local", 5) == 0))
-		return colon + 1;
-	return NULL;
-}
-
 int
 pdm_listen_inet(void)
 {
-	return conn_spec != NULL && unix_path(conn_spec) == NULL;
-}
-
-int
-pdm_listen_check(const char *spec)
-{
-	const char *colon = strchr(spec, ':'), *at;
-
-	if (*spec == '\0')
-		return -1;
-	if (unix_path(spec) != NULL)
-		return *unix_path(spec) == '\0' ? -1 : 0;
-	if (!((colon - spec == 4 && strncasecmp(spec, "inet", 4) == 0) ||
-	    (colon - spec == 5 && strncasecmp(spec, "inet6", 5) == 0)))
-		return -1;
-	at = strchr(colon + 1, '@');
-	return (at == colon + 1 || colon[1] == '\0' || (at && at[1] == '\0')) ? -1 : 0;
+	return conn_spec != NULL && pd_conf_socket_path(conn_spec) == NULL;
 }
 
 /* Remove path if it is a socket nobody listens on. */
@@ -182,12 +151,7 @@ pdm_listen_open(const char *spec, unsigned umask_bits, const char *user)
 	mode_t old;
 	int rc;
 
-	if (pdm_listen_check(spec) != 0) {
-		log_warnx("bad socket \"%s\": want unix:/path, local:/path, "
-		    "inet:port@host or inet6:port@host", spec);
-		return -1;
-	}
-	if ((path = unix_path(spec)) != NULL &&
+	if ((path = pd_conf_socket_path(spec)) != NULL &&
 	    (socket_dir(path, user) != 0 || remove_stale(path) != 0))
 		return -1;
 	free(conn_spec);

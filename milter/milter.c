@@ -418,7 +418,7 @@ main(int argc, char **argv)
 {
 	struct opts o;
 	struct pdm_cfg *cfg;
-	const char *confpath;
+	const char *confpath, *why;
 	char err[512] = "";
 	int ch, rc;
 
@@ -443,6 +443,11 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init(PROGNAME, 1, o.debug);
+	/* refused before anything starts, as a bad Socket line is */
+	if (o.socket != NULL && pd_conf_socket_check(o.socket, &why) != 0) {
+		log_warnx("-p %s: %s", o.socket, why);
+		return EX_CONFIG;
+	}
 	confpath = o.conf;
 	if (confpath == NULL)
 		confpath = pd_conf_default_path();
@@ -453,12 +458,6 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (o.check) {
-		if (pdm_listen_check(o.socket ? o.socket : cfg->conf->socket) != 0) {
-			log_warnx("bad socket \"%s\"", o.socket ? o.socket : cfg->conf->socket);
-			pdm_cfg_put(cfg);
-			pd_msg_shutdown();
-			return EX_CONFIG;
-		}
 		printf("%s: configuration OK\n", confpath ? confpath : "defaults");
 		rc = pdm_stdout_done();
 		pdm_cfg_put(cfg);

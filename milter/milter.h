@@ -108,9 +108,10 @@ struct smfiDesc;
 extern struct smfiDesc pdm_filter;
 
 /* --- listen.c */
-/* 0 if spec is unix:/path, local:/path, inet:port[@host], inet6:port[@host]. */
-int pdm_listen_check(const char *spec);
-/* Check SOCKET, remove a stale unix socket, open with UMask; returns 0 or -1 (logged). */
+/*
+ * Remove a stale unix socket, open spec (checked: pd_conf_socket_check)
+ * with UMask; returns 0 or -1 (logged).
+ */
 int pdm_listen_open(const char *spec, unsigned umask_bits, const char *user);
 void pdm_listen_close(void);	/* after smfi_main returned */
 int pdm_listen_inet(void);	/* 1 if the socket opened is inet or inet6 */

@@ -73,5 +73,14 @@ void pd_conf_free(struct pd_conf *c);
 int pd_conf_mailbox(const char *v, char **name, char **addr);
 /* Parse "daily 06:00", "weekly mon 06:00", "every 500". */
 int pd_schedule_parse(const char *s, struct pd_schedule *out);
+/*
+ * A milter socket as libmilter takes it: unix:/path, local:/path (or a bare
+ * path), inet:port[@host] or inet6:port[@host], where the port is 1-65535
+ * or a service name.  Returns 0, or PD_ECONFIG with *why saying what is
+ * wrong.
+ */
+int pd_conf_socket_check(const char *spec, const char **why);
+/* The path of a unix socket spec; NULL for an inet one. */
+const char *pd_conf_socket_path(const char *spec);
 
 #endif

@@ -260,6 +260,23 @@ printf 'MaxMessageSize 18446744073709551612\n' >"$tmp/bad.conf"
 "$PD_BUILD/patchdigest-milter" -n -c "$tmp/bad.conf" 2>"$tmp/n.err"
 [ $? = 78 ] || fail "-n with MaxMessageSize over 1G did not exit 78"
 grep -q "bad.conf:1: MaxMessageSize: over 1G" "$tmp/n.err" || fail "-n: $(cat "$tmp/n.err")"
+# A port libmilter would take modulo 65536: refused at its line by every
+# program that reads the file, and as -p before anything starts.
+printf 'Database %s/db\nSocket inet:99999@127.0.0.1\n' "$tmp" >"$tmp/bad.conf"
+"$PD_BUILD/patchdigest-milter" -n -c "$tmp/bad.conf" 2>"$tmp/n.err"
+[ $? = 78 ] || fail "-n with Socket port 99999 did not exit 78"
+grep -q "bad.conf:2: Socket: the port is not 1-65535" "$tmp/n.err" ||
+    fail "-n: $(cat "$tmp/n.err")"
+"$PD_BUILD/patchdigest" -c "$tmp/bad.conf" ranges >/dev/null 2>"$tmp/n.err" &&
+    fail "patchdigest took Socket port 99999"
+grep -q "bad.conf:2: Socket: the port" "$tmp/n.err" || fail "patchdigest: $(cat "$tmp/n.err")"
+for opt in -n -f; do
+	"$PD_BUILD/patchdigest-milter" $opt -c "$tmp/patchdigest.conf" \
+	    -p inet:99999@127.0.0.1 2>"$tmp/n.err"
+	[ $? = 78 ] || fail "$opt -p inet:99999@127.0.0.1 did not exit 78"
+	grep -q "^patchdigest-milter: -p inet:99999@127.0.0.1: the port" "$tmp/n.err" ||
+	    fail "$opt -p: $(cat "$tmp/n.err")"
+done
 # What -n and -V print must reach stdout for them to exit 0.
 if [ -w /dev/full ]; then
 	"$PD_BUILD/patchdigest-milter" -n -c "$tmp/patchdigest.conf" >/dev/full 2>/dev/null

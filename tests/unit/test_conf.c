@@ -261,6 +261,38 @@ test_errors(void **state)
 	}
 }
 
+/*
+ * Socket, as every program reads it: libmilter took a port over 65535
+ * modulo 65536, and "8891x" as 8891.
+ */
+static void
+test_socket(void **state)
+{
+	static const char *const good[] = { "unix:/run/pd.sock", "local:rel.sock",
+	    "/run/pd.sock", "inet:8891@127.0.0.1", "INET:1", "inet6:65535@::1",
+	    "inet:milter@localhost", "inet:8891" };
+	static const char *const bad[] = { "", "unix:", "tcp:8891@127.0.0.1",
+	    "inet:99999@127.0.0.1", "inet:65536", "inet:0@127.0.0.1", "inet:8891x",
+	    "inet:-1", "inet:+25", "inet:smtp-alt", "inet:", "inet:@127.0.0.1",
+	    "inet:8891@", "inet6:000080" };
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(pd_conf_socket_check(good[i], &why), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		if (pd_conf_socket_check(bad[i], &why) != PD_ECONFIG || why == NULL)
+			fail_msg("\"%s\" accepted", bad[i]);
+	}
+	assert_string_equal(pd_conf_socket_path("local:/x"), "/x");
+	assert_string_equal(pd_conf_socket_path("/x"), "/x");
+	assert_null(pd_conf_socket_path("inet:25"));
+	parse_err("ListName x\nSocket inet:99999@127.0.0.1\n",
+	    "t.conf:2: Socket: the port is not 1-65535");
+	parse_err("Socket tcp:25\n", "t.conf:1: Socket: not unix:/path");
+}
+
 static void
 test_load_file(void **state)
 {
@@ -329,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_schedules),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_not_regular),
 	};
