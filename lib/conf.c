@@ -3,6 +3,8 @@
  * case-insensitive.  Unknown keywords and bad values are errors naming the
  * file and the line.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
@@ -33,6 +35,7 @@ _Static_assert(MSG_SIZE_MAX + 4 <= PD_MSG_MAX, "the milter adds 4 bytes to a cut
 enum kw_type {
 	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
 	KW_BOOL, KW_SOCKET,
+	KW_NETS,	/* KW_LIST of addresses and networks */
 	KW_TEXT,	/* in the digest mail: UTF-8, no control characters */
 	KW_MAILBOX,	/* KW_TEXT, and "addr" or "Name <addr>" */
 	KW_LISTID,	/* KW_TEXT, and "[phrase] <label.namespace>" */
@@ -52,7 +55,7 @@ static const struct keyword keywords[] = {
 	{ "Database",		KW_STR,   F(database), 0 },
 	{ "DigestFrom",		KW_MAILBOX, F(digest_from), 0 },
 	{ "DigestTo",		KW_ADDRS, F(digest_to), F(ndigest_to) },
-	{ "InternalHosts",	KW_LIST,  F(internal_hosts), F(ninternal_hosts) },
+	{ "InternalHosts",	KW_NETS,  F(internal_hosts), F(ninternal_hosts) },
 	{ "ListId",		KW_LISTID, F(list_id), 0 },
 	{ "ListName",		KW_TEXT,  F(list_name), 0 },
 	{ "Maintainers",	KW_STR,   F(maintainers), 0 },
@@ -345,6 +348,78 @@ check_addrs(const char *v, const char **why)
 	return 0;
 }
 
+static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* The prefix length: digits only, where strtol would take "+8" and "-0". */
+static int
+parse_bits(const char *s, int max)
+{
+	size_t n = strlen(s);
+	int bits;
+
+	if (n == 0 || n > 3 || strspn(s, "0123456789") != n || (bits = atoi(s)) > max)
+		return -1;
+	return bits;
+}
+
+int
+pd_conf_net_parse(const char *s, struct pd_net *out)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	struct in_addr a4;
+	int max, bits;
+
+	if (alen == 0 || alen >= sizeof(addr))
+		return PD_ECONFIG;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		memcpy(out->addr, v4mapped, 12);
+		memcpy(out->addr + 12, &a4, 4);
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1)
+		max = 128;
+	else
+		return PD_ECONFIG;
+	if ((bits = slash != NULL ? parse_bits(slash + 1, max) : max) < 0)
+		return PD_ECONFIG;
+	out->bits = bits + (128 - max);
+	return 0;
+}
+
+/* One word of an InternalHosts line. */
+static int
+check_net(const char *w, size_t n)
+{
+	char word[INET6_ADDRSTRLEN + 4];	/* the longest address, "/128" */
+	struct pd_net net;
+
+	if (n >= sizeof(word))
+		return PD_ECONFIG;
+	memcpy(word, w, n);
+	word[n] = '\0';
+	return pd_conf_net_parse(word, &net);
+}
+
+/* The words of an InternalHosts line, before any is added. */
+static int
+check_nets(const char *v, const char **why)
+{
+	size_t n;
+
+	for (v += strspn(v, LIST_SEPS); *v != '\0'; v += strspn(v, LIST_SEPS)) {
+		n = strcspn(v, LIST_SEPS);
+		if (check_net(v, n) != 0) {
+			*why = "not an IPv4 or IPv6 address or address/len";
+			return PD_ECONFIG;
+		}
+		v += n;
+	}
+	return 0;
+}
+
 /*
  * A value the digest mail shows: its headers are encoded from UTF-8.  Tabs
  * (a value aligned in columns) become spaces.
@@ -582,6 +657,10 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 			return PD_ECONFIG;
 		/* FALLTHROUGH */
 	case KW_LIST:
+		return addlist((char ***)(void *)p, (size_t *)(void *)((char *)c + kw->aux), v);
+	case KW_NETS:
+		if (check_nets(v, why) != 0)
+			return PD_ECONFIG;
 		return addlist((char ***)(void *)p, (size_t *)(void *)((char *)c + kw->aux), v);
 	case KW_SIZE:
 		return set_size(v, kw->aux, (size_t *)(void *)p, why);

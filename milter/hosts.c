@@ -2,7 +2,6 @@
  * InternalHosts: client addresses whose mail is tagged but not counted (the
  * list host itself, which also submits the digests).
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,51 +10,13 @@
 #include "patchdigest/error.h"
 #include "milter.h"
 
-struct pdm_net {
-	unsigned char addr[16];	/* IPv4 as v4-mapped IPv6 */
-	int bits;		/* prefix length over the 128 bits */
-};
-
 struct pdm_hosts {
-	struct pdm_net *nets;
+	struct pd_net *nets;
 	size_t n;
 };
 
+/* a client's IPv4 address, compared as pd_conf_net_parse stores one */
 static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-static int
-parse_net(const char *s, struct pdm_net *out)
-{
-	char addr[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	struct in_addr a4;
-	int max, bits;
-
-	if (alen == 0 || alen >= sizeof(addr))
-		return -1;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, &a4) == 1) {
-		memcpy(out->addr, v4mapped, 12);
-		memcpy(out->addr + 12, &a4, 4);
-		max = 32;
-	} else if (inet_pton(AF_INET6, addr, out->addr) == 1)
-		max = 128;
-	else
-		return -1;
-	bits = max;
-	if (slash != NULL) {
-		char *end;
-		long v = strtol(slash + 1, &end, 10);
-
-		if (slash[1] == '\0' || *end != '\0' || v < 0 || v > max)
-			return -1;
-		bits = (int)v;
-	}
-	out->bits = bits + (128 - max);
-	return 0;
-}
 
 int
 pdm_hosts_new(char *const *list, struct pdm_hosts **out, char *errbuf, size_t errlen)
@@ -73,7 +34,7 @@ pdm_hosts_new(char *const *list, struct pdm_hosts **out, char *errbuf, size_t er
 		return PD_ENOMEM;
 	}
 	for (h->n = 0; h->n < n; h->n++)
-		if (parse_net(list[h->n], &h->nets[h->n]) != 0) {
+		if (pd_conf_net_parse(list[h->n], &h->nets[h->n]) != 0) {
 			snprintf(errbuf, errlen, "InternalHosts: bad address \"%.64s\"",
 			    list[h->n]);
 			pdm_hosts_free(h);

@@ -43,7 +43,7 @@ struct pd_conf {
 	char *user_id;
 	char *pid_file;
 	int syslog;
-	char **internal_hosts;	/* NULL-terminated, "addr" or "addr/len" */
+	char **internal_hosts;	/* NULL-terminated, each pd_conf_net_parse's */
 	size_t ninternal_hosts;
 };
 
@@ -82,5 +82,14 @@ int pd_schedule_parse(const char *s, struct pd_schedule *out);
 int pd_conf_socket_check(const char *spec, const char **why);
 /* The path of a unix socket spec; NULL for an inet one. */
 const char *pd_conf_socket_path(const char *spec);
+
+/* An address or network of InternalHosts. */
+struct pd_net {
+	unsigned char addr[16];	/* IPv4 as v4-mapped IPv6 */
+	int bits;		/* prefix length over the 128 bits */
+};
+
+/* Parse "addr" or "addr/len", IPv4 or IPv6; returns 0 or PD_ECONFIG. */
+int pd_conf_net_parse(const char *s, struct pd_net *out);
 
 #endif

@@ -277,6 +277,16 @@ for opt in -n -f; do
 	grep -q "^patchdigest-milter: -p inet:99999@127.0.0.1: the port" "$tmp/n.err" ||
 	    fail "$opt -p: $(cat "$tmp/n.err")"
 done
+# An InternalHosts address that is none: refused at its line by every
+# program (the milter alone refused it, and without the line).
+printf 'Database %s/db\nInternalHosts 127.0.0.1 300.1.1.1\n' "$tmp" >"$tmp/bad.conf"
+"$PD_BUILD/patchdigest-milter" -n -c "$tmp/bad.conf" 2>"$tmp/n.err"
+[ $? = 78 ] || fail "-n with InternalHosts 300.1.1.1 did not exit 78"
+grep -q "bad.conf:2: InternalHosts: not an IPv4" "$tmp/n.err" || fail "-n: $(cat "$tmp/n.err")"
+"$PD_BUILD/patchdigest" -c "$tmp/bad.conf" ranges >/dev/null 2>"$tmp/n.err" &&
+    fail "patchdigest took InternalHosts 300.1.1.1"
+grep -q "bad.conf:2: InternalHosts: not an" "$tmp/n.err" ||
+    fail "patchdigest: $(cat "$tmp/n.err")"
 # What -n and -V print must reach stdout for them to exit 0.
 if [ -w /dev/full ]; then
 	"$PD_BUILD/patchdigest-milter" -n -c "$tmp/patchdigest.conf" >/dev/full 2>/dev/null

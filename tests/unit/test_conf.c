@@ -293,6 +293,47 @@ test_socket(void **state)
 	parse_err("Socket tcp:25\n", "t.conf:1: Socket: not unix:/path");
 }
 
+/*
+ * InternalHosts, as every program reads it: the milter alone refused
+ * 300.1.1.1, and at no line.
+ */
+static void
+test_internal_hosts(void **state)
+{
+	static const char *const bad[] = { "300.1.1.1", "192.0.2.0/33", "::1/129",
+	    "host.example", "10.0.0.0/", "/8", "10.0.0.0/x", "10.0.0.0/+8", "10.0.0.0/-0",
+	    "10.0.0.0/8/8", "::ffff:255.255.255.255:1:2:3:4:5:6:7:8/128" };
+	struct pd_net n;
+
+	(void)state;
+	assert_int_equal(pd_conf_net_parse("192.0.2.1", &n), 0);
+	assert_int_equal(n.bits, 128);
+	assert_int_equal(n.addr[10], 0xff);
+	assert_int_equal(n.addr[15], 1);
+	assert_int_equal(pd_conf_net_parse("10.0.0.0/8", &n), 0);
+	assert_int_equal(n.bits, 96 + 8);
+	assert_int_equal(pd_conf_net_parse("2001:db8::/32", &n), 0);
+	assert_int_equal(n.bits, 32);
+	assert_int_equal(n.addr[1], 0x01);
+	assert_int_equal(pd_conf_net_parse("::/0", &n), 0);
+	assert_int_equal(n.bits, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pd_conf_net_parse(bad[i], &n) != PD_ECONFIG)
+			fail_msg("\"%s\" accepted", bad[i]);
+	parse_err("ListName x\nInternalHosts 127.0.0.1, 300.1.1.1\n",
+	    "t.conf:2: InternalHosts: not an IPv4 or IPv6 address");
+	parse_err("InternalHosts ::1 10.0.0.0/+8\n", "t.conf:1: InternalHosts: not an");
+	{
+		struct pd_conf *c = parse_ok("InternalHosts ,127.0.0.1,,::1/128 \t\n"
+		    "InternalHosts 192.0.2.0/24\n");
+
+		assert_int_equal(c->ninternal_hosts, 3);
+		assert_string_equal(c->internal_hosts[1], "::1/128");
+		assert_string_equal(c->internal_hosts[2], "192.0.2.0/24");
+		pd_conf_free(c);
+	}
+}
+
 static void
 test_load_file(void **state)
 {
@@ -362,6 +403,7 @@ main(void)
 		cmocka_unit_test(test_schedules),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_socket),
+		cmocka_unit_test(test_internal_hosts),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_not_regular),
 	};

@@ -183,7 +183,7 @@ static void
 test_hosts_bad(void **state)
 {
 	const char *bad[] = { "300.1.1.1", "192.0.2.0/33", "::1/129", "host.example",
-	    "10.0.0.0/", "/8", "10.0.0.0/x" };
+	    "10.0.0.0/", "/8", "10.0.0.0/x", "10.0.0.0/+8" };
 	char err[128];
 
 	(void)state;
