@@ -36,6 +36,7 @@ enum kw_type {
 	KW_STR, KW_PATH, KW_LIST, KW_ADDRS, KW_SIZE, KW_SCHED, KW_ONERR, KW_UMASK,
 	KW_BOOL, KW_SOCKET,
 	KW_NETS,	/* KW_LIST of addresses and networks */
+	KW_PATTERN,	/* one %s, where the digest puts a Message-ID */
 	KW_TEXT,	/* in the digest mail: UTF-8, no control characters */
 	KW_MAILBOX,	/* KW_TEXT, and "addr" or "Name <addr>" */
 	KW_LISTID,	/* KW_TEXT, and "[phrase] <label.namespace>" */
@@ -51,7 +52,7 @@ struct keyword {
 
 #define F(m) offsetof(struct pd_conf, m)
 static const struct keyword keywords[] = {
-	{ "ArchiveURL",		KW_STR,   F(archive_url), 0 },
+	{ "ArchiveURL",		KW_PATTERN, F(archive_url), 0 },
 	{ "Database",		KW_STR,   F(database), 0 },
 	{ "DigestFrom",		KW_MAILBOX, F(digest_from), 0 },
 	{ "DigestTo",		KW_ADDRS, F(digest_to), F(ndigest_to) },
@@ -621,6 +622,19 @@ pd_conf_socket_check(const char *spec, const char **why)
 	return 0;
 }
 
+/* Without its %s every message would link to one page. */
+static int
+check_pattern(const char *v, const char **why)
+{
+	const char *pct = strchr(v, '%');
+
+	if (pct == NULL || pct[1] != 's' || strchr(pct + 2, '%') != NULL) {
+		*why = "needs exactly one %s";
+		return PD_ECONFIG;
+	}
+	return 0;
+}
+
 /* Sets the keyword from v; on a bad value *why may say what is wrong. */
 static int
 setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
@@ -641,6 +655,10 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 			return PD_ECONFIG;
 		/* FALLTHROUGH */
 	case KW_STR:
+		return setstr((char **)(void *)p, v);
+	case KW_PATTERN:
+		if (check_pattern(v, why) != 0)
+			return PD_ECONFIG;
 		return setstr((char **)(void *)p, v);
 	case KW_SOCKET:
 		if (pd_conf_socket_check(v, why) != 0)
@@ -752,14 +770,6 @@ static int
 check_whole(const struct pd_conf *c, const char *name, size_t sched_line,
     char *errbuf, size_t errlen)
 {
-	if (c->archive_url != NULL) {
-		const char *p = strchr(c->archive_url, '%');
-
-		if (p == NULL || p[1] != 's' || strchr(p + 2, '%') != NULL) {
-			snprintf(errbuf, errlen, "%s: ArchiveURL needs exactly one %%s", name);
-			return PD_ECONFIG;
-		}
-	}
 	/* A schedule without recipients would fail at each due time, for hours unseen. */
 	if (c->schedule.kind != PD_SCHED_NONE &&
 	    (c->digest_from == NULL || c->ndigest_to == 0)) {

@@ -168,8 +168,11 @@ test_errors(void **state)
 	}
 	parse_err("UMask 999\n", "t.conf:1: UMask");
 	parse_err("ListName\n", "t.conf:1: ListName needs a value");
-	parse_err("ArchiveURL https://example.org/\n", "ArchiveURL needs exactly one %s");
-	parse_err("ArchiveURL https://example.org/%s/%s\n", "ArchiveURL");
+	/* at its line, as any bad value, not only the file's name */
+	parse_err("ListName x\nArchiveURL https://example.org/\n",
+	    "t.conf:2: ArchiveURL: needs exactly one %s");
+	parse_err("ArchiveURL https://example.org/%s/%s\n", "t.conf:1: ArchiveURL: needs");
+	parse_err("ArchiveURL https://example.org/%d\n", "t.conf:1: ArchiveURL: needs");
 	/* values the digest would only trip over when it is due */
 	parse_err("ListName x\nSendmail sendmail\n",
 	    "t.conf:2: Sendmail: not an absolute path");
