@@ -640,7 +640,6 @@ static int
 setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 {
 	char *p = (char *)c + kw->off;
-	char *end;
 	unsigned long u;
 
 	switch (kw->type) {
@@ -693,9 +692,12 @@ setkw(struct pd_conf *c, const struct keyword *kw, char *v, const char **why)
 			return PD_ECONFIG;
 		return 0;
 	case KW_UMASK:
+		/* strtoul would take a sign or blanks first: "-0" is no mode */
+		if (strspn(v, "01234567") != strlen(v))
+			return PD_ECONFIG;
 		errno = 0;
-		u = strtoul(v, &end, 8);
-		if (errno || *end || u > 0777)
+		u = strtoul(v, NULL, 8);
+		if (errno || u > 0777)
 			return PD_ECONFIG;
 		c->umask = (unsigned)u;
 		return 0;

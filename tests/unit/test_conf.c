@@ -167,6 +167,17 @@ test_errors(void **state)
 		pd_conf_free(c);
 	}
 	parse_err("UMask 999\n", "t.conf:1: UMask");
+	/* octal digits only: strtoul took a sign, and a blank trim() keeps */
+	parse_err("UMask -0\n", "t.conf:1: UMask");
+	parse_err("UMask +7\n", "t.conf:1: UMask");
+	parse_err("UMask \f7\n", "t.conf:1: UMask");
+	parse_err("UMask 0x7\n", "t.conf:1: UMask");
+	{
+		struct pd_conf *c = parse_ok("UMask 0\nUMask 0027\n");
+
+		assert_int_equal(c->umask, 027);
+		pd_conf_free(c);
+	}
 	parse_err("ListName\n", "t.conf:1: ListName needs a value");
 	/* at its line, as any bad value, not only the file's name */
 	parse_err("ListName x\nArchiveURL https://example.org/\n",
