@@ -70,12 +70,10 @@ cmd_digest(struct cli *c, int argc, char **argv)
 		if (rc == 0)
 			rc = write_out(out, strlen(out), NULL);
 	}
-	if (rc == PD_EIO)
-		cli_err("writing the digest failed");
-	else if (rc != 0)
-		cli_err("digest: %s", pd_strerror(rc));
-	else
+	if (rc == 0)
 		status = 0;
+	else if (!ferror(stdout))	/* stdout's error is main's to report */
+		cli_err("digest: %s", pd_strerror(rc));
 out:
 	free(text);
 	free(html);

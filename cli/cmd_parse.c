@@ -234,9 +234,5 @@ cmd_parse(struct cli *c, int argc, char **argv)
 			print_text(stdout, argv[i], m);
 		pd_msg_free(m);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_err("parse: write error: %s", strerror(errno));
-		return 1;
-	}
 	return failed;
 }

@@ -62,11 +62,24 @@ cli_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * What was written reached stdout: else its error, once (the commands
+ * leave it to this), and a failure status.
+ */
+static int
+stdout_done(int rc)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return rc;
+	cli_err("stdout: %s", strerror(errno));
+	return rc ? rc : 1;
+}
+
 static void __attribute__((noreturn))
 version(void)
 {
 	printf("patchdigest %s\n", PD_VERSION);
-	exit(fflush(stdout) == 0 ? 0 : 1);
+	exit(stdout_done(0));
 }
 
 int
@@ -155,13 +168,16 @@ main(int argc, char **argv)
 			continue;
 		/* The configuration is read by the command, after its own -c. */
 		pd_msg_init();
+		/*
+		 * GMime's gpgme ignores SIGPIPE (and so may our parent): a reader
+		 * gone (| head) would fail each write, an error to report.  A
+		 * closed pipe ends us quietly, as it does cat.
+		 */
+		signal(SIGPIPE, SIG_DFL);
 		optind = 0;	/* glibc: reinitialise getopt for the subcommand */
 		rc = cmds[i].fn(&c, argc, argv);
 		cli_guard_end();
-		if (fflush(stdout) == EOF || ferror(stdout)) {
-			cli_err("stdout: %s", strerror(errno));
-			rc = rc ? rc : 1;
-		}
+		rc = stdout_done(rc);
 		pd_conf_free(c.conf);
 		pd_msg_shutdown();
 		return rc;

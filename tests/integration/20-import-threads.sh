@@ -2,6 +2,7 @@
 # patchdigest import of real kvmarm threads: each posting assembles into
 # one complete series, replies are not counted, a series posted inside
 # another one's thread stays apart, and a second import counts nothing.
+# Output to a closed pipe ends quietly, to a full disk with one error line.
 set -eu
 PD="$PD_BUILD/patchdigest"
 S="$PD_SHARED/corpus/lore-kvmarm"
@@ -64,4 +65,36 @@ PY
 grep -q '^X-Patch-Kind: cover' "$T/show"
 grep -q "^X-Patch-Series: <$fwb> v1 0/2" "$T/show"
 "$PD" -c "$T/empty.conf" -D "$T/b" ranges | grep -q 'from 000000000 to'
+
+# A reader gone ends a command quietly, as it does cat, whether SIGPIPE
+# came ignored or not (GMime's gpgme ignored it: "stdout: Broken pipe").
+# shellcheck disable=SC2046
+python3 - "$PD" "$T/empty.conf" "$T/a" $(files thread_v2-00-50-kvm-init-rework) <<'PY'
+import os, signal, subprocess, sys
+pd, conf, db, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+for disp in (signal.SIG_DFL, signal.SIG_IGN):
+    signal.signal(signal.SIGPIPE, disp)
+    for args in (["digest"], ["parse"] + files):
+        r, w = os.pipe()
+        os.close(r)
+        p = subprocess.run([pd, "-c", conf, "-D", db] + args, stdout=w,
+                           stderr=subprocess.PIPE, restore_signals=False)
+        os.close(w)
+        assert p.returncode != 0 and p.stderr == b"", (disp, args[0], p)
+PY
+# A full disk: one line that says so (digest and parse said it twice, -V
+# not at all), exit 1.
+full() {	# args...
+	st=0
+	"$PD" -c "$T/empty.conf" -D "$T/a" "$@" >/dev/full 2>"$T/err" || st=$?
+	[ "$st" = 1 ] || { echo "$1 to /dev/full exited $st"; exit 1; }
+	[ "$(cat "$T/err")" = "patchdigest: stdout: No space left on device" ] ||
+	    { echo "$1 to /dev/full:"; cat "$T/err"; exit 1; }
+}
+if [ -w /dev/full ]; then
+	full digest
+	full ranges
+	full parse "$(files thread_v2-00-50-kvm-init-rework | head -1)"
+	full -V
+fi
 echo ok
