@@ -1,5 +1,5 @@
 /*
- * patchdigest classify [-c config] [--json] file...
+ * patchdigest classify [-c config] [-D dir] [--json] file ...
  * Kind, series, subsystem, project of each message and the rule that
  * decided, for debugging a rules file or a MAINTAINERS setup.
  *
@@ -26,7 +26,7 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: patchdigest classify [-c config] [--json] file...\n");
+	fprintf(stderr, "usage: patchdigest classify [-c config] [-D dir] [--json] file ...\n");
 	return EX_USAGE;
 }
 

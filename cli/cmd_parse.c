@@ -17,7 +17,7 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: patchdigest parse [--json] file ...\n");
+	fprintf(stderr, "usage: patchdigest parse [-c config] [-D dir] [--json] file ...\n");
 	return EX_USAGE;
 }
 

@@ -37,16 +37,15 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: patchdigest [-V] [-c config] [-D dir] command [args]\n"
-	    "commands:\n"
-	    "  parse [--json] file...\n"
-	    "  classify [--json] file...\n"
-	    "  import file|dir|- ...\n"
-	    "  ranges\n"
-	    "  show id|message-id\n"
-	    "  stats [--range id] [--json]\n"
-	    "  digest [--range id] [--html]\n"
-	    "  send [--due] [--force]\n"
-	    "  send --skip id\n");
+	    "       patchdigest parse [-c config] [-D dir] [--json] file ...\n"
+	    "       patchdigest classify [-c config] [-D dir] [--json] file ...\n"
+	    "       patchdigest import [-c config] [-D dir] file|dir|- ...\n"
+	    "       patchdigest ranges [-c config] [-D dir]\n"
+	    "       patchdigest show [-c config] [-D dir] id|message-id\n"
+	    "       patchdigest stats [-c config] [-D dir] [--range id] [--json]\n"
+	    "       patchdigest digest [-c config] [-D dir] [--range id] [--html]\n"
+	    "       patchdigest send [-c config] [-D dir] [--due] [--force]\n"
+	    "       patchdigest send [-c config] [-D dir] --skip id\n");
 	exit(EX_USAGE);
 }
 

@@ -166,6 +166,45 @@ for args in "" nosuch import "import --bogus x" "ranges extra" show \
 	test "$rc" = 64 || { echo "'$args' exits $rc, not 64"; exit 1; }
 	grep -q '^usage: patchdigest' "$T/e"
 done
+# The usage lines are patchdigest(1)'s SYNOPSIS (parse and classify left
+# out the -c and -D they take): the whole of it without a command, each
+# command's own lines after a bad option.
+python3 - "$PD" "$PD_SRC/man/patchdigest.1" <<'PY'
+import re, subprocess, sys
+pd, man = sys.argv[1:3]
+
+def render(macro):	# one mdoc line of the SYNOPSIS, as mandoc shows it
+    words = macro[1:].split()
+    op = words[0] == "Op"
+    out, flag = [], False
+    for w in words[1 if op else 0:]:
+        if w == "Fl":
+            flag = True
+        elif w not in ("Ar", "Cm"):
+            out.append("-" + w if flag else w)
+            flag = False
+    text = " ".join(out)
+    return "[" + text + "]" if op else text
+
+synopsis = []
+text = open(man).read()
+for line in text.split(".Sh SYNOPSIS\n")[1].split(".Sh ")[0].splitlines():
+    if line == ".Nm":
+        synopsis.append("patchdigest")
+    elif line != ".Pp":
+        synopsis[-1] += " " + render(line)
+synopsis = [re.sub(r" ?\| ?", "|", l) for l in synopsis]
+
+def usage(*args):
+    err = subprocess.run([pd, *args], stderr=subprocess.PIPE, text=True).stderr
+    return [re.sub(r"^(usage:)? *", "", l) for l in err.splitlines()
+            if re.match(r"(usage:)? *patchdigest ", l)]
+
+assert usage() == synopsis, (usage(), synopsis)
+for cmd in sorted({l.split()[1] for l in synopsis[1:]}):
+    want = [l for l in synopsis[1:] if l.split()[1] == cmd]
+    assert usage(cmd, "--bogus") == want, (cmd, usage(cmd, "--bogus"), want)
+PY
 # -V before the command and after it; a -c after the command is the one read.
 "$PD" -V | grep -q '^patchdigest [0-9]'
 "$PD" stats -V | grep -q '^patchdigest [0-9]'
