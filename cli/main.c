@@ -150,8 +150,12 @@ main(int argc, char **argv)
 	struct cli c = { 0 };
 	int ch, rc;
 
-	/* inherited as ignored, it would make waitpid fail for our children */
+	/*
+	 * Inherited as ignored, SIGCHLD would make waitpid fail for our
+	 * children, SIGPIPE a reader gone (-V | head) an error to report.
+	 */
 	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	if ((rc = cli_fault_report(argc, argv)) >= 0)
 		return rc;
 	while ((ch = getopt(argc, argv, "+c:D:V")) != -1) {
@@ -168,9 +172,8 @@ main(int argc, char **argv)
 		/* The configuration is read by the command, after its own -c. */
 		pd_msg_init();
 		/*
-		 * GMime's gpgme ignores SIGPIPE (and so may our parent): a reader
-		 * gone (| head) would fail each write, an error to report.  A
-		 * closed pipe ends us quietly, as it does cat.
+		 * GMime's gpgme ignores SIGPIPE: a reader gone (| head) would
+		 * fail each write.  A closed pipe ends us quietly, as it does cat.
 		 */
 		signal(SIGPIPE, SIG_DFL);
 		optind = 0;	/* glibc: reinitialise getopt for the subcommand */

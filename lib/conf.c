@@ -205,7 +205,7 @@ pd_schedule_parse(const char *s, struct pd_schedule *out)
 
 		errno = 0;
 		v = strtoul(a, &end, 10);
-		if (errno || *end || v == 0 || a[0] == '-')
+		if (errno || *end || v == 0 || !isdigit((unsigned char)a[0]))
 			return PD_ECONFIG;
 		out->kind = PD_SCHED_EVERY;
 		out->every = v;
@@ -622,13 +622,24 @@ pd_conf_socket_check(const char *spec, const char **why)
 	return 0;
 }
 
-/* Without its %s every message would link to one page. */
+/*
+ * Without its %s every message would link to one page.  "%%" is a '%'
+ * (a URL's own escapes, "%%40"), as the digest reads the pattern.
+ */
 static int
 check_pattern(const char *v, const char **why)
 {
-	const char *pct = strchr(v, '%');
+	int ids = 0;
 
-	if (pct == NULL || pct[1] != 's' || strchr(pct + 2, '%') != NULL) {
+	for (const char *p = strchr(v, '%'); p != NULL; p = strchr(p + 2, '%')) {
+		if (p[1] == 's')
+			ids++;
+		else if (p[1] != '%') {
+			*why = "a '%' neither %s nor %% (a URL's % is written %%)";
+			return PD_ECONFIG;
+		}
+	}
+	if (ids != 1) {
 		*why = "needs exactly one %s";
 		return PD_ECONFIG;
 	}

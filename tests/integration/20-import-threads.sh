@@ -74,7 +74,7 @@ import os, signal, subprocess, sys
 pd, conf, db, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 for disp in (signal.SIG_DFL, signal.SIG_IGN):
     signal.signal(signal.SIGPIPE, disp)
-    for args in (["digest"], ["parse"] + files):
+    for args in (["digest"], ["parse"] + files, ["-V"]):
         r, w = os.pipe()
         os.close(r)
         p = subprocess.run([pd, "-c", conf, "-D", db] + args, stdout=w,

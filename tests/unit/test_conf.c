@@ -125,6 +125,8 @@ test_schedules(void **state)
 	assert_int_equal(pd_schedule_parse("weekly funday 06:00", &s), PD_ECONFIG);
 	assert_int_equal(pd_schedule_parse("every 0", &s), PD_ECONFIG);
 	assert_int_equal(pd_schedule_parse("every -3", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("every +5", &s), PD_ECONFIG);
+	assert_int_equal(pd_schedule_parse("every  5", &s), 0);
 	assert_int_equal(pd_schedule_parse("hourly", &s), PD_ECONFIG);
 	/* a weekday is its name or its first three letters, nothing between */
 	assert_int_equal(pd_schedule_parse("weekly TUESDAY 7:05", &s), 0);
@@ -183,7 +185,14 @@ test_errors(void **state)
 	parse_err("ListName x\nArchiveURL https://example.org/\n",
 	    "t.conf:2: ArchiveURL: needs exactly one %s");
 	parse_err("ArchiveURL https://example.org/%s/%s\n", "t.conf:1: ArchiveURL: needs");
-	parse_err("ArchiveURL https://example.org/%d\n", "t.conf:1: ArchiveURL: needs");
+	parse_err("ArchiveURL https://example.org/%d/%s\n", "t.conf:1: ArchiveURL: a '%' neither");
+	parse_err("ArchiveURL https://example.org/%%s\n", "t.conf:1: ArchiveURL: needs exactly");
+	{
+		struct pd_conf *c = parse_ok("ArchiveURL https://example.org/a%%40b/%s/%%\n");
+
+		assert_string_equal(c->archive_url, "https://example.org/a%%40b/%s/%%");
+		pd_conf_free(c);
+	}
 	/* values the digest would only trip over when it is due */
 	parse_err("ListName x\nSendmail sendmail\n",
 	    "t.conf:2: Sendmail: not an absolute path");
