@@ -497,7 +497,8 @@ pd_conf_mailbox(const char *v, char **name, char **addr)
 	if (spec != NULL)
 		n = strlen(spec);
 	lt = strrchr(v, '<');
-	if (n == 0 || (lt != NULL && (strncmp(lt + 1, spec, n) != 0 || lt[n + 1] != '>')))
+	if (n == 0 || (lt != NULL && (strncmp(lt + 1, spec, n) != 0 || lt[n + 1] != '>' ||
+	    lt[n + 2] != '\0')))
 		goto out;
 	/* the Message-IDs of digests take the domain: ASCII, as headers are */
 	if ((at = strrchr(spec, '@')) == NULL || !is_dot_atom(spec, (size_t)(at - spec)) ||
@@ -525,6 +526,7 @@ out:
 	g_free(host);
 	if (l != NULL)
 		g_object_unref(l);
+	pd_msg_shutdown();
 	return rc;
 }
 
@@ -582,12 +584,15 @@ pd_conf_socket_path(const char *spec)
 static int
 check_port(const char *p, size_t n)
 {
-	static const char letters[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	unsigned long v;
 
-	if (n > 0 && strspn(p, letters) == n)
+	/* a service name (pop3, http-alt), which libmilter looks up */
+	if (n > 0 && g_ascii_isalpha(p[0])) {
+		for (size_t i = 1; i < n; i++)
+			if (!g_ascii_isalnum(p[i]) && p[i] != '-')
+				return -1;
 		return 0;
+	}
 	if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
 		return -1;
 	v = strtoul(p, NULL, 10);

@@ -10,7 +10,8 @@
  * blanks between encoded words are not part of the text).  Lines are
  * folded before a blank so as to stay within 78 characters where a word
  * allows (RFC 5322 2.1.1); folding keeps every blank, so unfolding gives
- * the text back.
+ * the text back.  A display name with specials is quoted, or encoded when
+ * it would not fit its line.
  */
 #include <string.h>
 
@@ -204,12 +205,15 @@ pd_hdr_text(GString *out, const char *name, const char *text)
 	g_string_append_c(out, '\n');
 }
 
-/* RFC 5322 atext, and the blanks and dots a display name may have as is. */
+/*
+ * RFC 5322 atext and blanks: a display name that may go as it is.  Not
+ * '.': a phrase with one is obsolete syntax, which a writer must not make.
+ */
 static int
 phrase_plain(const char *s)
 {
 	for (; *s; s++)
-		if (!g_ascii_isalnum(*s) && strchr(" .!#$%&'*+-/=?^_`{|}~", *s) == NULL)
+		if (!g_ascii_isalnum(*s) && strchr(" !#$%&'*+-/=?^_`{|}~", *s) == NULL)
 			return 0;
 	return 1;
 }
@@ -234,7 +238,14 @@ pd_hdr_named(GString *out, const char *name, const char *phrase, const char *tok
 				g_string_append_c(qs, *p);
 			}
 			g_string_append_c(qs, '"');
-			put(&f, qs->str, qs->len, 1);
+			/*
+			 * Too long for its line, as encoded words: readers
+			 * (GMime) keep the line break of a folded quoted string.
+			 */
+			if (f.col + 1 + qs->len > LINE_COLS)
+				put_encoded(&f, phrase, strlen(phrase), 1);
+			else
+				put(&f, qs->str, qs->len, 1);
 			g_string_free(qs, TRUE);
 		}
 	}

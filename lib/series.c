@@ -659,21 +659,73 @@ link_below(pd_store *st, MDB_txn *t, const char *later, const char *sid,
  * redone, a resend) links as its first posting did, and is the one later
  * versions link to.  An earlier version after it goes below (link_below).
  */
+/* Title a[0..alen) as it was kept is b, a title in lower case with single blanks. */
+static int
+title_same(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i = 0, j = 0;
+
+	while (i < alen && j < blen) {
+		char c = a[i];
+
+		if (c == ' ' || c == '\t') {
+			while (i < alen && (a[i] == ' ' || a[i] == '\t'))
+				i++;
+			c = ' ';
+		} else {
+			i++;
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+		}
+		if (c != b[j++])
+			return 0;
+	}
+	return i == alen && j == blen;
+}
+
+/*
+ * A store written before keys took titles in lower case with single
+ * blanks kept them as they were, under "t": the one of this author (keys
+ * from prefix on) whose title reads as the title of key.
+ */
+static int
+old_version_get(pd_store *st, MDB_txn *t, const struct wbuf *prefix,
+    const struct wbuf *key, MDB_val *v)
+{
+	MDB_val k = { prefix->len, prefix->p };
+	MDB_cursor *c;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t, st->db[DB_VERS], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, v, MDB_NEXT)) {
+		if (k.mv_size < prefix->len || memcmp(k.mv_data, prefix->p, prefix->len) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		if (title_same((const char *)k.mv_data + prefix->len, k.mv_size - prefix->len,
+		    (const char *)key->p + prefix->len, key->len - prefix->len))
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
 static int
 version_link(pd_store *st, MDB_txn *t, const struct wbuf *key,
     const struct wbuf *old, const char *sid, int version, int64_t date,
     struct srec *s, char *prev, size_t prevlen)
 {
-	MDB_val k = { key->len, key->p }, ok = { old ? old->len : 0, old ? old->p : NULL }, v;
+	MDB_val k = { key->len, key->p }, v;
 	struct wbuf vb = { 0 };
 	int rc;
 
 	if (key->len < 2 || key->len > 500)
 		return 0;
 	rc = mdb_get(t, st->db[DB_VERS], &k, &v);
-	/* a store written before keys took titles in lower case */
-	if (rc == MDB_NOTFOUND && ok.mv_size > 0)
-		rc = mdb_get(t, st->db[DB_VERS], &ok, &v);
+	if (rc == MDB_NOTFOUND && old != NULL)
+		rc = old_version_get(st, t, old, key, &v);
 	if (rc == 0) {
 		struct rbuf rb = r_val(&v);
 		int oldv = (int)r_u64(&rb);
@@ -710,7 +762,8 @@ series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
 	/*
 	 * An empty title ("[PATCH v2]" alone) names no posting in particular.
 	 * Titles match whatever their letters' case ("arm64: unify X" and
-	 * "arm64: Unify X"); keys "t" kept them as they were.
+	 * "arm64: Unify X"); keys "t" kept them as they were (ob: their
+	 * author's part).
 	 */
 	w_raw(&kb, "i", 1);
 	w_lower(&kb, e, strlen(e));
@@ -719,7 +772,6 @@ series_versions(pd_store *st, MDB_txn *t, const pd_msg *m, const char *sid,
 	w_raw(&ob, "t", 1);
 	w_lower(&ob, e, strlen(e));
 	w_raw(&ob, "", 1);
-	w_raw(&ob, pd_msg_title(m), strlen(pd_msg_title(m)));
 	if (kb.err || ob.err)
 		rc = PD_ENOMEM;
 	else if (*pd_msg_title(m) == '\0')
@@ -799,8 +851,10 @@ pd_series_record(pd_store *st, MDB_txn *t, const pd_msg *m,
 	if (kind == PD_KIND_COVER || cx <= 1)
 		rc = series_versions(st, t, m, sid, &s, prev, sizeof(prev));
 	/* a digest with only its replies files it as it was filed when posted */
-	if (rc == 0 && (rc = pd_record_subs_add(&s, cls ? cls->subsystem : "",
-	    kind == PD_KIND_COVER, cx >= 1 ? cx : INT_MAX, &subs)) == 0) {
+	/* (a record written before them has not all its parts' to keep) */
+	if (rc == 0 && (fresh || s.subs_len > 0) && (rc = pd_record_subs_add(&s,
+	    cls ? cls->subsystem : "", kind == PD_KIND_COVER, cx >= 1 ? cx : INT_MAX,
+	    &subs)) == 0) {
 		s.subs = subs.p;
 		s.subs_len = subs.len;
 	}

@@ -222,6 +222,7 @@ test_errors(void **state)
 	parse_err("DigestFrom Bot <bot>\n", "t.conf:1: DigestFrom: not an address");
 	parse_err("DigestFrom Bot <b\xc3\xb6t@example.org>\n", "t.conf:1: DigestFrom: not an");
 	parse_err("DigestFrom Bot <bot@exa mple.org>\n", "t.conf:1: DigestFrom: not an");
+	parse_err("DigestFrom Bot <bot@example.org>>\n", "t.conf:1: DigestFrom: not an");
 	/* RFC 2919: <label.namespace>, ASCII, after an optional phrase */
 	parse_err("ListId kvm.example.org\n", "t.conf:1: ListId: not [Name] <label");
 	parse_err("ListId KVM <kvm>\n", "t.conf:1: ListId: not [Name]");
@@ -293,10 +294,10 @@ test_socket(void **state)
 {
 	static const char *const good[] = { "unix:/run/pd.sock", "local:rel.sock",
 	    "/run/pd.sock", "inet:8891@127.0.0.1", "INET:1", "inet6:65535@::1",
-	    "inet:milter@localhost", "inet:8891" };
+	    "inet:milter@localhost", "inet:8891", "inet:smtp-alt", "inet:pop3@::1" };
 	static const char *const bad[] = { "", "unix:", "tcp:8891@127.0.0.1",
 	    "inet:99999@127.0.0.1", "inet:65536", "inet:0@127.0.0.1", "inet:8891x",
-	    "inet:-1", "inet:+25", "inet:smtp-alt", "inet:", "inet:@127.0.0.1",
+	    "inet:-1", "inet:+25", "inet:3pop", "inet:smtp_alt", "inet:", "inet:@127.0.0.1",
 	    "inet:8891@", "inet6:000080" };
 	const char *why;
 

@@ -1138,6 +1138,35 @@ test_send_headers(void **state)
 	    "<kvm.example.org>"));
 	g_object_unref(msg);
 	free(out);
+
+	/*
+	 * A name with a '.' is quoted (a phrase with one is obsolete syntax),
+	 * and a long quoted name folds at its blanks.
+	 */
+	setstr(&f->conf->digest_from, "KVM and KVM/arm64 patch digest (weekly: "
+	    "kvm@vger.kernel.org, kvmarm@lists.linux.dev) <kvm-digest@example.org>");
+	setstr(&f->conf->list_id, "Foo Corp. list <kvm.example.org>");
+	assert_int_equal(pd_send_build(f->conf, &d, &out, &len), 0);
+	assert_non_null(strstr(out, "\nList-Id: \"Foo Corp. list\" <kvm.example.org>\n"));
+	assert_non_null(body = strstr(out, "\n\n"));
+	for (const char *l = out; l < body; ) {
+		size_t n = strcspn(l, "\n");
+
+		assert_true(n <= 78);
+		l += n + 1;
+	}
+	msg = mail_parse(out, len);
+	from = g_mime_message_get_from(msg);
+	mb = INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(from, 0));
+	assert_string_equal(internet_address_get_name(INTERNET_ADDRESS(mb)),
+	    "KVM and KVM/arm64 patch digest (weekly: kvm@vger.kernel.org, "
+	    "kvmarm@lists.linux.dev)");
+	g_object_unref(msg);
+	free(out);
+	setstr(&f->conf->digest_from, "J. Random Hacker <d@example.org>");
+	assert_int_equal(pd_send_build(f->conf, &d, &out, &len), 0);
+	assert_non_null(strstr(out, "\nFrom: \"J. Random Hacker\" <d@example.org>\n"));
+	free(out);
 	pd_digest_rec_clear(&d);
 }
 

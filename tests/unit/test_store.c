@@ -2785,16 +2785,76 @@ test_versions_case(void **state)
 	k.mv_data = (void *)"ia@ex.org\0kvm: old way";
 	k.mv_size = 22;
 	assert_int_equal(mdb_get(t, dbi, &k, &v), 0);
-	memcpy(oldkey, "ta@ex.org\0KVM: Old Way", 22);
-	raw_put(t, "versions", oldkey, 22, v.mv_data, v.mv_size);
+	/* as it was, with a blank run folding left */
+	memcpy(oldkey, "ta@ex.org\0KVM:  Old Way", 23);
+	raw_put(t, "versions", oldkey, 23, v.mv_data, v.mv_size);
 	assert_int_equal(mdb_del(t, dbi, &k, NULL), 0);
 	assert_int_equal(mdb_txn_commit(t), 0);
 	mdb_env_close(env);
 
 	st = open_store("case", 0, 0);
-	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH v2] KVM: Old Way\n"
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH v2] KVM: old way\n"
 	    "Message-ID: <o2@ex.org>\nDate: 10 Dec 2025 11:00:00 +0000\n\nA.\n");
 	expect_supersedes(st, "o2@ex.org", "o1@ex.org", 1);
+	pd_store_close(st);
+}
+
+/*
+ * A series record keeps its parts' subsystems only when it has kept them
+ * from its first message: one written before (no tail) would otherwise
+ * hold the later parts' alone, and a digest of its replies would file the
+ * series by them.
+ */
+static void
+test_series_subs_old_record(void **state)
+{
+	char dir[512];
+	struct pd_series s;
+	unsigned char *copy;
+	size_t tail;
+	pd_store *st;
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi dbi;
+	MDB_val k = { 10, "s1-1@ex.org" }, v;
+
+	(void)state;
+	st = open_store("subs", 0, 0);
+	put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH 1/3] KVM: x86: one\n"
+	    "Message-ID: <s1-1@ex.org>\nDate: 9 Dec 2025 10:00:00 +0000\n\nA.\n");
+	assert_int_equal(pd_store_series_get(st, "s1-1@ex.org", &s), 0);
+	assert_int_equal(s.nsubs, 1);
+	/* count, the name (length, bytes, NUL), n, patches, part 1 */
+	tail = 6 + strlen(s.subs[0].name);
+	pd_series_clear(&s);
+	pd_store_close(st);
+
+	snprintf(dir, sizeof(dir), "%s/subs", tmpdir);
+	env = raw_env(dir, 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, "series", 0, &dbi), 0);
+	k.mv_size = sizeof("s1-1@ex.org");
+	assert_int_equal(mdb_get(t, dbi, &k, &v), 0);
+	assert_true(v.mv_size > tail);
+	assert_non_null(copy = malloc(v.mv_size));
+	memcpy(copy, v.mv_data, v.mv_size);
+	raw_put(t, "series", k.mv_data, k.mv_size, copy, v.mv_size - tail);
+	free(copy);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+
+	st = open_store("subs", 0, 0);
+	assert_int_equal(pd_store_series_get(st, "s1-1@ex.org", &s), 0);
+	assert_int_equal(s.nsubs, 0);
+	pd_series_clear(&s);
+	for (int i = 2; i <= 3; i++)
+		put_rawf(st, "From: A <a@ex.org>\nSubject: [PATCH %d/3] KVM: arm64: x\n"
+		    "Message-ID: <s1-%d@ex.org>\nIn-Reply-To: <s1-1@ex.org>\n"
+		    "Date: 9 Dec 2025 10:00:0%d +0000\n\nA.\n", i, i, i);
+	assert_int_equal(pd_store_series_get(st, "s1-1@ex.org", &s), 0);
+	assert_int_equal(s.received, 3);
+	assert_int_equal(s.nsubs, 0);
+	pd_series_clear(&s);
 	pd_store_close(st);
 }
 
@@ -2835,6 +2895,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_before_credits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_excerpt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_case, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_subs_old_record, setup, teardown),
 	};
 	int rc;
 
