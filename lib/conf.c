@@ -488,7 +488,11 @@ pd_conf_mailbox(const char *v, char **name, char **addr)
 	int rc = PD_ECONFIG;
 
 	*name = *addr = NULL;
-	pd_msg_init();		/* GMime's parser needs it */
+	/*
+	 * GMime's parser needs it.  Left running: GMime started again after
+	 * its shutdown finds a table of its own gone (GLib criticals, leaks).
+	 */
+	pd_msg_init();
 	if ((l = internet_address_list_parse(NULL, v)) != NULL &&
 	    internet_address_list_length(l) == 1)
 		a = internet_address_list_get_address(l, 0);
@@ -526,7 +530,6 @@ out:
 	g_free(host);
 	if (l != NULL)
 		g_object_unref(l);
-	pd_msg_shutdown();
 	return rc;
 }
 

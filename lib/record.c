@@ -151,6 +151,17 @@ pd_record_series_decode(const MDB_val *key, const MDB_val *val,
 	return pd_record_subs_get(s, NULL, NULL);
 }
 
+/* s's subs list (a fresh record's is NULL: no arithmetic on it). */
+static struct rbuf
+subs_rbuf(const struct srec *s)
+{
+	struct rbuf rb = { s->subs, s->subs, 0 };
+
+	if (s->subs != NULL)
+		rb.end += s->subs_len;
+	return rb;
+}
+
 /* A subs list: a count, then each entry's name, n, patches and part. */
 static void
 r_sub(struct rbuf *rb, struct pd_series_sub *e)
@@ -174,7 +185,7 @@ int
 pd_record_subs_get(const struct srec *s,
     int (*fn)(const struct pd_series_sub *, void *), void *arg)
 {
-	struct rbuf rb = { s->subs, s->subs + s->subs_len, 0 };
+	struct rbuf rb = subs_rbuf(s);
 	struct pd_series_sub e;
 	uint64_t n;
 	int rc;
@@ -194,7 +205,7 @@ int
 pd_record_subs_add(const struct srec *s, const char *name, int cover,
     int part, struct wbuf *out)
 {
-	struct rbuf rb = { s->subs, s->subs + s->subs_len, 0 };
+	struct rbuf rb = subs_rbuf(s);
 	struct wbuf body = { 0 };
 	struct pd_series_sub e;
 	uint64_t n = s->subs_len ? r_u64(&rb) : 0, count = 0;
